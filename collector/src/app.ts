@@ -1,0 +1,252 @@
+/**
+ * buildApp() assembles the collector and never listens: main.ts does that, and tests use
+ * app.inject() or listen on port 0. Everything started here is stopped by close().
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { ErrorCode, channelNamespace } from '@streamgauge/protocol';
+import { ChannelRegistry } from './channels/channel-registry';
+import type { Config } from './config/load-config';
+import { SgError, sgError } from './errors';
+import type { Authenticator } from './auth/principal';
+import { createAuthenticator } from './auth/create-authenticator';
+import { Hub } from './hub/hub';
+import { registerChannelRoutes } from './http/channel-routes';
+import { registerHealthRoutes } from './http/health-routes';
+import { registerPublishRoute } from './http/publish-route';
+import { setPrincipal } from './http/request-principal';
+import { createEventLog } from './log/create-event-log';
+import type { EventLog } from './log/event-log';
+import { createLogger, type Logger } from './logger';
+import { createCoreMetrics, type CoreMetrics } from './metrics/core-metrics';
+import { registerProcessMetrics } from './metrics/process-metrics';
+import { registerMetricsRoute } from './http/metrics-route';
+import { createSources, type Source, type SourceContext } from './sources';
+import { registerSse } from './transport/sse';
+import { attachWebSocketServer, type WsServerHandle } from './transport/ws-server';
+
+export interface BuildOptions {
+  logger?: Logger;
+  /** Replaces the sources the config asks for (tests). */
+  sources?: Source[];
+  /** Replaces the event log the config asks for (tests). */
+  log?: EventLog;
+}
+
+export interface StreamgaugeApp {
+  readonly app: FastifyInstance;
+  readonly config: Config;
+  readonly hub: Hub;
+  readonly registry: ChannelRegistry;
+  readonly log: EventLog;
+  readonly metrics: CoreMetrics;
+  readonly logger: Logger;
+  readonly auth: Authenticator;
+  /** Starts sources (chains, demo traffic) and timers; call after listen. Resolves when all started. */
+  start(): Promise<void>;
+  /** Stops accepting, closes clients with 1001, stops sources, flushes and closes the log. */
+  close(): Promise<void>;
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<StreamgaugeApp> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const metrics = createCoreMetrics();
+  const stopProcessMetrics = config.metrics.process ? registerProcessMetrics(metrics.registry) : () => undefined;
+  const log = options.log ?? createEventLog(config, logger);
+  const registry = new ChannelRegistry(
+    { maxMessages: config.retention.maxMessages, maxAgeSeconds: config.retention.maxAgeSeconds },
+    config.channels.maxInferredFields,
+  );
+  const auth = createAuthenticator(config, logger);
+
+  const metas = await log.open();
+  const hub = new Hub({
+    log,
+    registry,
+    metrics,
+    autoCreate: config.channels.autoCreate,
+    maxChannels: config.channels.maxChannels,
+    maxMessageBytes: config.limits.maxMessageBytes,
+    maxBatch: config.limits.maxBatch,
+    replayPageSize: config.ws.replayPageSize,
+    maxSubscriptionsPerSink: config.ws.maxSubscriptionsPerConnection,
+  });
+  const defs = new Map(config.channels.definitions.map((d) => [d.name, d]));
+  for (const meta of metas) {
+    const c = registry.upsert(meta, defs.get(meta.name) as never);
+    // Inferred schemas are not stored: infer again from the newest message kept.
+    if (!c.schema.declared) {
+      const { messages } = await log.read(c.name, { limit: 1, tail: true });
+      if (messages[0]) {
+        c.lastItem = messages[0].item;
+        registry.addFields(c, registry.check(c, JSON.parse(messages[0].data)).added);
+      }
+    }
+  }
+  for (const d of config.channels.definitions) {
+    await hub.declare(d as never);
+  }
+
+  const app = Fastify({
+    loggerInstance: logger,
+    disableRequestLogging: true,
+    bodyLimit: config.limits.maxBodyBytes,
+    // Channel names contain '/', so they travel in query strings; keep them readable in logs.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  app.setErrorHandler((err: FastifyError | SgError, req, reply) => {
+    let e: SgError;
+    if (err instanceof SgError) {
+      e = err;
+    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      e = sgError(ErrorCode.PayloadTooLarge, `request body exceeds limits.maxBodyBytes (${config.limits.maxBodyBytes} bytes)`);
+    } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      e = sgError(ErrorCode.UnsupportedMediaType, `unsupported Content-Type ${req.headers['content-type']}; use application/json or application/x-ndjson`);
+    } else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
+      e = sgError(ErrorCode.BadJson, `body is not valid JSON: ${err.message}`);
+    } else if (err.validation) {
+      e = sgError(ErrorCode.BadRequest, err.message);
+    } else if (err.statusCode && err.statusCode < 500) {
+      e = sgError(ErrorCode.BadRequest, err.message);
+    } else {
+      req.log.error({ err }, 'request failed');
+      e = sgError(ErrorCode.Internal, 'internal error');
+    }
+    metrics.httpErrors.inc({ code: e.code });
+    void reply.code(e.statusCode).send(e.toBody());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    metrics.httpErrors.inc({ code: ErrorCode.NotFound });
+    void reply.code(404).send(sgError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`).toBody());
+  });
+
+  app.addHook('onRequest', async (req) => {
+    if (req.url.startsWith('/api/')) {
+      setPrincipal(req, auth.fromHeaders(req.headers));
+    }
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  let ready = false;
+  let closing = false;
+  const startedAt = Date.now();
+  const sse = registerSse(app, { config: config.sse, allowedOrigins: config.ws.allowedOrigins, hub, metrics, auth });
+  let ws: WsServerHandle | undefined;
+  registerPublishRoute(app, hub);
+  registerHealthRoutes(app, { ready: () => ready && !closing && log.healthy() });
+  registerChannelRoutes(app, {
+    registry,
+    log,
+    historyMaxLimit: config.limits.historyMaxLimit,
+    status: () => {
+      const now = Date.now();
+      return {
+        instance: config.server.instanceName || undefined,
+        uptimeSeconds: Math.round((now - startedAt) / 1000),
+        store: { type: config.store.type, healthy: log.healthy(), sizeBytes: log.sizeBytes() },
+        clients: { ws: ws?.clients() ?? 0, sse: sse.clients() },
+        subscriptions: hub.subscriptions,
+        channels: [...registry.all()]
+          .sort((a, b) => a.name.localeCompare(b.name))
+          .map((c) => ({
+            name: c.name,
+            kind: c.kind,
+            lastOffset: c.lastOffset,
+            lastTs: c.lastTs,
+            rate: registry.rate(c, now),
+            last: c.lastItem ? JSON.parse(c.lastItem) : null,
+          })),
+      };
+    },
+  });
+  if (config.metrics.enabled) {
+    registerMetricsRoute(app, metrics.registry, config.metrics.path);
+  }
+
+  ws = attachWebSocketServer(app.server, {
+    config: config.ws,
+    hub,
+    metrics,
+    auth,
+    logger,
+    serverName: `streamgauge-collector/${process.env.npm_package_version ?? '0.1.0'}`,
+  });
+  metrics.bind({
+    clients: () => ({ ws: ws?.clients() ?? 0, sse: sse.clients() }),
+    subscriptions: () => hub.subscriptions,
+    queuedBytes: () => (ws?.queuedBytes() ?? 0) + sse.queuedBytes(),
+    channels: () => registry.size,
+    logMessages: () => [...registry.all()].reduce((n, c) => n + c.count, 0),
+    logSizeBytes: () => log.sizeBytes(),
+    storeUp: () => log.healthy(),
+  });
+
+  const stops: (() => Promise<void> | void)[] = [];
+  const sources = options.sources ?? createSources(config);
+  const ctx: SourceContext = { hub, config, logger, registry: metrics.registry };
+
+  app.addHook('preClose', async () => {
+    closing = true;
+    await ws?.close(config.server.shutdownTimeoutMs);
+    sse.close();
+  });
+  app.addHook('onClose', async () => {
+    for (const stop of stops.reverse()) {
+      await stop();
+    }
+    stopProcessMetrics();
+    await log.close();
+  });
+
+  const retention = async (): Promise<void> => {
+    const evictions = await log.enforceRetention((name) => registry.get(name)?.retention ?? config.retention, Date.now());
+    for (const ev of evictions) {
+      metrics.evictions.inc({ namespace: channelNamespace(ev.channel) }, ev.evicted);
+      const meta = log.meta(ev.channel);
+      const c = registry.get(ev.channel);
+      if (meta && c) {
+        c.firstOffset = meta.firstOffset;
+        c.count = meta.count;
+      }
+    }
+  };
+
+  return {
+    app,
+    config,
+    hub,
+    registry,
+    log,
+    metrics,
+    logger,
+    auth,
+    async start() {
+      const timer = setInterval(() => {
+        retention().catch((err: unknown) => logger.error({ err }, 'retention failed'));
+      }, config.retention.checkIntervalMs);
+      timer.unref();
+      stops.push(() => clearInterval(timer));
+      await retention();
+      for (const s of sources) {
+        try {
+          stops.push(await s.start(ctx));
+          logger.info({ source: s.name }, 'source started');
+        } catch (err) {
+          // A source that cannot start leaves the collector serving everything else (degraded state).
+          logger.error({ err, source: s.name }, 'source failed to start');
+        }
+      }
+      ready = true;
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}
+
+export { SgError };

@@ -1,0 +1,80 @@
+/**
+ * Channel schemas: declared in config, or inferred from messages as they arrive. A message whose
+ * field contradicts the schema (a string where the schema says number) is refused with
+ * SG_SCHEMA_MISMATCH, so panels never see a column change type under them. null is always allowed.
+ */
+import type { ChannelSchema, FieldSchema, FieldType } from '@streamgauge/protocol';
+
+const TIME_NAME_RE = /(^|_)(time|timestamp|ts|at)$|At$|Time$/;
+
+export function inferType(name: string, v: unknown): FieldType | null {
+  switch (typeof v) {
+    case 'number':
+      return TIME_NAME_RE.test(name) && v > 1e11 ? 'time' : 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'string':
+      return TIME_NAME_RE.test(name) && !Number.isNaN(Date.parse(v)) ? 'time' : 'string';
+    case 'object':
+      return v === null ? null : 'json';
+    default:
+      return null;
+  }
+}
+
+/** Does `v` fit a field of type `t`? */
+export function fits(t: FieldType, v: unknown): boolean {
+  if (v === null || v === undefined) {
+    return true;
+  }
+  switch (t) {
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'string':
+      return typeof v === 'string';
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'time':
+      return (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && !Number.isNaN(Date.parse(v)));
+    case 'json':
+      return typeof v === 'object';
+  }
+}
+
+/**
+ * Checks `data` against `schema`. Returns a problem description, or null when it fits.
+ * With `grow`, fields not yet in an inferred schema are added (up to `maxFields`); the returned
+ * `added` lists them so the caller can publish the new schema.
+ */
+export function checkAgainstSchema(
+  schema: ChannelSchema,
+  data: Record<string, unknown>,
+  maxFields: number,
+): { problem: string | null; added: FieldSchema[] } {
+  const added: FieldSchema[] = [];
+  const byName = new Map(schema.fields.map((f) => [f.name, f]));
+  for (const [name, v] of Object.entries(data)) {
+    const f = byName.get(name);
+    if (f) {
+      if (!fits(f.type, v)) {
+        return { problem: `field ${JSON.stringify(name)} must be ${f.type}, got ${describe(v)}`, added: [] };
+      }
+    } else if (!schema.declared && byName.size + added.length < maxFields) {
+      const t = inferType(name, v);
+      if (t) {
+        added.push({ name, type: t });
+      }
+    }
+  }
+  return { problem: null, added };
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) {
+    return 'array';
+  }
+  if (typeof v === 'string') {
+    return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  }
+  return typeof v === 'object' ? 'object' : `${typeof v} ${String(v)}`;
+}

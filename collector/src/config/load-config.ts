@@ -1,0 +1,188 @@
+/**
+ * The only place that reads the configuration file and process.env. Everything else receives the
+ * frozen result: read once, validate, freeze, pass down.
+ */
+import { readFileSync } from 'node:fs';
+import Ajv from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { isChannelName } from '@streamgauge/protocol';
+import { ConfigError } from '../errors';
+import { AUTH_DEFAULTS, type AuthConfig } from '../auth/config';
+import { EVM_DEFAULTS, type EvmConfig } from '../sources/evm/config';
+import { TELEMETRY_DEFAULTS, type TelemetryConfig } from '../telemetry/config';
+import { DEFAULTS } from './defaults';
+import { configSchema } from './schema';
+
+type Core = typeof DEFAULTS;
+export type Config = DeepReadonly<Core & { auth: AuthConfig; evm: EvmConfig; telemetry: TelemetryConfig }>;
+export type ConfigInput = DeepPartial<Core & { auth: AuthConfig; evm: EvmConfig; telemetry: TelemetryConfig }>;
+
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+export type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+const FULL_DEFAULTS = { ...DEFAULTS, auth: AUTH_DEFAULTS, evm: EVM_DEFAULTS, telemetry: TELEMETRY_DEFAULTS };
+
+/** Environment variables and the option each one sets (documented in docs/configuration.md). */
+export const ENV_VARS: Readonly<Record<string, { path: string[]; type: 'string' | 'int' | 'bool' | 'list' }>> = {
+  SG_HOST: { path: ['server', 'host'], type: 'string' },
+  SG_PORT: { path: ['server', 'port'], type: 'int' },
+  SG_INSTANCE_NAME: { path: ['server', 'instanceName'], type: 'string' },
+  SG_STORE: { path: ['store', 'type'], type: 'string' },
+  SG_SQLITE_PATH: { path: ['store', 'path'], type: 'string' },
+  SG_REDIS_URLS: { path: ['store', 'redis', 'urls'], type: 'list' },
+  SG_ALLOWED_ORIGINS: { path: ['ws', 'allowedOrigins'], type: 'list' },
+  SG_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+  SG_DEMO: { path: ['demo', 'enabled'], type: 'bool' },
+  SG_ALLOW_INSECURE: { path: ['auth', 'allowInsecure'], type: 'bool' },
+};
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Objects merge key by key; arrays and scalars replace. */
+export function deepMerge<T>(base: T, over: unknown): T {
+  if (!isPlainObject(base) || !isPlainObject(over)) {
+    return (over === undefined ? base : over) as T;
+  }
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = k in base ? deepMerge((base as Record<string, unknown>)[k], v) : v;
+  }
+  return out as T;
+}
+
+export function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) {
+      deepFreeze(v);
+    }
+  }
+  return o;
+}
+
+function envOverrides(env: NodeJS.ProcessEnv, problems: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(ENV_VARS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      continue;
+    }
+    let value: unknown = raw;
+    if (spec.type === 'int') {
+      value = Number(raw);
+      if (!Number.isInteger(value)) {
+        problems.push(`${name}=${JSON.stringify(raw)}: must be an integer`);
+        continue;
+      }
+    } else if (spec.type === 'bool') {
+      if (!['true', 'false', '1', '0'].includes(raw)) {
+        problems.push(`${name}=${JSON.stringify(raw)}: must be true or false`);
+        continue;
+      }
+      value = raw === 'true' || raw === '1';
+    } else if (spec.type === 'list') {
+      value = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    }
+    let node = out;
+    spec.path.slice(0, -1).forEach((k) => {
+      node = (node[k] ??= {}) as Record<string, unknown>;
+    });
+    node[spec.path[spec.path.length - 1]] = value;
+  }
+  return out;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validate = ajv.compile(configSchema);
+
+/** Cross-field checks that a JSON schema cannot express. */
+function semanticProblems(c: Config): string[] {
+  const problems: string[] = [];
+  if (c.ws.heartbeatTimeoutMs >= c.ws.heartbeatIntervalMs) {
+    problems.push(
+      `ws.heartbeatTimeoutMs (${c.ws.heartbeatTimeoutMs}) must be smaller than ws.heartbeatIntervalMs (${c.ws.heartbeatIntervalMs})`,
+    );
+  }
+  if (c.ws.path === c.sse.path) {
+    problems.push(`ws.path and sse.path must differ (both are ${c.ws.path})`);
+  }
+  if (c.limits.maxMessageBytes > c.limits.maxBodyBytes) {
+    problems.push(`limits.maxMessageBytes (${c.limits.maxMessageBytes}) cannot exceed limits.maxBodyBytes (${c.limits.maxBodyBytes})`);
+  }
+  const seen = new Set<string>();
+  c.channels.definitions.forEach((d, i) => {
+    if (!isChannelName(d.name)) {
+      problems.push(`channels.definitions[${i}].name ${JSON.stringify(d.name)}: not a valid channel name (lower-case segments separated by '/')`);
+    }
+    if (seen.has(d.name)) {
+      problems.push(`channels.definitions[${i}].name ${JSON.stringify(d.name)}: defined twice`);
+    }
+    seen.add(d.name);
+    if ((d.kind === 'state' || d.kind === 'entity') && !d.keyField) {
+      problems.push(`channels.definitions[${i}] (${d.name}): kind ${d.kind} needs keyField`);
+    }
+  });
+  return problems;
+}
+
+/**
+ * Builds the frozen configuration from defaults, an optional file object and environment variables
+ * (environment wins). Throws ConfigError listing every problem with its path.
+ */
+export function resolveConfig(fileConfig: unknown = {}, env: NodeJS.ProcessEnv = {}, source = 'config'): Config {
+  const problems: string[] = [];
+  if (fileConfig !== null && fileConfig !== undefined && !isPlainObject(fileConfig)) {
+    throw new ConfigError(['the file must hold a mapping of options at its top level'], source);
+  }
+  const merged = deepMerge(deepMerge(structuredClone(FULL_DEFAULTS), fileConfig ?? {}), envOverrides(env, problems));
+  if (problems.length) {
+    throw new ConfigError(problems, 'environment');
+  }
+  if (!validate(merged)) {
+    for (const e of validate.errors ?? []) {
+      const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+      const extra =
+        e.keyword === 'additionalProperties'
+          ? `: unknown option ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`
+          : e.keyword === 'enum'
+            ? `: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+            : ` ${e.message}`;
+      problems.push(`${where}${extra}`);
+    }
+    throw new ConfigError(problems, source);
+  }
+  const config = merged as unknown as Config;
+  const semantic = semanticProblems(config);
+  if (semantic.length) {
+    throw new ConfigError(semantic, source);
+  }
+  return deepFreeze(config);
+}
+
+/** Reads a YAML (or JSON) file, then resolves it with the environment. */
+export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv): Config {
+  let fileConfig: unknown = {};
+  if (path) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError([`cannot read ${path}: ${(err as Error).message}`], path);
+    }
+    try {
+      fileConfig = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new ConfigError([`not valid YAML: ${(err as Error).message}`], path);
+    }
+  }
+  return resolveConfig(fileConfig, env, path ?? 'defaults');
+}

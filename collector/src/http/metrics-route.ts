@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+
+/**
+ * /metrics in the Prometheus text format, or OpenMetrics when the scraper asks for it
+ * (Accept: application/openmetrics-text), from the collector's own registry.
+ * prom-client keeps the format on the registry, so renders are serialized: two scrapes asking
+ * for different formats at once must not switch it under each other.
+ */
+export function registerMetricsRoute(app: FastifyInstance, registry: Registry, path: string): void {
+  let queue: Promise<unknown> = Promise.resolve();
+  const render = async (openMetrics: boolean): Promise<{ body: string; type: string }> => {
+    registry.setContentType((openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE) as never);
+    try {
+      return { body: await registry.metrics(), type: registry.contentType };
+    } finally {
+      registry.setContentType(Registry.PROMETHEUS_CONTENT_TYPE as never);
+    }
+  };
+  app.get(path, async (req, reply) => {
+    const openMetrics = (req.headers.accept ?? '').includes('application/openmetrics-text');
+    const next = queue.then(() => render(openMetrics));
+    queue = next.catch(() => undefined);
+    const { body, type } = await next;
+    void reply.type(type);
+    return body;
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * POST /api/v1/publish: one message (`{"channel","data"}`), a batch (`{"messages":[…]}`) or NDJSON
+ * (one message per line, Content-Type application/x-ndjson). The whole request is validated first and
+ * appended atomically; the reply comes only once the log holds every message.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ErrorCode, type PublishItem, type PublishResponse } from '@streamgauge/protocol';
+import { sgError } from '../errors';
+import type { Hub } from '../hub/hub';
+import { principalOf } from './request-principal';
+
+export function registerPublishRoute(app: FastifyInstance, hub: Hub): void {
+  app.addContentTypeParser(['application/x-ndjson', 'application/ndjson'], { parseAs: 'string' }, (_req, body, done) => {
+    const items: unknown[] = [];
+    const lines = (body as string).split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i].trim();
+      if (!line) {
+        continue;
+      }
+      try {
+        items.push(JSON.parse(line));
+      } catch (err) {
+        done(sgError(ErrorCode.BadJson, `line ${i + 1} is not valid JSON: ${(err as Error).message}`), undefined);
+        return;
+      }
+    }
+    done(null, { messages: items });
+  });
+
+  app.post('/api/v1/publish', async (req, reply): Promise<PublishResponse> => {
+    const body = req.body as Record<string, unknown> | undefined;
+    let items: PublishItem[];
+    if (body && Array.isArray(body.messages)) {
+      items = body.messages as PublishItem[];
+    } else if (body && typeof body === 'object' && !Array.isArray(body) && 'channel' in body) {
+      items = [body as unknown as PublishItem];
+    } else {
+      throw sgError(ErrorCode.BadRequest, 'body must be {"channel","data"} or {"messages":[{"channel","data"},…]}');
+    }
+    if (items.length === 0) {
+      throw sgError(ErrorCode.BadRequest, 'messages is empty');
+    }
+    const principal = principalOf(req);
+    const offsets = await hub.publish(items, (c) => principal.canPublish(c));
+    reply.code(200);
+    return { offsets };
+  });
+}

@@ -1,0 +1,313 @@
+/**
+ * The embedded event log: one SQLite file in WAL mode. better-sqlite3 is synchronous, so an append
+ * and the fan-out that follows happen in one turn of the event loop: nothing interleaves between
+ * assigning an offset and a subscriber seeing it.
+ *
+ * Durability: synchronous=NORMAL in WAL mode survives a crash of the collector process; a power loss
+ * can lose the last transactions (https://www.sqlite.org/pragma.html#pragma_synchronous). Set
+ * store.path to `:memory:` to keep nothing.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  type AppendItem,
+  type ChannelMeta,
+  type EventLog,
+  type Eviction,
+  type ReadOptions,
+  type ReadResult,
+  type RetentionPolicy,
+  type StoredMessage,
+  messageItemJson,
+  newEpoch,
+} from './event-log';
+
+interface Row {
+  offset: number;
+  ts: number;
+  key: string | null;
+  deleted: number | null;
+  data: string;
+}
+
+interface ChannelRow extends ChannelMeta {
+  id: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS channels (
+  id INTEGER PRIMARY KEY,
+  name TEXT UNIQUE NOT NULL,
+  epoch TEXT NOT NULL,
+  last_offset INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+  channel_id INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  key TEXT,
+  deleted INTEGER,
+  data TEXT NOT NULL,
+  PRIMARY KEY (channel_id, offset)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_ts ON messages (channel_id, ts);
+CREATE TABLE IF NOT EXISTS latest (
+  channel_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (channel_id, key)
+) WITHOUT ROWID;
+`;
+
+export interface SqliteLogOptions {
+  path: string;
+}
+
+export class SqliteLog implements EventLog {
+  private db!: Database.Database;
+  private readonly channels = new Map<string, ChannelRow>();
+  private readonly path: string;
+  private stmts!: ReturnType<SqliteLog['prepare']>;
+  private appendTx!: (items: AppendItem[]) => StoredMessage[];
+
+  constructor(options: SqliteLogOptions) {
+    this.path = options.path;
+  }
+
+  async open(): Promise<ChannelMeta[]> {
+    if (this.path !== ':memory:') {
+      mkdirSync(dirname(this.path), { recursive: true });
+    }
+    this.db = new Database(this.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    this.stmts = this.prepare();
+    this.appendTx = this.db.transaction((items: AppendItem[]) => this.appendInTx(items));
+
+    const stats = new Map<number, { count: number; first: number | null; lastTs: number | null }>();
+    for (const r of this.db
+      .prepare('SELECT channel_id AS id, count(*) AS count, min(offset) AS first, max(ts) AS lastTs FROM messages GROUP BY channel_id')
+      .all() as { id: number; count: number; first: number; lastTs: number }[]) {
+      stats.set(r.id, r);
+    }
+    for (const r of this.db.prepare('SELECT id, name, epoch, last_offset AS lastOffset FROM channels').all() as {
+      id: number;
+      name: string;
+      epoch: string;
+      lastOffset: number;
+    }[]) {
+      const s = stats.get(r.id);
+      this.channels.set(r.name, {
+        id: r.id,
+        name: r.name,
+        epoch: r.epoch,
+        lastOffset: r.lastOffset,
+        firstOffset: s?.first ?? r.lastOffset + 1,
+        count: s?.count ?? 0,
+        lastTs: s?.lastTs ?? null,
+      });
+    }
+    return [...this.channels.values()].map(publicMeta);
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      insertChannel: db.prepare('INSERT INTO channels (name, epoch, last_offset, created_at) VALUES (?, ?, 0, ?)'),
+      setLastOffset: db.prepare('UPDATE channels SET last_offset = ? WHERE id = ?'),
+      insert: db.prepare('INSERT INTO messages (channel_id, offset, ts, key, deleted, data) VALUES (?, ?, ?, ?, ?, ?)'),
+      upsertLatest: db.prepare(
+        'INSERT INTO latest (channel_id, key, offset, ts, data) VALUES (?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (channel_id, key) DO UPDATE SET offset = excluded.offset, ts = excluded.ts, data = excluded.data',
+      ),
+      deleteLatest: db.prepare('DELETE FROM latest WHERE channel_id = ? AND key = ?'),
+      readAsc: db.prepare(
+        'SELECT offset, ts, key, deleted, data FROM messages WHERE channel_id = ? AND offset > ? AND ts >= ? AND ts <= ? ORDER BY offset ASC LIMIT ?',
+      ),
+      readDesc: db.prepare(
+        'SELECT offset, ts, key, deleted, data FROM messages WHERE channel_id = ? AND offset > ? AND ts >= ? AND ts <= ? ORDER BY offset DESC LIMIT ?',
+      ),
+      latest: db.prepare('SELECT offset, ts, key, NULL AS deleted, data FROM latest WHERE channel_id = ? ORDER BY offset ASC'),
+      evictBelow: db.prepare('DELETE FROM messages WHERE channel_id = ? AND offset < ?'),
+      firstAtOrAfterTs: db.prepare('SELECT min(offset) AS o FROM messages WHERE channel_id = ? AND ts >= ?'),
+      firstOffset: db.prepare('SELECT min(offset) AS o FROM messages WHERE channel_id = ?'),
+    };
+  }
+
+  async ensureChannel(name: string): Promise<ChannelMeta> {
+    return publicMeta(this.ensureSync(name));
+  }
+
+  private ensureSync(name: string): ChannelRow {
+    let c = this.channels.get(name);
+    if (!c) {
+      const epoch = newEpoch();
+      const info = this.stmts.insertChannel.run(name, epoch, Date.now());
+      c = { id: Number(info.lastInsertRowid), name, epoch, firstOffset: 1, lastOffset: 0, count: 0, lastTs: null };
+      this.channels.set(name, c);
+    }
+    return c;
+  }
+
+  meta(channel: string): ChannelMeta | undefined {
+    const c = this.channels.get(channel);
+    return c && publicMeta(c);
+  }
+
+  async append(items: AppendItem[]): Promise<StoredMessage[]> {
+    // Offsets are bumped in memory inside the transaction; undo them if it throws.
+    const before = new Map<string, ChannelRow>();
+    for (const it of items) {
+      const c = this.channels.get(it.channel);
+      if (c && !before.has(it.channel)) {
+        before.set(it.channel, { ...c });
+      }
+    }
+    try {
+      return this.appendTx(items);
+    } catch (err) {
+      for (const [name, saved] of before) {
+        this.channels.set(name, saved);
+      }
+      throw err;
+    }
+  }
+
+  private appendInTx(items: AppendItem[]): StoredMessage[] {
+    const out: StoredMessage[] = new Array(items.length);
+    const touched = new Set<ChannelRow>();
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      const c = this.ensureSync(it.channel);
+      const offset = ++c.lastOffset;
+      const ts = c.lastTs !== null && it.ts < c.lastTs ? c.lastTs : it.ts; // keep ts non-decreasing per channel
+      c.lastTs = ts;
+      c.count++;
+      touched.add(c);
+      this.stmts.insert.run(c.id, offset, ts, it.key ?? null, it.deleted ? 1 : null, it.data);
+      if (it.key !== undefined) {
+        if (it.deleted) {
+          this.stmts.deleteLatest.run(c.id, it.key);
+        } else {
+          this.stmts.upsertLatest.run(c.id, it.key, offset, ts, it.data);
+        }
+      }
+      out[i] = {
+        channel: it.channel,
+        offset,
+        ts,
+        key: it.key,
+        deleted: it.deleted,
+        data: it.data,
+        item: messageItemJson(offset, ts, it.data, it.key, it.deleted),
+      };
+    }
+    for (const c of touched) {
+      this.stmts.setLastOffset.run(c.lastOffset, c.id);
+    }
+    return out;
+  }
+
+  async read(channel: string, o: ReadOptions): Promise<ReadResult> {
+    const c = this.channels.get(channel);
+    if (!c) {
+      return { messages: [], more: false };
+    }
+    const stmt = o.tail ? this.stmts.readDesc : this.stmts.readAsc;
+    const rows = stmt.all(
+      c.id,
+      o.after ?? 0,
+      o.from ?? Number.MIN_SAFE_INTEGER,
+      o.to ?? Number.MAX_SAFE_INTEGER,
+      o.limit + 1,
+    ) as Row[];
+    const more = rows.length > o.limit;
+    if (more) {
+      rows.length = o.limit;
+    }
+    if (o.tail) {
+      rows.reverse();
+    }
+    return { messages: rows.map((r) => toStored(channel, r)), more };
+  }
+
+  async latestByKey(channel: string): Promise<StoredMessage[]> {
+    const c = this.channels.get(channel);
+    return c ? (this.stmts.latest.all(c.id) as Row[]).map((r) => toStored(channel, r)) : [];
+  }
+
+  async enforceRetention(policyFor: (channel: string) => RetentionPolicy, now: number): Promise<Eviction[]> {
+    const evictions: Eviction[] = [];
+    const run = this.db.transaction(() => {
+      for (const c of this.channels.values()) {
+        if (c.count === 0) {
+          continue;
+        }
+        const p = policyFor(c.name);
+        let cutoff = c.lastOffset - p.maxMessages + 1;
+        const byAge = (this.stmts.firstAtOrAfterTs.get(c.id, now - p.maxAgeSeconds * 1000) as { o: number | null }).o;
+        cutoff = Math.max(cutoff, byAge ?? c.lastOffset + 1);
+        if (cutoff <= c.firstOffset) {
+          continue;
+        }
+        const n = this.stmts.evictBelow.run(c.id, cutoff).changes;
+        if (n > 0) {
+          c.count -= n;
+          const first = (this.stmts.firstOffset.get(c.id) as { o: number | null }).o;
+          c.firstOffset = first ?? c.lastOffset + 1;
+          evictions.push({ channel: c.name, evicted: n });
+        }
+      }
+    });
+    run();
+    return evictions;
+  }
+
+  sizeBytes(): number | null {
+    if (this.path === ':memory:') {
+      return null;
+    }
+    let total = 0;
+    for (const suffix of ['', '-wal']) {
+      try {
+        total += statSync(this.path + suffix).size;
+      } catch {
+        // the WAL file comes and goes with checkpoints
+      }
+    }
+    return total;
+  }
+
+  healthy(): boolean {
+    return this.db?.open === true;
+  }
+
+  async close(): Promise<void> {
+    if (this.db?.open) {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    }
+  }
+}
+
+function publicMeta(c: ChannelRow): ChannelMeta {
+  return {
+    name: c.name,
+    epoch: c.epoch,
+    firstOffset: c.count === 0 ? c.lastOffset + 1 : c.firstOffset,
+    lastOffset: c.lastOffset,
+    count: c.count,
+    lastTs: c.lastTs,
+  };
+}
+
+function toStored(channel: string, r: Row): StoredMessage {
+  const key = r.key ?? undefined;
+  const deleted = r.deleted ? true : undefined;
+  return { channel, offset: r.offset, ts: r.ts, key, deleted, data: r.data, item: messageItemJson(r.offset, r.ts, r.data, key, deleted) };
+}

@@ -1,0 +1,22 @@
+/**
+ * Origin check for WebSocket upgrades and SSE, the defence against cross-site WebSocket hijacking:
+ * a page on another site must not open a socket with the user's ambient credentials.
+ * Requests without an Origin header come from non-browser clients and are allowed.
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+  if (origin === undefined || origin === '') {
+    return true;
+  }
+  if (allowed.includes('*')) {
+    return true;
+  }
+  if (allowed.length > 0) {
+    return allowed.includes(origin);
+  }
+  // Default: same host only (the page was served by the collector itself, or through the same proxy).
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}

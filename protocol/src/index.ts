@@ -1,0 +1,3 @@
+export * from './codes';
+export * from './wire';
+export * from './patterns';
