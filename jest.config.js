@@ -1,4 +1,6 @@
 // One `npm test` runs every package's tests (docs/testing.md).
 module.exports = {
+  // Integration tests start real processes (collector, Prometheus, Redis, a chain, Chromium).
+  testTimeout: 60_000,
   projects: ['<rootDir>/collector/jest.config.js', '<rootDir>/plugin/jest.config.js'],
 };
