@@ -2,7 +2,7 @@
  * buildApp() assembles the collector and never listens: main.ts does that, and tests use
  * app.inject() or listen on port 0. Everything started here is stopped by close().
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { ErrorCode, channelNamespace } from '@streamgauge/protocol';
 import { ChannelRegistry } from './channels/channel-registry';
 import type { Config } from './config/load-config';
@@ -88,7 +88,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    // One log line per request is too much at thousands of publishes per second; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.maxBodyBytes,
     // Channel names contain '/', so they travel in query strings; keep them readable in logs.
     routerOptions: { ignoreTrailingSlash: true },
@@ -215,6 +216,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       }
     }
   };
+  // Count retention also runs as soon as a channel passes its bound by 10 %, so that a fast channel
+  // is trimmed in small steps instead of one long delete that would stall the event loop.
+  let trimScheduled = false;
+  hub.onAppend((c) => {
+    if (!trimScheduled && c.count > c.retention.maxMessages * 1.1 + 10) {
+      trimScheduled = true;
+      setImmediate(() => {
+        retention()
+          .catch((err: unknown) => logger.error({ err }, 'retention failed'))
+          .finally(() => {
+            trimScheduled = false;
+          });
+      });
+    }
+  });
 
   return {
     app,
