@@ -1,2 +1,8 @@
-// Jest setup provided by Grafana scaffolding
-import './.config/jest-setup';
+// Jest setup provided by Grafana scaffolding: browser stubs (matchMedia, canvas...). Files that
+// run in the node environment (integration tests with real sockets: `@jest-environment node`)
+// have no DOM to stub; they get the little that @grafana/data needs at import.
+if (typeof document !== 'undefined') {
+  require('./.config/jest-setup');
+} else {
+  require('./src/stream/node-env');
+}

@@ -8,7 +8,10 @@ import { ChannelRegistry } from './channels/channel-registry';
 import type { Config } from './config/load-config';
 import { SgError, sgError } from './errors';
 import type { Authenticator } from './auth/principal';
-import { createAuthenticator } from './auth/create-authenticator';
+import { createSecurity, type Security } from './auth/create-security';
+import { mountMetrics } from './auth/metrics-server';
+import { registerSecurityRoutes } from './auth/token-routes';
+import { publishLimitHook } from './limits/publish-limit-hook';
 import { Hub } from './hub/hub';
 import { registerChannelRoutes } from './http/channel-routes';
 import { registerHealthRoutes } from './http/health-routes';
@@ -19,10 +22,11 @@ import type { EventLog } from './log/event-log';
 import { createLogger, type Logger } from './logger';
 import { createCoreMetrics, type CoreMetrics } from './metrics/core-metrics';
 import { registerProcessMetrics } from './metrics/process-metrics';
-import { registerMetricsRoute } from './http/metrics-route';
 import { createSources, type Source, type SourceContext } from './sources';
 import { registerSse } from './transport/sse';
 import { attachWebSocketServer, type WsServerHandle } from './transport/ws-server';
+import { registerTelemetryRoutes } from './telemetry/routes';
+import { createTelemetry } from './telemetry/telemetry-engine';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -41,6 +45,9 @@ export interface StreamgaugeApp {
   readonly metrics: CoreMetrics;
   readonly logger: Logger;
   readonly auth: Authenticator;
+  readonly security: Security;
+  /** Serves /metrics alone when auth.metrics.port is set; main.ts listens on it. */
+  readonly metricsApp?: FastifyInstance;
   /** Starts sources (chains, demo traffic) and timers; call after listen. Resolves when all started. */
   start(): Promise<void>;
   /** Stops accepting, closes clients with 1001, stops sources, flushes and closes the log. */
@@ -56,7 +63,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     { maxMessages: config.retention.maxMessages, maxAgeSeconds: config.retention.maxAgeSeconds },
     config.channels.maxInferredFields,
   );
-  const auth = createAuthenticator(config, logger);
+  const security = createSecurity(config, logger, metrics.registry);
+  const auth = security.auth;
 
   const metas = await log.open();
   const hub = new Hub({
@@ -85,6 +93,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   for (const d of config.channels.definitions) {
     await hub.declare(d as never);
   }
+  // Application telemetry (issue 4): metric rules, entity TTL and aggregates, alerts channel.
+  const telemetry = await createTelemetry({ config, hub, registry, log, metricsRegistry: metrics.registry, logger });
 
   const app = Fastify({
     loggerInstance: logger,
@@ -123,9 +133,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.addHook('onRequest', async (req) => {
     if (req.url.startsWith('/api/')) {
-      setPrincipal(req, auth.fromHeaders(req.headers));
+      // SSE authenticates itself: it also takes a single-use ?ticket= (docs/security.md).
+      if (req.url.split('?')[0] !== config.sse.path) {
+        setPrincipal(req, await auth.authenticate(req.headers, { transport: 'http', remote: req.ip }));
+      }
     }
   });
+  app.addHook('onRequest', publishLimitHook(security.guard));
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe(
       { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
@@ -136,9 +150,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   let ready = false;
   let closing = false;
   const startedAt = Date.now();
-  const sse = registerSse(app, { config: config.sse, allowedOrigins: config.ws.allowedOrigins, hub, metrics, auth });
+  const sse = registerSse(app, { config: config.sse, allowedOrigins: config.ws.allowedOrigins, hub, metrics, auth, admit: (req, reply) => security.admitSse(req, reply) });
   let ws: WsServerHandle | undefined;
   registerPublishRoute(app, hub);
+  registerSecurityRoutes(app, security);
+  registerTelemetryRoutes(app, { config, hub, registry, log });
   registerHealthRoutes(app, { ready: () => ready && !closing && log.healthy() });
   registerChannelRoutes(app, {
     registry,
@@ -165,15 +181,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       };
     },
   });
-  if (config.metrics.enabled) {
-    registerMetricsRoute(app, metrics.registry, config.metrics.path);
-  }
+  // auth.metrics: a bearer token and/or a port of its own (docs/security.md).
+  const metricsApp = config.metrics.enabled ? mountMetrics(app, config, metrics.registry, logger, security.metrics) : undefined;
 
   ws = attachWebSocketServer(app.server, {
     config: config.ws,
     hub,
     metrics,
     auth,
+    admit: (req) => security.admitWebSocket(req),
+    frameLimiter: () => security.guard.frameLimiter(),
+    authTimeoutMs: config.auth.limits.authTimeoutMs,
     logger,
     serverName: `streamgauge-collector/${process.env.npm_package_version ?? '0.1.0'}`,
   });
@@ -188,6 +206,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   const stops: (() => Promise<void> | void)[] = [];
+  stops.push(() => telemetry.stop());
   const sources = options.sources ?? createSources(config);
   const ctx: SourceContext = { hub, config, logger, registry: metrics.registry };
 
@@ -241,6 +260,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     metrics,
     logger,
     auth,
+    security,
+    metricsApp,
     async start() {
       const timer = setInterval(() => {
         retention().catch((err: unknown) => logger.error({ err }, 'retention failed'));

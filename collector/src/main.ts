@@ -77,6 +77,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   const address = await sg.app.listen({ host: config.server.host, port: config.server.port });
+  if (sg.metricsApp) {
+    await sg.metricsApp.listen({ host: config.auth.metrics.host || config.server.host, port: config.auth.metrics.port });
+  }
   await sg.start();
   const base = address.replace('[::1]', 'localhost');
   const wsBase = base.replace(/^http/, 'ws');

@@ -1,93 +1,197 @@
-import { getBackendSrv, isFetchError } from '@grafana/runtime';
+/**
+ * The Streamgauge data source: one Observable per target (history, then live from the shared
+ * socket), template variables, annotations and a connection test that says exactly what failed.
+ */
 import {
-  CoreApp,
-  DataQueryRequest,
-  DataQueryResponse,
+  type AnnotationQuery,
+  type CoreApp,
+  type DataQueryRequest,
+  type DataQueryResponse,
   DataSourceApi,
-  DataSourceInstanceSettings,
-  createDataFrame,
-  FieldType,
+  type DataSourceInstanceSettings,
+  type MetricFindValue,
+  type ScopedVars,
+  type TestDataSourceResponse,
 } from '@grafana/data';
+import { matchChannel } from '@streamgauge/protocol';
+import { type Observable, merge, of } from 'rxjs';
+import { CollectorApi, type FetchLike } from './api/collector-api';
+import { type Endpoints, endpoints } from './api/endpoints';
+import { ConnectionManager, type ConnectionManagerOptions, type WebSocketCtor } from './live/connection-manager';
+import type { ConnectionState, StateChange } from './live/connection-state';
+import { checkConnection } from './live/check-connection';
+import { type TargetSpec, targetStream } from './stream/target-stream';
+import {
+  DEFAULT_OPTIONS,
+  DEFAULT_QUERY,
+  QUERY_LIMITS,
+  type SgDataSourceOptions,
+  type SgQuery,
+} from './types';
+import { parseVariableQuery } from './variables/variable-query';
 
-import { MyQuery, MyDataSourceOptions, DEFAULT_QUERY, DataSourceResponse } from './types';
-import { lastValueFrom } from 'rxjs';
+/** What Node tests (and the browser test host) inject; in Grafana every entry has a browser default. */
+export interface DataSourceDeps {
+  fetch?: FetchLike;
+  WebSocket?: WebSocketCtor;
+  /** The page location: ws:// or wss:// for the proxied socket follows its protocol. */
+  location?: { protocol: string; host: string };
+  connection?: Partial<Omit<ConnectionManagerOptions, 'wsUrl' | 'api' | 'WebSocket' | 'getToken'>>;
+  minEmitIntervalMs?: number;
+  /**
+   * Grafana's template service (module.ts passes @grafana/runtime's). Injected rather than imported
+   * so this class loads in Node without @grafana/runtime, which pulls in the whole UI library.
+   */
+  templateSrv?: () => { replace(target?: string, scopedVars?: ScopedVars): string };
+}
 
-export class DataSource extends DataSourceApi<MyQuery, MyDataSourceOptions> {
-  baseUrl: string;
+export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
+  readonly endpoints: Endpoints;
+  readonly api: CollectorApi;
+  private readonly fetchImpl: FetchLike;
+  private readonly WebSocketImpl?: WebSocketCtor;
+  private readonly pollIntervalMs: number;
+  private readonly tokenTtlSeconds: number;
+  private _manager?: ConnectionManager;
 
-  constructor(instanceSettings: DataSourceInstanceSettings<MyDataSourceOptions>) {
+  constructor(
+    instanceSettings: DataSourceInstanceSettings<SgDataSourceOptions>,
+    private readonly deps: DataSourceDeps = {},
+  ) {
     super(instanceSettings);
-    this.baseUrl = instanceSettings.url!;
+    const jsonData = instanceSettings.jsonData ?? {};
+    const location = deps.location ?? (globalThis as { location?: { protocol: string; host: string } }).location;
+    this.endpoints = endpoints(
+      { uid: instanceSettings.uid, url: instanceSettings.url, accessMode: jsonData.accessMode, directUrl: jsonData.directUrl },
+      location,
+    );
+    this.fetchImpl = deps.fetch ?? ((url, init) => globalThis.fetch(url, { ...init, credentials: 'same-origin' }));
+    this.WebSocketImpl = deps.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
+    this.pollIntervalMs = jsonData.pollIntervalMs || DEFAULT_OPTIONS.pollIntervalMs;
+    this.tokenTtlSeconds = jsonData.tokenTtlSeconds || DEFAULT_OPTIONS.tokenTtlSeconds;
+    this.api = new CollectorApi(this.endpoints.restBase, this.fetchImpl);
+    this.annotations = {
+      prepareQuery: (anno: AnnotationQuery<SgQuery>) => {
+        const target = anno.target;
+        if (!target?.channel) {
+          return undefined;
+        }
+        return { ...target, refId: target.refId || 'Anno', live: false, asAnnotation: true };
+      },
+    };
   }
 
-  getDefaultQuery(_: CoreApp): Partial<MyQuery> {
+  private interpolate(value: string | undefined, scopedVars?: ScopedVars): string | undefined {
+    const srv = this.deps.templateSrv;
+    return value && srv ? srv().replace(value, scopedVars) : value;
+  }
+
+  /** The shared connection, created on the first live target. */
+  get manager(): ConnectionManager {
+    if (!this._manager) {
+      if (!this.WebSocketImpl) {
+        throw new Error('no WebSocket implementation available');
+      }
+      this._manager = new ConnectionManager({
+        ...this.deps.connection,
+        pollIntervalMs: this.deps.connection?.pollIntervalMs ?? this.pollIntervalMs,
+        wsUrl: this.endpoints.wsUrl,
+        api: this.api,
+        WebSocket: this.WebSocketImpl,
+        getToken: this.endpoints.accessMode === 'direct' ? () => this.api.token(this.tokenTtlSeconds) : undefined,
+      });
+    }
+    return this._manager;
+  }
+
+  get connectionState(): ConnectionState | undefined {
+    return this._manager?.state;
+  }
+
+  onConnectionState(fn: (c: StateChange) => void): () => void {
+    return this.manager.onState(fn);
+  }
+
+  getDefaultQuery(_: CoreApp): Partial<SgQuery> {
     return DEFAULT_QUERY;
   }
 
-  filterQuery(query: MyQuery): boolean {
-    // if no query has been provided, prevent the query from being executed
-    return !!query.queryText;
+  filterQuery(query: SgQuery): boolean {
+    return !!query.channel && !query.hide;
   }
 
-  async query(options: DataQueryRequest<MyQuery>): Promise<DataQueryResponse> {
-    const { range } = options;
-    const from = range!.from.valueOf();
-    const to = range!.to.valueOf();
-
-    // Return a constant for each query.
-    const data = options.targets.map((target) => {
-      return createDataFrame({
-        refId: target.refId,
-        fields: [
-          { name: 'Time', values: [from, to], type: FieldType.time },
-          { name: 'Value', values: [target.constant, target.constant], type: FieldType.number },
-        ],
+  query(request: DataQueryRequest<SgQuery>): Observable<DataQueryResponse> {
+    const from = request.range.from.valueOf();
+    const to = request.range.to.valueOf();
+    const streams = request.targets
+      .filter((t) => this.filterQuery(t))
+      .map((t) => {
+        const channel = this.interpolate(t.channel, request.scopedVars)!;
+        const live = t.asAnnotation ? false : (t.live ?? DEFAULT_QUERY.live!);
+        const bufferSize = Math.min(QUERY_LIMITS.maxBufferSize, Math.max(1, Math.floor(t.bufferSize || DEFAULT_QUERY.bufferSize!)));
+        const spec: TargetSpec = {
+          refId: t.refId,
+          channel,
+          live,
+          bufferSize,
+          fields: t.fields?.filter(Boolean),
+          filter: this.interpolate(t.filter, request.scopedVars),
+          windowMs: t.windowSeconds && t.windowSeconds > 0 ? t.windowSeconds * 1000 : Math.max(1, to - from),
+          from,
+          to,
+          // Unique per panel and target: Grafana keeps the latest packet per key.
+          key: `${this.uid}/${request.panelId ?? request.requestId}/${t.refId}/${channel}`,
+          annotation: t.asAnnotation ? { textField: t.textField } : undefined,
+        };
+        return targetStream(spec, {
+          api: this.api,
+          manager: () => this.manager,
+          pollIntervalMs: this.pollIntervalMs,
+          minEmitIntervalMs: this.deps.minEmitIntervalMs,
+        });
       });
-    });
-
-    return { data };
-  }
-
-  async request(url: string, params?: string) {
-    const response = getBackendSrv().fetch<DataSourceResponse>({
-      url: `${this.baseUrl}${url}${params?.length ? `?${params}` : ''}`,
-    });
-    return lastValueFrom(response);
+    return streams.length ? merge(...streams) : of({ data: [] });
   }
 
   /**
-   * Checks whether we can connect to the API.
+   * Template variables. Query syntax: `channels()` or `channels(app/*)`: channel names;
+   * `fields(channel)`: field names; `values(channel, field)`: distinct values of a field among
+   * the channel's last 1000 messages (contract, country, event type...).
    */
-  async testDatasource() {
-    const defaultErrorMessage = 'Cannot connect to API';
-
-    try {
-      const response = await this.request('/health');
-      if (response.status === 200) {
-        return {
-          status: 'success',
-          message: 'Success',
-        };
-      } else {
-        return {
-          status: 'error',
-          message: response.statusText ? response.statusText : defaultErrorMessage,
-        };
-      }
-    } catch (err) {
-      let message = '';
-      if (typeof err === 'string') {
-        message = err;
-      } else if (isFetchError(err)) {
-        message = 'Fetch error: ' + (err.statusText ? err.statusText : defaultErrorMessage);
-        if (err.data && err.data.error && err.data.error.code) {
-          message += ': ' + err.data.error.code + '. ' + err.data.error.message;
-        }
-      }
-      return {
-        status: 'error',
-        message,
-      };
+  async metricFindQuery(query: string, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
+    const q = parseVariableQuery(this.interpolate(query, options?.scopedVars) ?? '');
+    if (q.kind === 'channels') {
+      const channels = await this.api.channels();
+      return channels.filter((c) => !q.pattern || matchChannel(q.pattern, c.name)).map((c) => ({ text: c.name, value: c.name }));
     }
+    if (q.kind === 'fields') {
+      const info = await this.api.channel(q.channel);
+      return info.schema.fields.map((f) => ({ text: f.name, value: f.name }));
+    }
+    const r = await this.api.messages({ channel: q.channel, limit: q.limit, tail: true });
+    const seen = new Set<string>();
+    for (const m of r.messages) {
+      const v = q.field === 'key' && !(q.field in m.data) ? m.key : m.data[q.field];
+      if (v !== undefined && v !== null) {
+        seen.add(typeof v === 'object' ? JSON.stringify(v) : String(v));
+      }
+    }
+    return [...seen].sort().map((v) => ({ text: v, value: v }));
+  }
+
+  /** Checks REST through Grafana, auth, and the WebSocket path; the message says which step failed and what to change. */
+  async testDatasource(): Promise<TestDataSourceResponse> {
+    return checkConnection({
+      api: this.api,
+      endpoints: this.endpoints,
+      WebSocket: this.WebSocketImpl,
+      tokenTtlSeconds: this.tokenTtlSeconds,
+    });
+  }
+
+  /** Closes the shared connection (tests; Grafana keeps instances for the page's lifetime). */
+  dispose(): void {
+    this._manager?.dispose();
+    this._manager = undefined;
   }
 }

@@ -1,9 +1,9 @@
 import { DataSourcePlugin } from '@grafana/data';
-import { DataSource } from './datasource';
+import { GrafanaDataSource } from './grafana-datasource';
 import { ConfigEditor } from './components/ConfigEditor';
 import { QueryEditor } from './components/QueryEditor';
-import { MyQuery, MyDataSourceOptions } from './types';
+import { SgQuery, SgDataSourceOptions } from './types';
 
-export const plugin = new DataSourcePlugin<DataSource, MyQuery, MyDataSourceOptions>(DataSource)
+export const plugin = new DataSourcePlugin<GrafanaDataSource, SgQuery, SgDataSourceOptions>(GrafanaDataSource)
   .setConfigEditor(ConfigEditor)
   .setQueryEditor(QueryEditor);

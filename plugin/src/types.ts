@@ -1,34 +1,66 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export interface MyQuery extends DataQuery {
-  queryText?: string;
-  constant: number;
+/** One panel target. */
+export interface SgQuery extends DataQuery {
+  /** Channel name, e.g. `app/scans`. May contain template variables. */
+  channel?: string;
+  /** Fields to show (empty: all fields of the channel schema). The time field is always kept. */
+  fields?: string[];
+  /** A simple filter on field values: `field op value`, op one of = != > >= < <= ~ (substring). */
+  filter?: string;
+  /** true: history for the time range, then live. false: history only. */
+  live?: boolean;
+  /** Rows kept in the frame at most (oldest dropped first). */
+  bufferSize?: number;
+  /** Time window kept in a live frame, in seconds (0: the dashboard range). */
+  windowSeconds?: number;
+  /** Set by the annotation support: the frame gets time, text and tags columns. */
+  asAnnotation?: boolean;
+  /** Annotations only: field whose value is the annotation text (default: `message`, else all fields as JSON). */
+  textField?: string;
 }
 
-export const DEFAULT_QUERY: Partial<MyQuery> = {
-  constant: 6.5,
+export const DEFAULT_QUERY: Partial<SgQuery> = {
+  live: true,
+  bufferSize: 1_000,
+  windowSeconds: 0,
 };
 
-export interface DataPoint {
-  Time: number;
-  Value: number;
-}
-
-export interface DataSourceResponse {
-  datapoints: DataPoint[];
-}
+/** Limits on query options, so a typo cannot ask for a buffer that eats the tab's memory. */
+export const QUERY_LIMITS = {
+  maxBufferSize: 100_000,
+};
 
 /**
- * These are options configured for each DataSource instance
+ * proxy (default): the browser talks only to Grafana; Grafana's data source proxy adds the API key.
+ * direct: the browser connects to `directUrl` with a short-lived token fetched through the proxy.
  */
-export interface MyDataSourceOptions extends DataSourceJsonData {
-  path?: string;
+export type AccessMode = 'proxy' | 'direct';
+
+/** Options of one data source instance (jsonData: readable by every viewer; no secrets here). */
+export interface SgDataSourceOptions extends DataSourceJsonData {
+  accessMode?: AccessMode;
+  /** The collector as Grafana's server reaches it, e.g. http://collector:8080. Used by the proxy route. */
+  collectorUrl?: string;
+  /** Direct mode: the collector as browsers reach it, e.g. https://collector.example.com. */
+  directUrl?: string;
+  /** Polling interval of the REST fallback, in ms. */
+  pollIntervalMs?: number;
+  /** Direct mode: lifetime asked for the browser token, in seconds. */
+  tokenTtlSeconds?: number;
 }
 
-/**
- * Value that is used in the backend, but never sent over HTTP to the frontend
- */
-export interface MySecureJsonData {
+/** Kept encrypted by Grafana and only used server-side by the proxy route (plugin.json `routes`). */
+export interface SgSecureJsonData {
   apiKey?: string;
 }
+
+/** The proxy route prefix declared in plugin.json: `/api/datasources/proxy/uid/<uid>/sg/...`. */
+export const PROXY_ROUTE = 'sg';
+
+export const DEFAULT_OPTIONS = {
+  accessMode: 'proxy' as AccessMode,
+  pollIntervalMs: 1_000,
+  tokenTtlSeconds: 300,
+};

@@ -7,6 +7,7 @@ export function createOpenAuthenticator(): Authenticator {
   return {
     enabled: false,
     fromHeaders: () => ANONYMOUS,
+    authenticate: async () => ANONYMOUS,
     fromToken: async () => {
       throw sgError(ErrorCode.Unauthorized, 'tokens are not accepted: no API keys are configured');
     },

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { isChannelName } from '@streamgauge/protocol';
 import { ConfigError } from '../errors';
 import { AUTH_DEFAULTS, type AuthConfig } from '../auth/config';
+import { resolveAuthSecrets } from '../auth/resolve-secrets';
 import { EVM_DEFAULTS, type EvmConfig } from '../sources/evm/config';
 import { TELEMETRY_DEFAULTS, type TelemetryConfig } from '../telemetry/config';
 import { DEFAULTS } from './defaults';
@@ -38,6 +39,9 @@ export const ENV_VARS: Readonly<Record<string, { path: string[]; type: 'string' 
   SG_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
   SG_DEMO: { path: ['demo', 'enabled'], type: 'bool' },
   SG_ALLOW_INSECURE: { path: ['auth', 'allowInsecure'], type: 'bool' },
+  SG_TOKEN_SECRET: { path: ['auth', 'tokens', 'secret'], type: 'string' },
+  SG_METRICS_TOKEN: { path: ['auth', 'metrics', 'bearerToken'], type: 'string' },
+  SG_METRICS_PORT: { path: ['auth', 'metrics', 'port'], type: 'int' },
 };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -161,7 +165,8 @@ export function resolveConfig(fileConfig: unknown = {}, env: NodeJS.ProcessEnv =
     throw new ConfigError(problems, source);
   }
   const config = merged as unknown as Config;
-  const semantic = semanticProblems(config);
+  // keyEnv/secretEnv/bearerTokenEnv are read from `env` here, the one place that may (auth/resolve-secrets.ts).
+  const semantic = [...semanticProblems(config), ...resolveAuthSecrets(merged.auth, env)];
   if (semantic.length) {
     throw new ConfigError(semantic, source);
   }

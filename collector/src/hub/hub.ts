@@ -11,6 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import {
   type ChannelKind,
+  CloseCode,
   ErrorCode,
   type PublishItem,
   type PublishResult,
@@ -25,7 +26,7 @@ import {
 import type { ChannelDefinition } from '../config/defaults';
 import { sgError } from '../errors';
 import type { Channel, ChannelRegistry } from '../channels/channel-registry';
-import type { EventLog, StoredMessage } from '../log/event-log';
+import type { ChannelMeta, EventLog, StoreChange, StoredMessage } from '../log/event-log';
 import type { CoreMetrics } from '../metrics/core-metrics';
 import type { Sink } from './sink';
 
@@ -48,6 +49,10 @@ class Subscription {
   cursor = 0;
   live = false;
   closed = false;
+  /** A catch-up loop runs for it (one at a time). */
+  catching = false;
+  /** A catch-up failed (store down): restarted when the store comes back or the next message arrives. */
+  stalled = false;
   constructor(
     readonly sink: Sink,
     readonly channel: Channel,
@@ -85,6 +90,7 @@ export class Hub {
   constructor(private readonly o: HubOptions) {
     o.registry.onAdded((c) => this.onChannelAdded(c));
     o.log.onRemoteAppend?.((messages) => this.acceptRemote(messages));
+    o.log.onStoreChange?.((change) => this.onStoreChange(change));
   }
 
   get subscriptions(): number {
@@ -192,6 +198,15 @@ export class Hub {
     if (it.delete && c.kind !== 'entity') {
       throw sgError(ErrorCode.BadRequest, `${where}: delete applies only to entity channels; ${it.channel} is a ${c.kind} channel`);
     }
+    if (it.ttl !== undefined && (typeof it.ttl !== 'number' || !Number.isFinite(it.ttl) || it.ttl <= 0)) {
+      throw sgError(ErrorCode.BadRequest, `${where}.ttl: must be a number of seconds > 0, got ${JSON.stringify(it.ttl)}`);
+    }
+    if (it.ttl !== undefined && c.kind !== 'entity') {
+      throw sgError(ErrorCode.BadRequest, `${where}: ttl applies only to entity channels; ${it.channel} is a ${c.kind} channel`);
+    }
+    if (it.delete !== undefined && typeof it.delete !== 'boolean') {
+      throw sgError(ErrorCode.BadRequest, `${where}.delete: must be true or false, got ${JSON.stringify(it.delete)}`);
+    }
     return { channel: it.channel, ts: now, key, deleted: it.delete ? true : undefined, data };
   }
 
@@ -199,12 +214,17 @@ export class Hub {
   private acceptRemote(messages: StoredMessage[]): void {
     const byChannel = new Map<string, StoredMessage[]>();
     for (const m of messages) {
-      if (!this.o.registry.get(m.channel)) {
+      let c = this.o.registry.get(m.channel);
+      if (!c) {
         const meta = this.o.log.meta(m.channel);
         if (!meta) {
           continue;
         }
-        this.o.registry.upsert(meta);
+        c = this.o.registry.upsert(meta);
+      }
+      // Created by another instance: infer the schema from its messages, as that instance did.
+      if (!c.schema.declared && c.schema.fields.length === 0) {
+        this.o.registry.addFields(c, this.o.registry.check(c, JSON.parse(m.data) as Record<string, unknown>).added);
       }
       let list = byChannel.get(m.channel);
       if (!list) {
@@ -212,10 +232,98 @@ export class Hub {
       }
       list.push(m);
     }
-    this.accept([...byChannel.values()].flat(), performance.now());
+    this.accept([...byChannel.values()].flat(), performance.now(), undefined, true);
   }
 
-  private accept(stored: StoredMessage[], acceptedAt: number, items?: PublishItem[]): void {
+  /**
+   * The store was lost or came back, or channels changed behind this instance's back (Redis): tell
+   * subscribers the store is down, follow new channels and epochs, restart stalled catch-ups.
+   */
+  private onStoreChange(change: StoreChange): void {
+    if (!change.up && change.channels.length === 0) {
+      // WebSocket subscribers are closed with 4504: they reconnect with backoff, maybe to an
+      // instance that still reaches the store, and resume from their position. Others (SSE) get an
+      // error event and stay: their delivery resumes by itself when the store is back.
+      const sinks = new Set([...this.subsBySink.keys(), ...this.patternsBySink.keys()]);
+      for (const sink of sinks) {
+        if (sink.close) {
+          sink.close(CloseCode.StoreUnavailable, 'event store unavailable: reconnect with backoff and resume');
+        } else {
+          sink.sendFrame({
+            type: 'error',
+            code: ErrorCode.StoreUnavailable,
+            message: 'event store unavailable: delivery pauses, and resumes without gaps when the store returns',
+          });
+        }
+      }
+    }
+    for (const meta of change.channels) {
+      this.syncChannel(meta);
+    }
+    if (change.up) {
+      for (const subs of this.subsByChannel.values()) {
+        for (const sub of subs) {
+          if (sub.stalled && !sub.catching && !sub.closed) {
+            void this.catchUp(sub);
+          }
+        }
+      }
+    }
+  }
+
+  /** Brings a channel up to the store's metadata: a new channel, a new epoch, or appends this instance missed. */
+  private syncChannel(meta: ChannelMeta): void {
+    const c = this.o.registry.get(meta.name);
+    if (!c) {
+      this.o.registry.upsert(meta);
+      return;
+    }
+    const subs = this.subsByChannel.get(c.name) ?? new Set<Subscription>();
+    if (c.epoch !== meta.epoch) {
+      // The store lost this channel's history: every subscriber starts over in the new epoch.
+      this.o.registry.upsert(meta);
+      c.lastItem = null;
+      this.pending.delete(c.name);
+      const first = meta.count === 0 ? meta.lastOffset + 1 : meta.firstOffset;
+      for (const sub of subs) {
+        if (sub.closed) {
+          continue;
+        }
+        sub.live = false;
+        sub.cursor = first - 1;
+        sub.sink.sendFrame({
+          type: 'subscribed',
+          ...(sub.id === undefined ? {} : { id: sub.id }),
+          channel: c.name,
+          ...(sub.pattern ? { pattern: sub.pattern } : {}),
+          epoch: c.epoch,
+          offset: sub.cursor,
+          recovered: false,
+          reason: 'epoch_changed',
+          firstOffset: first,
+          lastOffset: c.lastOffset,
+          kind: c.kind,
+          schema: c.schema,
+        });
+        void this.catchUp(sub);
+      }
+      return;
+    }
+    if (meta.lastOffset > c.lastOffset || meta.firstOffset !== c.firstOffset) {
+      c.lastOffset = Math.max(c.lastOffset, meta.lastOffset);
+      c.firstOffset = meta.firstOffset;
+      c.count = meta.count;
+      c.lastTs = meta.lastTs ?? c.lastTs;
+      for (const sub of subs) {
+        if (sub.live && sub.cursor < c.lastOffset) {
+          sub.live = false;
+          void this.catchUp(sub);
+        }
+      }
+    }
+  }
+
+  private accept(stored: StoredMessage[], acceptedAt: number, items?: PublishItem[], remote = false): void {
     const now = Date.now();
     const perChannel = new Map<Channel, StoredMessage[]>();
     for (const m of stored) {
@@ -232,7 +340,10 @@ export class Hub {
     }
     for (const [c, msgs] of perChannel) {
       this.o.registry.count(c, msgs.length, now);
-      this.o.metrics.published.inc({ namespace: channelNamespace(c.name) }, msgs.length);
+      if (!remote) {
+        // Counted once, by the instance that accepted it: summing over instances gives the total.
+        this.o.metrics.published.inc({ namespace: channelNamespace(c.name) }, msgs.length);
+      }
       const p = this.pending.get(c.name);
       if (p) {
         p.messages.push(...msgs);
@@ -269,15 +380,21 @@ export class Hub {
   }
 
   private deliverLive(p: Pending, subs: Set<Subscription>): void {
-    const msgs = p.messages;
+    const msgs = inOffsetOrder(p.messages);
     const first = msgs[0].offset;
     const last = msgs[msgs.length - 1].offset;
+    // Local appends and other instances' notices (Redis) can interleave in one turn with a hole
+    // between them: subscribers behind such a batch read it from the log instead.
+    const hole = last - first + 1 !== msgs.length;
     const c = p.channel;
     let whole: string | undefined;
     let wsSent = 0;
     let sseSent = 0;
     for (const sub of subs) {
       if (!sub.live || sub.closed) {
+        if (sub.stalled && !sub.catching && !sub.closed) {
+          void this.catchUp(sub);
+        }
         continue;
       }
       if (sub.cursor >= last) {
@@ -285,10 +402,10 @@ export class Hub {
       }
       let frame: string;
       let n: number;
-      if (sub.cursor === first - 1) {
+      if (sub.cursor === first - 1 && !hole) {
         frame = whole ??= messagesFrame(c.name, c.epoch, msgs);
         n = msgs.length;
-      } else if (sub.cursor >= first) {
+      } else if (sub.cursor >= first && !hole) {
         const part = msgs.filter((m) => m.offset > sub.cursor);
         frame = messagesFrame(c.name, c.epoch, part);
         n = part.length;
@@ -429,6 +546,27 @@ export class Hub {
   }
 
   private async start(sink: Sink, c: Channel, since: Since | undefined, id: number | string | undefined, pattern: string | undefined): Promise<void> {
+    if (since && 'epoch' in since && (since.epoch !== c.epoch || since.offset > c.lastOffset) && this.o.log.refreshMeta) {
+      // A client resuming here may have seen, on another instance, offsets or an epoch this
+      // instance has not heard of yet (Redis): ask the store before calling the position lost.
+      const fresh = await this.o.log.refreshMeta(c.name);
+      if (fresh) {
+        this.syncChannel(fresh);
+      }
+    }
+    try {
+      await this.startSubscription(sink, c, since, id, pattern);
+    } catch (err) {
+      // The store failed before the subscription began (Redis down): forget it so the client can retry.
+      const sub = this.subsBySink.get(sink)?.get(c.name);
+      if (sub && !sub.live && !sub.catching) {
+        this.dropSub(sub);
+      }
+      throw err;
+    }
+  }
+
+  private async startSubscription(sink: Sink, c: Channel, since: Since | undefined, id: number | string | undefined, pattern: string | undefined): Promise<void> {
     const sub = new Subscription(sink, c, id, pattern);
     let m = this.subsBySink.get(sink);
     if (!m) {
@@ -504,7 +642,25 @@ export class Hub {
     await this.catchUp(sub);
   }
 
+  /** Replays from the log until the cursor reaches the channel's last offset, then goes live. Never throws. */
   private async catchUp(sub: Subscription): Promise<void> {
+    if (sub.catching) {
+      return;
+    }
+    sub.catching = true;
+    sub.stalled = false;
+    try {
+      await this.replay(sub);
+    } catch {
+      // The store failed (Redis down): wait, not live, until the store is back or a message arrives.
+      sub.live = false;
+      sub.stalled = true;
+    } finally {
+      sub.catching = false;
+    }
+  }
+
+  private async replay(sub: Subscription): Promise<void> {
     const c = sub.channel;
     let idle = 0;
     while (!sub.closed && !sub.sink.closed) {
@@ -516,9 +672,14 @@ export class Hub {
       while (sub.sink.queuedBytes() > sub.sink.maxQueueBytes / 2 && !sub.sink.closed && !sub.closed) {
         await sleep(5);
       }
+      const epoch = c.epoch;
       const { messages } = await this.o.log.read(c.name, { after: sub.cursor, limit: this.o.replayPageSize });
       if (sub.closed || sub.sink.closed) {
         return;
+      }
+      if (c.epoch !== epoch) {
+        // The channel got a new epoch during the read (syncChannel reset the cursor): read again.
+        continue;
       }
       if (messages.length === 0) {
         // The log has not caught up with what this instance was told (a remote append in flight).
@@ -553,6 +714,17 @@ export class Hub {
       sub.cursor = last;
     }
   }
+}
+
+/** Sorted by offset without repeats; the common already-ordered case costs one pass. */
+function inOffsetOrder(msgs: StoredMessage[]): StoredMessage[] {
+  for (let i = 1; i < msgs.length; i++) {
+    if (msgs[i].offset <= msgs[i - 1].offset) {
+      const byOffset = new Map(msgs.map((m) => [m.offset, m]));
+      return [...byOffset.values()].sort((a, b) => a.offset - b.offset);
+    }
+  }
+  return msgs;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -19,6 +19,8 @@ export interface Sink {
   queuedBytes(): number;
   /** The byte budget of the queue (for replay backpressure). */
   readonly maxQueueBytes: number;
+  /** Closes the connection with a close code (WebSocket); sinks without it are told by an error frame. */
+  close?(code: number, reason: string): void;
 }
 
 let nextId = 1;

@@ -1,14 +1,17 @@
 import type { Config } from '../config/load-config';
 import type { Logger } from '../logger';
 import type { EventLog } from './event-log';
+import { RedisLog } from './redis-log';
 import { SqliteLog } from './sqlite-log';
 
-/** The store named by store.type. */
-export function createEventLog(config: Config, _logger: Logger): EventLog {
+/** The store named by store.type: SQLite for one instance, Redis Streams for several (docs/scaling.md). */
+export function createEventLog(config: Config, logger: Logger): EventLog {
   switch (config.store.type) {
     case 'sqlite':
       return new SqliteLog({ path: config.store.path });
+    case 'redis':
+      return new RedisLog({ urls: config.store.redis.urls, keyPrefix: config.store.redis.keyPrefix, logger });
     default:
-      throw new Error(`store.type ${config.store.type} is not available in this build`);
+      throw new Error(`store.type ${String(config.store.type)} is not available in this build`);
   }
 }

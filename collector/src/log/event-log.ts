@@ -64,6 +64,11 @@ export interface Eviction {
   evicted: number;
 }
 
+export interface StoreChange {
+  up: boolean;
+  channels: ChannelMeta[];
+}
+
 export interface EventLog {
   /** Opens the store and returns every channel it holds. */
   open(): Promise<ChannelMeta[]>;
@@ -81,6 +86,14 @@ export interface EventLog {
   sizeBytes(): number | null;
   /** Messages appended by other instances (Redis); the SQLite log never calls it. */
   onRemoteAppend?(listener: (messages: StoredMessage[]) => void): void;
+  /**
+   * The store was lost (`up: false`) or is back (`up: true`), or channels changed other than by an
+   * append this instance was told about: created by another instance, a new epoch after Redis lost
+   * its data, appends missed while disconnected. `channels` holds their current metadata (Redis only).
+   */
+  onStoreChange?(listener: (change: StoreChange) => void): void;
+  /** Reads a channel's metadata from the store itself, bypassing any cache (Redis only). */
+  refreshMeta?(channel: string): Promise<ChannelMeta | undefined>;
   /** Store health, for readiness. */
   healthy(): boolean;
   close(): Promise<void>;

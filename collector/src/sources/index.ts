@@ -1,5 +1,6 @@
 import type { Config } from '../config/load-config';
 import { createDemoSource } from './demo/demo-source';
+import { createEvmSources } from './evm/evm-source';
 import type { Source } from './source';
 
 export type { Source, SourceContext } from './source';
@@ -10,5 +11,6 @@ export function createSources(config: Config): Source[] {
   if (config.demo.enabled) {
     sources.push(createDemoSource(config.demo));
   }
+  sources.push(...createEvmSources(config));
   return sources;
 }

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, type ServerFrame, type Since } from '@streamgauge/protocol';
 import type { Config } from '../config/load-config';
 import { SgError, sgError } from '../errors';
-import type { Authenticator } from '../auth/principal';
+import type { Authenticator, Principal } from '../auth/principal';
 import type { Hub } from '../hub/hub';
 import { nextSinkId, type Sink } from '../hub/sink';
 import type { CoreMetrics } from '../metrics/core-metrics';
@@ -19,6 +19,8 @@ export interface SseOptions {
   hub: Hub;
   metrics: CoreMetrics;
   auth: Authenticator;
+  /** Rate limit and credentials, including `?ticket=` (security.admitSse); default: auth.fromHeaders. */
+  admit?: (req: FastifyRequest, reply: FastifyReply) => Promise<Principal>;
 }
 
 export interface SseHandle {
@@ -101,7 +103,7 @@ export function registerSse(app: FastifyInstance, o: SseOptions): SseHandle {
       o.metrics.connectionsRefused.inc({ transport: 'sse', reason: 'origin' });
       throw sgError(ErrorCode.OriginForbidden, `origin ${req.headers.origin} is not allowed (ws.allowedOrigins)`);
     }
-    const principal = o.auth.fromHeaders(req.headers);
+    const principal = o.admit ? await o.admit(req, reply) : o.auth.fromHeaders(req.headers);
     if (sinks.size >= o.config.maxConnections) {
       o.metrics.connectionsRefused.inc({ transport: 'sse', reason: 'limit' });
       throw sgError(ErrorCode.TooManyConnections, `at most ${o.config.maxConnections} SSE clients (sse.maxConnections)`);
@@ -156,6 +158,12 @@ export function registerSse(app: FastifyInstance, o: SseOptions): SseHandle {
       sink.end();
     };
     sinks.set(sink, close);
+    if (principal.expiresAt !== undefined) {
+      // A stream opened with a token (through a ticket) ends when the token does: mint a new ticket and reconnect with lastEventId.
+      const expiry = setTimeout(close, Math.max(0, principal.expiresAt - Date.now()));
+      expiry.unref();
+      req.raw.on('close', () => clearTimeout(expiry));
+    }
     req.raw.on('close', close);
 
     for (const channel of channels) {

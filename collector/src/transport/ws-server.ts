@@ -16,6 +16,7 @@ import type { CoreMetrics } from '../metrics/core-metrics';
 import type { Logger } from '../logger';
 import { originAllowed } from './origin';
 import { WsSession } from './ws-session';
+import type { FrameLimiter } from '../limits/connection-guard';
 
 export interface WsServerOptions {
   config: Config['ws'];
@@ -24,6 +25,12 @@ export interface WsServerOptions {
   auth: Authenticator;
   logger: Logger;
   serverName: string;
+  /** Rate limit and credentials for an upgrade (security.admitWebSocket); default: auth.fromHeaders. */
+  admit?: (req: IncomingMessage) => Promise<Principal>;
+  /** A new per-connection frame rate limiter (auth.limits.wsMessagesPerSecond). */
+  frameLimiter?: () => FrameLimiter;
+  /** A connection admitted without credentials must authenticate within this time (close 4401). */
+  authTimeoutMs?: number;
 }
 
 export interface WsServerHandle {
@@ -48,8 +55,9 @@ export function attachWebSocketServer(server: Server, o: WsServerOptions): WsSer
     o.metrics.connectionsRefused.inc({ transport: 'ws', reason });
     const body = JSON.stringify({ error: { code, message } });
     socket.end(
-      `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\n` +
+      `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 429 ? 'Too Many Requests' : status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable'}\r\n` +
         'Connection: close\r\nContent-Type: application/json\r\n' +
+        (status === 429 ? 'Retry-After: 1\r\n' : '') +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   };
@@ -69,13 +77,26 @@ export function attachWebSocketServer(server: Server, o: WsServerOptions): WsSer
       refuse(socket, 403, ErrorCode.OriginForbidden, `origin ${req.headers.origin} is not allowed (ws.allowedOrigins)`, 'origin');
       return;
     }
-    let principal: Principal;
-    try {
-      principal = o.auth.fromHeaders(req.headers);
-    } catch (err) {
-      const e = err instanceof SgError ? err : undefined;
-      o.logger.warn({ event: 'auth_refused', transport: 'ws', remote: req.socket.remoteAddress, reason: e?.message }, 'WebSocket upgrade refused: authentication');
-      refuse(socket, 401, ErrorCode.Unauthorized, e?.message ?? 'unauthorized', 'auth');
+    // A peer that resets while credentials are checked must not crash the process.
+    socket.on('error', () => socket.destroy());
+    // Async: tokens are verified with jose. The authenticator counts and audits its refusals.
+    const admit = o.admit ?? (async (r: IncomingMessage) => o.auth.fromHeaders(r.headers));
+    admit(req).then(
+      (principal) => accept(req, socket, head, principal),
+      (err: unknown) => {
+        const e = err instanceof SgError ? err : undefined;
+        if (e?.code === ErrorCode.RateLimited) {
+          refuse(socket, 429, ErrorCode.RateLimited, e.message, 'rate');
+        } else {
+          refuse(socket, 401, ErrorCode.Unauthorized, e?.message ?? 'unauthorized', 'auth');
+        }
+      },
+    );
+  };
+
+  const accept = (req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal): void => {
+    if (closing || socket.destroyed) {
+      socket.destroy();
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
@@ -91,6 +112,8 @@ export function attachWebSocketServer(server: Server, o: WsServerOptions): WsSer
         principal,
         maxQueueBytes: o.config.maxQueueBytes,
         logger: o.logger,
+        frameLimiter: o.frameLimiter?.(),
+        authTimeoutMs: o.authTimeoutMs,
       });
       sessions.add(session);
       ws.on('close', () => {

@@ -12,6 +12,7 @@ import type { Hub } from '../hub/hub';
 import { nextSinkId, type Sink } from '../hub/sink';
 import type { CoreMetrics } from '../metrics/core-metrics';
 import type { Logger } from '../logger';
+import type { FrameLimiter } from '../limits/connection-guard';
 
 export interface WsSessionOptions {
   hub: Hub;
@@ -20,6 +21,10 @@ export interface WsSessionOptions {
   principal: Principal;
   maxQueueBytes: number;
   logger: Logger;
+  /** Frames per second for this connection (auth.limits.wsMessagesPerSecond); absent: no limit. */
+  frameLimiter?: FrameLimiter;
+  /** When the principal is UNAUTHENTICATED: ms to send an `auth` frame before close 4401. */
+  authTimeoutMs?: number;
 }
 
 export class WsSession implements Sink {
@@ -31,6 +36,7 @@ export class WsSession implements Sink {
   private awaitingPongSince = 0;
   private lastPingAt = Date.now();
   private readonly closeListeners: (() => void)[] = [];
+  private authTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly ws: WebSocket,
@@ -38,6 +44,12 @@ export class WsSession implements Sink {
   ) {
     this.maxQueueBytes = o.maxQueueBytes;
     this.principal = o.principal;
+    if (this.principal.via === 'none') {
+      // Admitted without credentials (browsers cannot set headers on a WebSocket): it has
+      // auth.limits.authTimeoutMs to send an `auth` frame, and may do nothing else meanwhile.
+      this.authTimer = setTimeout(() => this.close(CloseCode.Unauthorized, 'authentication timeout: send {"op":"auth","token"} first'), o.authTimeoutMs ?? 10_000);
+      this.authTimer.unref();
+    }
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.awaitingPongSince = 0;
@@ -63,6 +75,7 @@ export class WsSession implements Sink {
 
   dispose(): void {
     this.closed = true;
+    clearTimeout(this.authTimer);
     this.o.hub.removeSink(this);
   }
 
@@ -135,6 +148,15 @@ export class WsSession implements Sink {
     if (this.closed) {
       return;
     }
+    const rate = this.o.frameLimiter?.take() ?? 'accept';
+    if (rate !== 'accept') {
+      if (rate === 'close') {
+        this.close(CloseCode.RateLimited, 'rate limited: too many frames (auth.limits.wsMessagesPerSecond)');
+      } else if (rate === 'refuse') {
+        this.error(ErrorCode.RateLimited, 'rate limited: frames are dropped until the rate falls under auth.limits.wsMessagesPerSecond');
+      }
+      return;
+    }
     if (isBinary) {
       this.error(ErrorCode.BadRequest, 'frames are JSON text, not binary');
       return;
@@ -189,8 +211,12 @@ export class WsSession implements Sink {
       this.error(ErrorCode.BadRequest, (err as Error).message, id, channel);
       return;
     }
-    const principal = this.principal;
-    this.o.hub.subscribe(this, channel, since, id, (c) => principal.canSubscribe(c)).catch((err: unknown) => {
+    if (this.principal.via === 'none') {
+      this.error(ErrorCode.Unauthorized, 'authenticate first: send {"op":"auth","token"}', id, channel);
+      return;
+    }
+    // Read the principal at each decision: pattern subscriptions check channels created later.
+    this.o.hub.subscribe(this, channel, since, id, (c) => this.principal.canSubscribe(c)).catch((err: unknown) => {
       if (err instanceof SgError) {
         this.error(err.code, err.message, id, channel);
       } else {
@@ -205,14 +231,30 @@ export class WsSession implements Sink {
       this.error(ErrorCode.BadRequest, 'auth needs "token" (string)', id);
       return;
     }
-    this.o.auth.fromToken(f.token).then(
+    this.o.auth.fromToken(f.token, { transport: 'ws' }).then(
       (p) => {
+        if (this.closed) {
+          return;
+        }
+        // A refresh must come from the same key: a connection does not change hands.
+        if (this.principal.via === 'key' || this.principal.via === 'token') {
+          if (p.name !== this.principal.name) {
+            this.error(ErrorCode.Forbidden, `a refresh token must belong to the same key (${this.principal.name})`, id);
+            return;
+          }
+        }
+        clearTimeout(this.authTimer);
         this.principal = p;
         this.sendFrame({ type: 'auth_ok', ...(id === undefined ? {} : { id }), expiresAt: p.expiresAt ?? 0 });
       },
       (err: unknown) => {
         const e = err instanceof SgError ? err : sgError(ErrorCode.Unauthorized, 'invalid token');
         this.error(e.code, e.message, id);
+        // Never authenticated: nothing to keep open for. An authenticated connection keeps its
+        // current token until it expires (a failed refresh can be retried).
+        if (this.principal.via === 'none') {
+          this.close(CloseCode.Unauthorized, e.message);
+        }
       },
     );
   }

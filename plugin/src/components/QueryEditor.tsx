@@ -1,45 +1,114 @@
-import React, { ChangeEvent } from 'react';
-import { InlineField, Input, Stack } from '@grafana/ui';
-import { QueryEditorProps } from '@grafana/data';
+import React, { ChangeEvent, useEffect, useMemo, useState } from 'react';
+import { InlineField, InlineFieldRow, InlineSwitch, Input, MultiSelect, Select, Text } from '@grafana/ui';
+import { QueryEditorProps, SelectableValue } from '@grafana/data';
+import type { ChannelInfo } from '@streamgauge/protocol';
 import { DataSource } from '../datasource';
-import { MyDataSourceOptions, MyQuery } from '../types';
+import { DEFAULT_QUERY, SgDataSourceOptions, SgQuery } from '../types';
+import { parseFilter } from '../stream/message-filter';
 
-type Props = QueryEditorProps<DataSource, MyQuery, MyDataSourceOptions>;
+type Props = QueryEditorProps<DataSource, SgQuery, SgDataSourceOptions>;
 
-export function QueryEditor({ query, onChange, onRunQuery }: Props) {
-  const onQueryTextChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onChange({ ...query, queryText: event.target.value });
+/** Channel picker (from the collector's channel list), fields, filter, buffer size, live or history. */
+export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) {
+  const [channels, setChannels] = useState<ChannelInfo[]>([]);
+  const [loadError, setLoadError] = useState<string>();
+  const [connection, setConnection] = useState(datasource.connectionState);
+
+  useEffect(() => {
+    let cancelled = false;
+    datasource.api.channels().then(
+      (c) => !cancelled && setChannels(c),
+      (err: Error) => !cancelled && setLoadError(err.message),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [datasource]);
+
+  useEffect(() => datasource.onConnectionState((c) => setConnection(c.newState)), [datasource]);
+
+  const channel = channels.find((c) => c.name === query.channel);
+  const channelOptions = useMemo(
+    () => channels.map((c) => ({ label: c.name, value: c.name, description: c.description ?? `${c.kind}, ${c.count} messages` })),
+    [channels],
+  );
+  const fieldOptions = useMemo(
+    () => (channel?.schema.fields ?? []).map((f) => ({ label: f.name, value: f.name, description: `${f.type}${f.unit ? `, ${f.unit}` : ''}` })),
+    [channel],
+  );
+  let filterError: string | undefined;
+  try {
+    parseFilter(query.filter);
+  } catch (err) {
+    filterError = (err as Error).message;
+  }
+
+  const update = (patch: Partial<SgQuery>, run = true) => {
+    onChange({ ...query, ...patch });
+    if (run) {
+      onRunQuery();
+    }
   };
-
-  const onConstantChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onChange({ ...query, constant: parseFloat(event.target.value) });
-    // executes the query
-    onRunQuery();
-  };
-
-  const { queryText, constant } = query;
 
   return (
-    <Stack gap={0}>
-      <InlineField label="Constant">
-        <Input
-          id="query-editor-constant"
-          onChange={onConstantChange}
-          value={constant}
-          width={8}
-          type="number"
-          step="0.1"
-        />
-      </InlineField>
-      <InlineField label="Query Text" labelWidth={16} tooltip="Not used yet">
-        <Input
-          id="query-editor-query-text"
-          onChange={onQueryTextChange}
-          value={queryText || ''}
-          required
-          placeholder="Enter a query"
-        />
-      </InlineField>
-    </Stack>
+    <>
+      <InlineFieldRow>
+        <InlineField label="Channel" labelWidth={12} invalid={!!loadError} error={loadError}>
+          <Select
+            width={32}
+            options={channelOptions}
+            value={query.channel ?? null}
+            allowCustomValue
+            placeholder="app/scans"
+            onChange={(v: SelectableValue<string>) => update({ channel: v?.value, fields: [] })}
+          />
+        </InlineField>
+        <InlineField label="Fields" labelWidth={10} tooltip="Empty: all fields. The time field is always included.">
+          <MultiSelect
+            width={40}
+            options={fieldOptions}
+            value={query.fields ?? []}
+            onChange={(v: Array<SelectableValue<string>>) => update({ fields: v.map((o) => o.value!).filter(Boolean) })}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <InlineField label="Filter" labelWidth={12} invalid={!!filterError} error={filterError} tooltip="field op value, joined by and; ops = != > >= < <= ~">
+          <Input
+            width={32}
+            value={query.filter ?? ''}
+            placeholder="level = error and value > 10"
+            onChange={(e: ChangeEvent<HTMLInputElement>) => update({ filter: e.target.value }, false)}
+            onBlur={() => onRunQuery()}
+          />
+        </InlineField>
+        <InlineField label="Buffer" labelWidth={10} tooltip="Rows kept in the frame at most (oldest dropped first)">
+          <Input
+            type="number"
+            width={12}
+            value={query.bufferSize ?? DEFAULT_QUERY.bufferSize}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => update({ bufferSize: Number(e.target.value) }, false)}
+            onBlur={() => onRunQuery()}
+          />
+        </InlineField>
+        <InlineField label="Window (s)" labelWidth={12} tooltip="Time kept in a live frame; 0: the dashboard's time range">
+          <Input
+            type="number"
+            width={10}
+            value={query.windowSeconds ?? 0}
+            onChange={(e: ChangeEvent<HTMLInputElement>) => update({ windowSeconds: Number(e.target.value) }, false)}
+            onBlur={() => onRunQuery()}
+          />
+        </InlineField>
+        <InlineField label="Live" labelWidth={8} tooltip="On: history for the time range, then live. Off: history only.">
+          <InlineSwitch value={query.live ?? true} onChange={(e) => update({ live: e.currentTarget.checked })} />
+        </InlineField>
+      </InlineFieldRow>
+      {connection && (
+        <Text variant="bodySmall" color="secondary">
+          Connection: {connection}
+        </Text>
+      )}
+    </>
   );
 }

@@ -1,9 +1,12 @@
 /**
- * Built-in demo traffic for `npm start`: a newcomer sees data flow at once.
- * (The full four-system generator lives in ../../telemetry/demo-traffic.ts when present.)
+ * Built-in demo traffic for `npm start` and the docker demo: the four systems of issue 4
+ * (four-systems.ts) on the channels and metric rules of telemetry/demo-config.ts, plus the small
+ * `demo/ticks` counter so `curl …/stream?channels=demo/**` shows something at once.
  */
 import type { Config } from '../../config/load-config';
+import { DEMO_CHANNELS } from '../../telemetry/demo-config';
 import type { Source } from '../source';
+import { FourSystems } from './four-systems';
 
 export function createDemoSource(o: Config['demo']): Source {
   return {
@@ -17,14 +20,28 @@ export function createDemoSource(o: Config['demo']): Source {
           { name: 'value', type: 'number', unit: 'percent' },
         ],
       });
+      for (const d of DEMO_CHANNELS) {
+        await hub.declare(d);
+      }
+      const systems = new FourSystems();
       let n = 0;
       let value = 50;
-      const timer = setInterval(() => {
+      let busy = false;
+      const step = (): void => {
+        if (busy) {
+          // The log is slower than the interval: skip a step rather than queue them without bound.
+          return;
+        }
+        busy = true;
         value = Math.min(100, Math.max(0, value + (Math.random() - 0.5) * 10));
+        const items = [{ channel: 'demo/ticks', data: { n: ++n, value: Math.round(value * 10) / 10 } }, ...systems.tick(Date.now())];
         hub
-          .publish([{ channel: 'demo/ticks', data: { n: ++n, value: Math.round(value * 10) / 10 } }])
-          .catch((err: unknown) => logger.warn({ err }, 'demo publish failed'));
-      }, o.intervalMs);
+          .publish(items)
+          .catch((err: unknown) => logger.warn({ err }, 'demo publish failed'))
+          .finally(() => (busy = false));
+      };
+      step();
+      const timer = setInterval(step, o.intervalMs);
       return () => clearInterval(timer);
     },
   };

@@ -1,0 +1,238 @@
+'use strict';
+/**
+ * A worker thread holding many lean WebSocket subscribers. Frames stay Buffers: the worker finds
+ * the first and last sequence number (`"s":`) or offset with indexOf and never parses JSON for a
+ * message frame, so the subscriber side costs as little CPU as possible (it shares the two cores
+ * with the server under test). Latency = arrival time - send time stamped by the publisher in a
+ * SharedArrayBuffer indexed by batch (both threads read the same clock:
+ * performance.timeOrigin + performance.now()). The 5-second snapshot baseline is derived from the
+ * same histogram afterwards (histogram.js snapshotSummary).
+ *
+ * Modes: `collector` (subscribe frame, then messages frames), `ws` (bare broadcast server: every
+ * frame is a messages frame), `socketio` (a minimal Engine.IO v4 / Socket.IO v5 client over ws,
+ * so that Socket.IO is measured with the same client cost: https://socket.io/docs/v4/socket-io-protocol/).
+ */
+const { parentPort, workerData } = require('node:worker_threads');
+const { performance } = require('node:perf_hooks');
+const WebSocket = require('ws');
+const H = require('./histogram');
+
+const cfg = workerData;
+const sendTimes = cfg.sendTimesSab ? new Float64Array(cfg.sendTimesSab) : null;
+const progress = new Int32Array(cfg.progressSab); // [framesReceived, clientsReady, clientsClosed]
+const batchSize = cfg.batchSize || 1;
+const SEQ = Buffer.from('"s":');
+const OFFSET = Buffer.from('"offset":');
+const now = () => performance.timeOrigin + performance.now();
+
+const lat = H.createHistogram(H.FINE);
+let recording = false;
+
+const n = cfg.clients;
+const expected = new Float64Array(n).fill(-1); // next seq/offset each client expects (-1: unknown)
+const received = new Float64Array(n);
+const gaps = new Float64Array(n);
+const dups = new Float64Array(n);
+const reconnects = new Uint32Array(n);
+const attempts = new Uint8Array(n); // failed reconnects in a row, for the backoff
+const resumedAt = new Float64Array(n); // time of the first messages frame after the latest reconnect
+const disconnectedAt = new Float64Array(n);
+const recoveredFalse = new Uint32Array(n);
+const sockets = new Array(n);
+let epoch = null;
+let stopping = false;
+
+function readInt(buf, at) {
+  let v = 0;
+  for (let i = at; i < buf.length; i++) {
+    const c = buf[i];
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  return v;
+}
+
+function onMessagesFrame(i, buf, start) {
+  const key = cfg.keyField === 'offset' ? OFFSET : SEQ;
+  const a = buf.indexOf(key, start);
+  if (a < 0) return;
+  const b = buf.lastIndexOf(key);
+  const first = readInt(buf, a + key.length);
+  const last = readInt(buf, b + key.length);
+  const t = now();
+  Atomics.add(progress, 0, 1);
+  if (resumedAt[i] === 0 && reconnects[i] > 0) resumedAt[i] = t;
+  const exp = expected[i];
+  if (exp >= 0) {
+    if (first > exp) gaps[i] += first - exp;
+    else if (first < exp) dups[i] += Math.min(last, exp - 1) - first + 1;
+  }
+  if (last + 1 > exp) {
+    received[i] += last + 1 - Math.max(first, exp < 0 ? first : exp);
+    expected[i] = last + 1;
+  }
+  if (!recording || !sendTimes) return;
+  // Messages of one publish batch share a send time: one histogram entry per batch, weighted.
+  const fb = Math.floor(first / batchSize);
+  const lb = Math.floor(last / batchSize);
+  for (let bi = fb; bi <= lb; bi++) {
+    const lo = Math.max(first, bi * batchSize);
+    const hi = Math.min(last, bi * batchSize + batchSize - 1);
+    const sent = sendTimes[bi];
+    if (sent === 0) continue;
+    H.record(lat, t - sent, hi - lo + 1);
+  }
+}
+
+function onCollectorFrame(i, ws, buf) {
+  // Every server frame starts with {"type":"<type>" (hub.ts messagesFrame and JSON.stringify of ServerFrame).
+  const c = buf[9];
+  if (c === 109 /* m */) {
+    onMessagesFrame(i, buf, 0);
+  } else if (c === 119 /* w */) {
+    const f = { op: 'subscribe', id: 1, channel: cfg.channel };
+    if (cfg.resume && expected[i] > 0 && epoch) f.since = { epoch, offset: expected[i] - 1 };
+    else if (cfg.since) f.since = cfg.since;
+    ws.send(JSON.stringify(f));
+  } else if (c === 115 /* s */) {
+    const f = JSON.parse(buf.toString());
+    if (f.type === 'subscribed') {
+      if (!epoch) epoch = f.epoch;
+      if (!f.recovered && reconnects[i] > 0) recoveredFalse[i]++;
+      if (expected[i] < 0 && cfg.keyField === 'offset') expected[i] = f.offset + 1;
+      if (reconnects[i] === 0) Atomics.add(progress, 1, 1);
+    }
+  } else if (c === 101 /* e */) {
+    parentPort.postMessage({ type: 'error-frame', frame: buf.toString() });
+  }
+}
+
+function onSocketIoFrame(i, ws, buf) {
+  const c0 = buf[0];
+  if (c0 === 52 /* 4 */ && buf[1] === 50 /* 2 */) {
+    onMessagesFrame(i, buf, 2);
+  } else if (c0 === 50 /* 2: ping */) {
+    ws.send('3');
+  } else if (c0 === 48 /* 0: open */) {
+    ws.send('40');
+  } else if (c0 === 52 && buf[1] === 48 /* 40: connected to the namespace */) {
+    Atomics.add(progress, 1, 1);
+  }
+}
+
+function connect(i) {
+  const url = cfg.mode === 'socketio' ? `${cfg.url}/socket.io/?EIO=4&transport=websocket` : cfg.url;
+  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
+  sockets[i] = ws;
+  return new Promise((resolve) => {
+    let opened = false;
+    ws.on('open', () => {
+      opened = true;
+      attempts[i] = 0;
+      if (cfg.mode === 'ws') Atomics.add(progress, 1, 1);
+      resolve(true);
+    });
+    ws.on('message', (buf) => {
+      if (cfg.mode === 'collector') onCollectorFrame(i, ws, buf);
+      else if (cfg.mode === 'socketio') onSocketIoFrame(i, ws, buf);
+      else onMessagesFrame(i, buf, 0);
+    });
+    ws.on('error', () => undefined);
+    ws.on('close', () => {
+      if (!opened) resolve(false);
+      if (stopping) return;
+      Atomics.add(progress, 2, 1);
+      if (cfg.resume) {
+        disconnectedAt[i] = disconnectedAt[i] || now();
+        if (!opened && attempts[i] < 30) attempts[i]++;
+        scheduleReconnect(i, attempts[i]);
+      }
+    });
+  });
+}
+
+// Reconnect with capped full-jitter backoff (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
+function scheduleReconnect(i, attempt) {
+  const delay = Math.random() * Math.min(cfg.backoffCapMs || 1000, (cfg.backoffBaseMs || 50) * 2 ** attempt);
+  setTimeout(async () => {
+    if (stopping) return;
+    reconnects[i]++;
+    resumedAt[i] = 0;
+    // A failed attempt closes too, and its close handler schedules the next try.
+    await connect(i);
+  }, delay);
+}
+
+async function connectAll() {
+  let next = 0;
+  const lanes = Math.min(cfg.concurrency || 50, n);
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (next < n) {
+        const i = next++;
+        let ok = await connect(i);
+        for (let tries = 0; !ok && tries < 20 && !stopping; tries++) {
+          await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+          ok = await connect(i);
+        }
+      }
+    }),
+  );
+}
+
+function report() {
+  let min = Infinity;
+  let total = 0;
+  let g = 0;
+  let d = 0;
+  let open = 0;
+  let lastResumed = 0;
+  let resumed = 0;
+  let rf = 0;
+  let minOffset = Infinity;
+  for (let i = 0; i < n; i++) {
+    total += received[i];
+    g += gaps[i];
+    d += dups[i];
+    if (expected[i] < min) min = expected[i];
+    if (expected[i] - 1 < minOffset) minOffset = expected[i] - 1;
+    if (sockets[i] && sockets[i].readyState === WebSocket.OPEN) open++;
+    if (resumedAt[i] > 0) {
+      resumed++;
+      if (resumedAt[i] > lastResumed) lastResumed = resumedAt[i];
+    }
+    rf += recoveredFalse[i];
+  }
+  return {
+    received: total,
+    minExpected: min,
+    minOffset,
+    gaps: g,
+    dups: d,
+    open,
+    resumed,
+    lastResumedAt: lastResumed,
+    recoveredFalse: rf,
+    lat: { counts: lat.counts, max: lat.max, n: lat.n },
+  };
+}
+
+parentPort.on('message', (m) => {
+  if (m.type === 'record') {
+    H.reset(lat);
+    recording = true;
+  } else if (m.type === 'stop-recording') {
+    recording = false;
+  } else if (m.type === 'report') {
+    parentPort.postMessage({ type: 'report', id: m.id, report: report() });
+  } else if (m.type === 'expect') {
+    // A new measurement step: clients expect `from` next (seqs continue across steps).
+    expected.fill(m.from);
+  } else if (m.type === 'close') {
+    stopping = true;
+    for (const ws of sockets) if (ws) ws.terminate();
+    setTimeout(() => parentPort.postMessage({ type: 'closed' }), 50);
+  }
+});
+
+connectAll().then(() => parentPort.postMessage({ type: 'connected' }));

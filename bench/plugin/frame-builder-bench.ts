@@ -1,0 +1,90 @@
+/**
+ * Plugin throughput and memory, on the plugin's own pure frame builder (plugin/src/stream/
+ * frame-builder.ts) under Node: socket message text -> JSON.parse -> FrameBuilder.append ->
+ * StreamingDataFrame, the path every live message takes in the browser. Run by bench/suites/plugin.js
+ * as `node --expose-gc --import tsx bench/plugin/frame-builder-bench.ts <quick>`; prints one JSON line.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ChannelSchema, MessageItem } from '@streamgauge/protocol';
+import { FrameBuilder } from '../../plugin/src/stream/frame-builder';
+
+const quick = process.argv[2] === 'quick';
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+const schema: ChannelSchema = {
+  declared: true,
+  fields: [
+    { name: 'value', type: 'number', unit: 'ms' },
+    { name: 'host', type: 'string' },
+    { name: 'status', type: 'string' },
+    { name: 'bytes', type: 'number', unit: 'bytes' },
+    { name: 'ok', type: 'boolean' },
+  ],
+};
+
+/** Frames as the collector sends them: `messages` frames of `perFrame` items, already JSON text. */
+function buildFrames(frames: number, perFrame: number, firstOffset = 0): string[] {
+  const out: string[] = [];
+  let offset = firstOffset;
+  const t0 = 1_700_000_000_000;
+  for (let f = 0; f < frames; f++) {
+    const items: string[] = [];
+    for (let i = 0; i < perFrame; i++) {
+      offset++;
+      items.push(
+        `{"offset":${offset},"ts":${t0 + offset},"data":{"value":${(offset % 977) / 3},"host":"web-${offset % 16}","status":"${offset % 10 ? 'ok' : 'slow'}","bytes":${offset * 13},"ok":${offset % 7 !== 0}}}`,
+      );
+    }
+    out.push(`{"type":"messages","channel":"app/requests","epoch":"e1","messages":[${items.join(',')}]}`);
+  }
+  return out;
+}
+
+function throughput(perFrame: number, frames: number, maxLength: number): { rowsPerSecond: number; rows: number } {
+  const texts = buildFrames(frames, perFrame);
+  const run = (): { rows: number; ms: number } => {
+    const b = new FrameBuilder({ schema, refId: 'A', name: 'app/requests', maxLength });
+    const t0 = performance.now();
+    let rows = 0;
+    for (const text of texts) {
+      const f = JSON.parse(text) as { epoch: string; messages: MessageItem[] };
+      rows += b.append(f.messages, f.epoch);
+    }
+    return { rows, ms: performance.now() - t0 };
+  };
+  run(); // warm-up: let V8 optimise the path
+  const r = run();
+  return { rowsPerSecond: Math.round((r.rows / r.ms) * 1000), rows: r.rows };
+}
+
+function memory(maxLength: number): { maxLength: number; heapBytes: number; bytesPerRow: number } {
+  // Frames are built and parsed one at a time, so what stays on the heap is what the builder keeps.
+  const frames = Math.ceil((maxLength * 1.2) / 100);
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const b = new FrameBuilder({ schema, refId: 'A', name: 'app/requests', maxLength });
+  for (let i = 0; i < frames; i++) {
+    const [text] = buildFrames(1, 100, i * 100);
+    const f = JSON.parse(text) as { epoch: string; messages: MessageItem[] };
+    b.append(f.messages, f.epoch);
+  }
+  gc();
+  gc();
+  const heapBytes = process.memoryUsage().heapUsed - before;
+  if (b.length !== maxLength) {
+    throw new Error(`buffer holds ${b.length} rows, expected ${maxLength}`);
+  }
+  return { maxLength, heapBytes, bytesPerRow: Math.round(heapBytes / maxLength) };
+}
+
+const frames = quick ? 200 : 2_000;
+const result = {
+  throughput: [
+    { perFrame: 1, ...throughput(1, frames * 20, 1_000) },
+    { perFrame: 100, ...throughput(100, frames, 1_000) },
+    { perFrame: 100, maxLength: 100_000, ...throughput(100, frames, 100_000) },
+  ],
+  memory: [memory(1_000), memory(100_000)],
+};
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * The benchmark suite: `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (about a
+ * minute; CI runs it to check that the suite still works, never its numbers). Writes
+ * bench/results/latest.json and BENCHMARKS.md, prints the summary table.
+ *
+ * Options: --quick, --only a,b (suite names below), --profile (collector under node --cpu-prof for
+ * the latency and fan-out runs; profiles and their top functions land in bench/results/profiles/).
+ * Methodology: docs/benchmarks.md.
+ */
+const { execFileSync, spawnSync } = require('node:child_process');
+const { mkdirSync, writeFileSync, readdirSync, rmSync } = require('node:fs');
+const { join } = require('node:path');
+const { runLatency } = require('./suites/latency');
+const { runFanout } = require('./suites/fanout');
+const { runConnections } = require('./suites/connections');
+const { runIngest } = require('./suites/ingest');
+const { runRecovery } = require('./suites/recovery');
+const { runScrape } = require('./suites/scrape');
+const { runPlugin } = require('./suites/plugin');
+const { runChain } = require('./suites/chain');
+const { runRedis } = require('./suites/redis');
+const { machine, writeReport, summaryRows, renderTable } = require('./lib/report');
+const { topFunctions } = require('./lib/profile-summary');
+const { ROOT } = require('./lib/server-process');
+
+const NEEDED_FDS = 25_000; // 10,000 client sockets in this process, plus headroom
+
+// 10,000 client connections need more descriptors than the usual soft limit: raise it and re-run.
+if (!process.env.SG_BENCH_ULIMIT) {
+  let soft = 0;
+  try {
+    soft = Number(execFileSync('bash', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+  } catch {
+    // keep 0: try raising
+  }
+  if (soft < NEEDED_FDS) {
+    const r = spawnSync('bash', ['-c', `ulimit -n 65536 2>/dev/null || ulimit -n $(ulimit -Hn); exec "${process.execPath}" "$@"`, 'bench', __filename, ...process.argv.slice(2)], {
+      stdio: 'inherit',
+      env: { ...process.env, SG_BENCH_ULIMIT: '1' },
+    });
+    process.exit(r.status === null ? 1 : r.status);
+  }
+}
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const profile = argv.includes('--profile');
+const onlyIdx = argv.indexOf('--only');
+const only = onlyIdx >= 0 ? new Set(argv[onlyIdx + 1].split(',')) : null;
+const RESULTS = join(__dirname, 'results');
+const profileDir = join(RESULTS, 'profiles');
+
+const log = (s) => process.stdout.write(`${s}\n`);
+const ctx = { quick, log, profileDir };
+
+/** Every suite: name, what it runs. Quick mode runs fewer points with shorter windows. */
+const SUITES = [
+  ['latency', async () => {
+    const runs = [];
+    const rates = quick ? [10_000] : [1_000, 10_000];
+    for (const rate of rates) {
+      for (const kind of ['collector', 'ws', 'socketio']) {
+        log(`  latency: ${kind} at ${rate} msg/s, 100 subscribers`);
+        runs.push(await runLatency(ctx, { kind, rate, profile: profile && kind === 'collector' }));
+      }
+    }
+    return runs;
+  }],
+  ['fanout', async () => {
+    const runs = [];
+    for (const kind of ['collector', 'ws', 'ws-buffer', 'socketio']) {
+      if (quick && kind === 'ws-buffer') continue;
+      log(`  fan-out: ${kind}, 1000 subscribers`);
+      runs.push(await runFanout(ctx, { kind, profile: profile && kind === 'collector' }));
+    }
+    return runs;
+  }],
+  ['connections', async () => {
+    const n = quick ? 1_000 : 10_000;
+    log(`  connections: ${n} idle WebSockets`);
+    return [await runConnections(ctx, { kind: 'collector', connections: n }), await runConnections(ctx, { kind: 'ws', connections: n })];
+  }],
+  ['ingest', async () => {
+    log('  ingest: batch publish into SQLite');
+    return runIngest(ctx, { profile });
+  }],
+  ['recovery', async () => {
+    const clients = quick ? 200 : 1_000;
+    log(`  recovery: ${clients} clients across a collector restart`);
+    return runRecovery(ctx, { clients });
+  }],
+  ['scrape', async () => {
+    log('  scrape: /metrics with 100 channels');
+    return runScrape(ctx);
+  }],
+  ['plugin', async () => {
+    log('  plugin: frame builder');
+    return runPlugin(ctx);
+  }],
+  ['chain', async () => {
+    log('  chain: new head to WebSocket');
+    return runChain(ctx);
+  }],
+  ['redis', async () => {
+    log('  redis: deliveries with 1 and 3 instances');
+    return runRedis(ctx);
+  }],
+];
+
+async function main() {
+  const started = Date.now();
+  mkdirSync(RESULTS, { recursive: true });
+  if (profile) {
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+  }
+  const results = { mode: quick ? 'quick' : 'full', startedAt: new Date(started).toISOString(), machine: machine(), suites: {}, errors: {} };
+  for (const [name, run] of SUITES) {
+    if (only && !only.has(name)) continue;
+    const t0 = Date.now();
+    try {
+      results.suites[name] = await run();
+    } catch (err) {
+      results.errors[name] = String(err && err.stack ? err.stack : err);
+      log(`  ${name} FAILED: ${err && err.message}`);
+    }
+    log(`  ${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  if (profile) {
+    results.profiles = readdirSync(profileDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => ({ file: `bench/results/profiles/${f}`, top: topFunctions(join(profileDir, f), 12) }));
+  }
+  results.machine.loadAverageEnd = require('node:os').loadavg().map((x) => Math.round(x * 100) / 100);
+  results.durationSeconds = Math.round((Date.now() - started) / 1000);
+  const rows = summaryRows(results);
+  results.summary = rows;
+  writeFileSync(join(RESULTS, quick ? 'quick.json' : 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  if (!quick || !only) writeReport(results, join(ROOT, quick ? 'bench/results/BENCHMARKS.quick.md' : 'BENCHMARKS.md'));
+  log('');
+  log(renderTable(rows));
+  log('');
+  log(`done in ${results.durationSeconds} s${Object.keys(results.errors).length ? `; FAILED: ${Object.keys(results.errors).join(', ')}` : ''}`);
+  process.exitCode = Object.keys(results.errors).length ? 1 : 0;
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+});

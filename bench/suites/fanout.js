@@ -1,0 +1,89 @@
+'use strict';
+/**
+ * Fan-out: 1,000 WebSocket subscribers (two worker threads of 500) on one channel; the publisher
+ * POSTs batches of 100 messages at increasing rates. A step passes when every subscriber received
+ * every message, in order, with no connection closed (the collector closes a client whose send
+ * queue exceeds ws.maxQueueBytes: that is loss), and the whole step, from the first publish to the
+ * last delivery to the slowest subscriber, took at most stepSeconds / 0.9: the system kept up
+ * with the rate instead of queueing. The result is the highest passing rate x subscribers. Same steps against the bare ws server (same
+ * per-turn batching) and Socket.IO.
+ */
+const { startServer, publishJson } = require('../lib/server-process');
+const { startSubscribers, sleep } = require('../lib/subscribers');
+const { buildRequests, Publisher } = require('../lib/load-publisher');
+const { cpuSplit } = require('../lib/cpu-split');
+const { PAD } = require('./latency');
+
+const CHANNEL = 'bench/fan';
+const BATCH = 100;
+
+async function runFanout(ctx, { kind, subscribers = 1000, profile = false }) {
+  const steps = ctx.quick ? [500, 1_000, 2_000] : [500, 1_000, 1_500, 2_000, 3_000, 4_000, 5_000, 6_000, 8_000, 10_000, 12_000, 16_000, 20_000];
+  const stepS = ctx.quick ? 1 : 3;
+  const server = await startServer({ kind, cpuProfDir: profile ? ctx.profileDir : undefined });
+  const sendTimesSab = new SharedArrayBuffer(8 * 200_000);
+  const sendTimes = new Float64Array(sendTimesSab);
+  let subs;
+  let pub;
+  const results = [];
+  try {
+    if (kind === 'collector') await publishJson(server.url, [{ channel: CHANNEL, data: { s: 0, pad: PAD } }]);
+    subs = await startSubscribers({
+      mode: server.mode, url: server.wsUrl, channel: CHANNEL, clients: subscribers, workers: 2,
+      sendTimesSab, batchSize: BATCH, snapshotMs: 5_000, keyField: 'seq', concurrency: 100,
+    });
+    pub = new Publisher({ port: server.port, connections: 1 });
+    await pub.connect();
+    let seq = BATCH;
+    for (const rate of steps) {
+      const count = rate * stepS;
+      const requests = buildRequests({ host: '127.0.0.1', port: server.port, channel: CHANNEL, seq, count, batchSize: BATCH, pad: PAD });
+      subs.expect(seq);
+      subs.record();
+      const receivedBefore = (await subs.report()).received;
+      const closedBefore = subs.closedCount();
+      const failedBefore = pub.failed;
+      const cpu = cpuSplit(server);
+      const t0 = Date.now();
+      await pub.paced({ requests, rate, batchSize: BATCH, sendTimes, batchBase: seq / BATCH });
+      const end = seq + count;
+      let r;
+      const limitMs = (stepS * 1000) / 0.9;
+      const deadline = t0 + limitMs + 2_000;
+      do {
+        await sleep(10);
+        r = await subs.report();
+      } while (r.minExpected < end && Date.now() < deadline);
+      const tookMs = Date.now() - t0;
+      const split = cpu();
+      const complete = r.minExpected >= end && r.gaps === 0 && r.dups === 0 && subs.closedCount() === closedBefore && pub.failed === failedBefore;
+      const pass = complete && tookMs <= limitMs;
+      results.push({
+        rate, delivered: rate * subscribers, pass, complete, tookMs, closed: subs.closedCount() - closedBefore, gaps: r.gaps, dups: r.dups,
+        effectiveDelivered: Math.round(((r.received - receivedBefore) / tookMs) * 1000), latencyMs: r.latency, cpu: split,
+      });
+      ctx.log(`    ${kind} ${rate} msg/s x ${subscribers}: ${pass ? 'ok' : complete ? 'LAG' : 'LOSS'} in ${tookMs} ms, p99 ${r.latency.p99} ms, cores: server ${split.serverCores}, bench ${split.benchCores}, other ${split.otherCores}`);
+      seq = end;
+      if (!pass) break;
+      await sleep(300);
+    }
+  } finally {
+    if (pub) pub.close();
+    if (subs) await subs.stop();
+    await server.stop();
+    server.cleanup();
+  }
+  const best = results.filter((s) => s.pass).pop();
+  return {
+    system: kind,
+    subscribers,
+    batchSize: BATCH,
+    stepSeconds: stepS,
+    maxDelivered: best ? best.delivered : 0,
+    maxPublished: best ? best.rate : 0,
+    ceilingHit: results.length > 0 && !results[results.length - 1].pass,
+    steps: results,
+  };
+}
+
+module.exports = { runFanout };

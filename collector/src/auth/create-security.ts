@@ -1,0 +1,87 @@
+/**
+ * Everything the security issue adds, built once from the config: the authenticator, the token
+ * issuer, SSE stream tickets, the rate limiters and their counters. app.ts builds it and hands
+ * the pieces to the transports and routes.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import { ErrorCode } from '@streamgauge/protocol';
+import type { Config } from '../config/load-config';
+import { SgError, sgError } from '../errors';
+import { ConnectionGuard, retryAfterSeconds } from '../limits/connection-guard';
+import type { Logger } from '../logger';
+import { audit } from './audit';
+import type { AuthConfig } from './config';
+import { createKeyAuthenticator } from './key-authenticator';
+import { KeyStore } from './key-store';
+import { createOpenAuthenticator } from './open-authenticator';
+import type { Authenticator, Principal } from './principal';
+import { createSecurityMetrics, type SecurityMetrics } from './security-metrics';
+import { TicketStore } from './stream-tickets';
+import { createTokenIssuer, type TokenIssuer } from './token-issuer';
+
+export interface Security {
+  readonly config: AuthConfig;
+  readonly auth: Authenticator;
+  readonly keys: KeyStore;
+  /** Present when keys are configured. */
+  readonly tokens?: TokenIssuer;
+  readonly tickets: TicketStore;
+  readonly guard: ConnectionGuard;
+  readonly metrics: SecurityMetrics;
+  readonly logger: Logger;
+  /**
+   * For a WebSocket upgrade: the per-IP connection limit, then credentials from the headers. With
+   * keys on and no credential, the connection is admitted as UNAUTHENTICATED and must send an
+   * `auth` frame within auth.limits.authTimeoutMs. Throws SgError (SG_RATE_LIMITED, SG_UNAUTHORIZED).
+   */
+  admitWebSocket(req: IncomingMessage): Promise<Principal>;
+  /** For an SSE request: the per-IP limit, then `?ticket=` (single use) or header credentials. */
+  admitSse(req: FastifyRequest, reply: FastifyReply): Promise<Principal>;
+}
+
+export function createSecurity(config: Config, logger: Logger, registry: Registry): Security {
+  const c = config.auth as AuthConfig;
+  const metrics = createSecurityMetrics(registry);
+  const keys = new KeyStore(c.keys);
+  const tokens = keys.size > 0 ? createTokenIssuer(c.tokens) : undefined;
+  const auth = tokens ? createKeyAuthenticator({ keys, tokens, logger, metrics }) : createOpenAuthenticator();
+  const tickets = new TicketStore(c.tokens.ticketTtlSeconds * 1000, c.tokens.maxTickets);
+  const guard = new ConnectionGuard(c.limits, metrics);
+
+  return {
+    config: c,
+    auth,
+    keys,
+    tokens,
+    tickets,
+    guard,
+    metrics,
+    logger,
+    async admitWebSocket(req) {
+      const remote = req.socket.remoteAddress;
+      guard.admitConnection(remote);
+      return auth.authenticate(req.headers, { transport: 'ws', remote }, true);
+    },
+    async admitSse(req, reply) {
+      try {
+        guard.admitConnection(req.ip);
+      } catch (err) {
+        void reply.header('retry-after', String(retryAfterSeconds(err as SgError) ?? 1));
+        throw err;
+      }
+      const ticket = (req.query as Record<string, unknown>).ticket;
+      if (typeof ticket === 'string' && auth.enabled) {
+        const p = tickets.consume(ticket);
+        if (!p) {
+          metrics.authFailures.inc({ transport: 'sse', reason: 'invalid' });
+          audit(logger, 'auth_refused', { transport: 'sse', remote: req.ip, reason: 'ticket unknown, used or expired' });
+          throw sgError(ErrorCode.Unauthorized, 'stream ticket unknown, already used or expired: get a new one from POST /api/v1/stream-ticket');
+        }
+        return p;
+      }
+      return auth.authenticate(req.headers, { transport: 'sse', remote: req.ip });
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * POST /api/v1/token: an API key mints a short-lived token with a subset of its scopes.
+ * POST /api/v1/stream-ticket: a key or token mints a single-use SSE ticket (docs/security.md).
+ * GET /api/v1/admin/keys: key names and scopes (admin scope), never the keys.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ErrorCode } from '@streamgauge/protocol';
+import { SgError, sgError } from '../errors';
+import { principalOf } from '../http/request-principal';
+import { audit } from './audit';
+import type { Security } from './create-security';
+import type { Principal, Scopes } from './principal';
+import { isScopePattern, uncovered } from './scopes';
+
+function patterns(v: unknown, where: string): string[] | undefined {
+  if (v === undefined) {
+    return undefined;
+  }
+  if (!Array.isArray(v) || v.length > 256 || !v.every(isScopePattern)) {
+    throw sgError(ErrorCode.BadRequest, `${where} must be an array of at most 256 channel names or patterns`);
+  }
+  return v;
+}
+
+/** Validates the request body and narrows the key's scopes to what it asks for. */
+export function requestedScopes(body: unknown, key: Scopes): Scopes {
+  if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body))) {
+    throw sgError(ErrorCode.BadRequest, 'body must be {"scopes"?: {"publish"?, "subscribe"?, "admin"?}, "ttlSeconds"?}');
+  }
+  const b = (body ?? {}) as Record<string, unknown>;
+  const s = b.scopes;
+  if (s !== undefined && (typeof s !== 'object' || s === null || Array.isArray(s))) {
+    throw sgError(ErrorCode.BadRequest, 'scopes must be an object');
+  }
+  const sc = (s ?? {}) as Record<string, unknown>;
+  if (sc.admin !== undefined && typeof sc.admin !== 'boolean') {
+    throw sgError(ErrorCode.BadRequest, 'scopes.admin must be a boolean');
+  }
+  const publish = patterns(sc.publish, 'scopes.publish') ?? [...key.publish];
+  const subscribe = patterns(sc.subscribe, 'scopes.subscribe') ?? [...key.subscribe];
+  const admin = sc.admin === true;
+  const extra = [...uncovered(key.publish, publish).map((p) => `publish ${p}`), ...uncovered(key.subscribe, subscribe).map((p) => `subscribe ${p}`)];
+  if (admin && !key.admin) {
+    extra.push('admin');
+  }
+  if (extra.length) {
+    throw sgError(ErrorCode.Forbidden, `requested scopes exceed the key's: ${extra.join(', ')}`, { details: { exceeding: extra } });
+  }
+  return { publish, subscribe, admin };
+}
+
+export function registerSecurityRoutes(app: FastifyInstance, security: Security): void {
+  const { config, logger } = security;
+
+  const requireAuthOn = (): void => {
+    if (!security.auth.enabled) {
+      throw sgError(ErrorCode.NotFound, 'authentication is off (no API keys configured): connect without a token or ticket');
+    }
+  };
+  const refuse = (req: FastifyRequest, p: Principal, event: 'token_refused', err: SgError): SgError => {
+    audit(logger, event, { principal: p.name, remote: req.ip, reason: err.message });
+    return err;
+  };
+
+  app.post('/api/v1/token', async (req, reply) => {
+    requireAuthOn();
+    const p = principalOf(req);
+    if (p.via !== 'key' || !p.scopes) {
+      // A token minting tokens would let a leaked token live forever.
+      throw refuse(req, p, 'token_refused', sgError(ErrorCode.Forbidden, 'tokens are minted with an API key, not with a token'));
+    }
+    let scopes: Scopes;
+    try {
+      scopes = requestedScopes(req.body, p.scopes);
+    } catch (err) {
+      throw err instanceof SgError && err.code === ErrorCode.Forbidden ? refuse(req, p, 'token_refused', err) : err;
+    }
+    const ttlRaw = (req.body as Record<string, unknown> | undefined)?.ttlSeconds;
+    if (ttlRaw !== undefined && (!Number.isSafeInteger(ttlRaw) || (ttlRaw as number) < 1)) {
+      throw sgError(ErrorCode.BadRequest, 'ttlSeconds must be an integer >= 1');
+    }
+    const ttl = Math.min((ttlRaw as number | undefined) ?? config.tokens.defaultTtlSeconds, config.tokens.maxTtlSeconds);
+    const issued = await security.tokens!.sign(p.name, scopes, ttl);
+    security.metrics.issued.inc({ kind: 'token' });
+    audit(logger, 'token_issued', { principal: p.name, remote: req.ip, ttlSeconds: ttl, admin: scopes.admin, publish: scopes.publish, subscribe: scopes.subscribe }, scopes.admin ? 'warn' : 'info');
+    void reply.header('cache-control', 'no-store');
+    return issued;
+  });
+
+  app.post('/api/v1/stream-ticket', async (req, reply) => {
+    requireAuthOn();
+    const p = principalOf(req);
+    let t;
+    try {
+      t = security.tickets.issue(p);
+    } catch (err) {
+      security.metrics.rateLimited.inc({ kind: 'ticket' });
+      void reply.header('retry-after', String(config.tokens.ticketTtlSeconds));
+      throw err;
+    }
+    security.metrics.issued.inc({ kind: 'ticket' });
+    audit(logger, 'ticket_issued', { principal: p.name, remote: req.ip }, 'info');
+    void reply.header('cache-control', 'no-store');
+    return t;
+  });
+
+  app.get('/api/v1/admin/keys', async (req) => {
+    requireAuthOn();
+    const p = principalOf(req);
+    if (!p.admin) {
+      audit(logger, 'auth_refused', { principal: p.name, remote: req.ip, reason: 'admin scope required', route: '/api/v1/admin/keys' });
+      security.metrics.authFailures.inc({ transport: 'http', reason: 'forbidden' });
+      throw sgError(ErrorCode.Forbidden, 'the admin scope is required');
+    }
+    audit(logger, 'admin_keys_listed', { principal: p.name, remote: req.ip });
+    return { keys: security.keys.all().map((k) => ({ name: k.name, scopes: k.scopes })) };
+  });
+}

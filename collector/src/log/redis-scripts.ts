@@ -1,0 +1,220 @@
+/**
+ * The Lua scripts of the Redis event log. Each runs atomically on one Redis (one shard), so
+ * offsets and epochs are assigned in one place and every instance sees the same ones.
+ *
+ * Keys per channel (P = store.redis.keyPrefix, N = channel name):
+ *   P ch:N  hash    epoch, last_offset, last_ts
+ *   P s:N   stream  one entry per message, id `<offset>-0`, fields t (ts), d (data JSON),
+ *                   k (key, state/entity channels), x ("1" for an entity delete)
+ *   P k:N   hash    key -> "<offset> <ts> <data>" (latest message per key, state/entity snapshots)
+ *   P channels  set of channel names held by this shard
+ *   P notify    pub/sub channel: one notice per channel per append (format below)
+ *
+ * Using the offset as the stream id's time part makes "messages after offset X" a plain XRANGE,
+ * and keeps the stream's own monotonic-id rule as a second guard against reusing an offset.
+ *
+ * Notices (one line each, then one line per message; fields separated by tabs; data and the
+ * JSON-encoded key never hold a raw tab or newline, since they come from JSON.stringify/cjson):
+ *   A inst channel epoch first count last   + lines "offset ts key-json deleted data"
+ *   R inst channel epoch first count last from to    (too large to inline: read the range)
+ *   N inst channel epoch                              (channel created)
+ */
+
+/**
+ * Appends a batch for the channels of one shard.
+ * KEYS: per channel meta, stream, latest (3 each), then the channel set.
+ * ARGV: inst, notifyChannel, newEpoch, nChannels, inlineMaxBytes,
+ *       per channel: name, maxLen (0 = no bound),
+ *       per message: channelIndex, ts, key ('' = none), deleted ('1'/'0'), data.
+ * Returns per channel: epoch, first, count, last, lastTs; then per message: offset, ts.
+ */
+export const APPEND_LUA = `
+local inst, notify, newEpoch = ARGV[1], ARGV[2], ARGV[3]
+local nch, inlineMax = tonumber(ARGV[4]), tonumber(ARGV[5])
+local setKey = KEYS[3 * nch + 1]
+local names, maxLens, epochs, lasts, lastTs, lines, sizes, starts = {}, {}, {}, {}, {}, {}, {}, {}
+for c = 1, nch do
+  local meta = KEYS[3 * c - 2]
+  names[c] = ARGV[4 + 2 * c]
+  maxLens[c] = tonumber(ARGV[5 + 2 * c])
+  if redis.call('HSETNX', meta, 'epoch', newEpoch) == 1 then
+    redis.call('HSET', meta, 'last_offset', 0, 'last_ts', 0)
+    redis.call('SADD', setKey, names[c])
+  end
+  local m = redis.call('HMGET', meta, 'epoch', 'last_offset', 'last_ts')
+  epochs[c] = m[1]
+  lasts[c] = tonumber(m[2] or '0')
+  lastTs[c] = m[3] or '0'
+  starts[c] = lasts[c] + 1
+  lines[c] = {}
+  sizes[c] = 0
+end
+local out = {}
+local i = 6 + 2 * nch
+while i <= #ARGV do
+  local c = tonumber(ARGV[i])
+  local ts, key, del, data = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  -- keep ts non-decreasing per channel, so time queries can binary-search by offset
+  if tonumber(ts) < tonumber(lastTs[c]) then ts = lastTs[c] end
+  lastTs[c] = ts
+  local off = lasts[c] + 1
+  lasts[c] = off
+  local stream = KEYS[3 * c - 1]
+  local id = string.format('%d-0', off)
+  local keyJson = ''
+  if key ~= '' then
+    keyJson = cjson.encode(key)
+    if del == '1' then
+      redis.call('XADD', stream, id, 't', ts, 'd', data, 'k', key, 'x', '1')
+      redis.call('HDEL', KEYS[3 * c], key)
+    else
+      redis.call('XADD', stream, id, 't', ts, 'd', data, 'k', key)
+      redis.call('HSET', KEYS[3 * c], key, string.format('%d', off) .. ' ' .. ts .. ' ' .. data)
+    end
+  else
+    redis.call('XADD', stream, id, 't', ts, 'd', data)
+  end
+  out[#out + 1] = off
+  out[#out + 1] = ts
+  if sizes[c] <= inlineMax then
+    local line = string.format('%d', off) .. '\\t' .. ts .. '\\t' .. keyJson .. '\\t' .. del .. '\\t' .. data
+    sizes[c] = sizes[c] + #line
+    lines[c][#lines[c] + 1] = line
+  end
+  i = i + 5
+end
+local head = {}
+for c = 1, nch do
+  local meta, stream = KEYS[3 * c - 2], KEYS[3 * c - 1]
+  redis.call('HSET', meta, 'last_offset', lasts[c], 'last_ts', lastTs[c])
+  if maxLens[c] > 0 then
+    -- approximate trimming is cheap (whole nodes); enforceRetention trims exactly
+    redis.call('XTRIM', stream, 'MAXLEN', '~', maxLens[c])
+  end
+  local count = redis.call('XLEN', stream)
+  local first = lasts[c] + 1
+  local f = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+  if f then first = tonumber(string.match(f[1], '^(%d+)')) end
+  local common = inst .. '\\t' .. names[c] .. '\\t' .. epochs[c] .. '\\t' .. first .. '\\t' .. count .. '\\t' .. lasts[c]
+  if starts[c] <= lasts[c] then
+    if sizes[c] <= inlineMax then
+      redis.call('PUBLISH', notify, 'A\\t' .. common .. '\\n' .. table.concat(lines[c], '\\n'))
+    else
+      redis.call('PUBLISH', notify, 'R\\t' .. common .. '\\t' .. starts[c] .. '\\t' .. lasts[c])
+    end
+  end
+  head[#head + 1] = epochs[c]
+  head[#head + 1] = first
+  head[#head + 1] = count
+  head[#head + 1] = lasts[c]
+  head[#head + 1] = lastTs[c]
+end
+for j = 1, #out do head[#head + 1] = out[j] end
+return head
+`;
+
+/**
+ * Returns a channel's metadata, creating the channel with a fresh epoch if it does not exist
+ * (HSETNX: when several instances race, one epoch wins and all of them read it back).
+ * KEYS: meta, stream, channel set. ARGV: name, newEpoch, inst, notifyChannel.
+ * Returns epoch, first, count, last, lastTs, created (1/0).
+ */
+export const ENSURE_LUA = `
+local meta, stream, setKey = KEYS[1], KEYS[2], KEYS[3]
+local created = 0
+if redis.call('HSETNX', meta, 'epoch', ARGV[2]) == 1 then
+  redis.call('HSET', meta, 'last_offset', 0, 'last_ts', 0)
+  redis.call('SADD', setKey, ARGV[1])
+  created = 1
+end
+local m = redis.call('HMGET', meta, 'epoch', 'last_offset', 'last_ts')
+local last = tonumber(m[2] or '0')
+local count = redis.call('XLEN', stream)
+local first = last + 1
+local f = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+if f then first = tonumber(string.match(f[1], '^(%d+)')) end
+if created == 1 then
+  redis.call('PUBLISH', ARGV[4], 'N\\t' .. ARGV[3] .. '\\t' .. ARGV[1] .. '\\t' .. m[1])
+end
+return { m[1], first, count, last, m[3] or '0', created }
+`;
+
+/**
+ * Reads a range. Offsets are contiguous in the stream (only the head is ever trimmed) and ts is
+ * non-decreasing, so the time bounds are found by binary search over offsets: O(log n) lookups.
+ * KEYS: stream. ARGV: after, from ('' = none), to ('' = none), limit, tail ('1'/'0').
+ * Returns XRANGE-shaped entries, in offset order asc (or desc when tail).
+ */
+export const READ_LUA = `
+local s = KEYS[1]
+local after, from, to = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local limit, tail = tonumber(ARGV[4]), ARGV[5] == '1'
+local function off(id) return tonumber(string.match(id, '^(%d+)')) end
+local function tsAt(o)
+  local e = redis.call('XRANGE', s, string.format('%d-0', o), '+', 'COUNT', 1)[1]
+  local f = e[2]
+  for j = 1, #f, 2 do if f[j] == 't' then return tonumber(f[j + 1]) end end
+  return 0
+end
+local fe = redis.call('XRANGE', s, '-', '+', 'COUNT', 1)[1]
+if not fe then return {} end
+local le = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)[1]
+local lo = math.max(after + 1, off(fe[1]))
+local hi = off(le[1])
+if from ~= '' then
+  local t, a, b = tonumber(from), lo, hi + 1
+  while a < b do
+    local m = math.floor((a + b) / 2)
+    if tsAt(m) >= t then b = m else a = m + 1 end
+  end
+  lo = a
+end
+if to ~= '' then
+  local t, a, b = tonumber(to), lo - 1, hi
+  while a < b do
+    local m = math.floor((a + b + 1) / 2)
+    if tsAt(m) <= t then a = m else b = m - 1 end
+  end
+  hi = a
+end
+if lo > hi then return {} end
+if tail then
+  return redis.call('XREVRANGE', s, string.format('%d-0', hi), string.format('%d-0', lo), 'COUNT', limit)
+end
+return redis.call('XRANGE', s, string.format('%d-0', lo), string.format('%d-0', hi), 'COUNT', limit)
+`;
+
+/**
+ * Evicts by count and age: everything below max(last - maxMessages + 1, first offset with
+ * ts >= cutoffTs). KEYS: meta, stream. ARGV: maxMessages, cutoffTs.
+ * Returns evicted, first, count.
+ */
+export const RETENTION_LUA = `
+local meta, s = KEYS[1], KEYS[2]
+local maxMessages, cutoffTs = tonumber(ARGV[1]), tonumber(ARGV[2])
+local last = tonumber(redis.call('HGET', meta, 'last_offset') or '0')
+local fe = redis.call('XRANGE', s, '-', '+', 'COUNT', 1)[1]
+if not fe then return { 0, last + 1, 0 } end
+local first = tonumber(string.match(fe[1], '^(%d+)'))
+local function tsAt(o)
+  local e = redis.call('XRANGE', s, string.format('%d-0', o), '+', 'COUNT', 1)[1]
+  local f = e[2]
+  for j = 1, #f, 2 do if f[j] == 't' then return tonumber(f[j + 1]) end end
+  return 0
+end
+local a, b = first, last + 1
+while a < b do
+  local m = math.floor((a + b) / 2)
+  if tsAt(m) >= cutoffTs then b = m else a = m + 1 end
+end
+local cutoff = math.max(last - maxMessages + 1, a)
+local evicted = 0
+if cutoff > first then
+  evicted = redis.call('XTRIM', s, 'MINID', string.format('%d-0', cutoff))
+end
+local count = redis.call('XLEN', s)
+local nf = last + 1
+local f = redis.call('XRANGE', s, '-', '+', 'COUNT', 1)[1]
+if f then nf = tonumber(string.match(f[1], '^(%d+)')) end
+return { evicted, nf, count }
+`;

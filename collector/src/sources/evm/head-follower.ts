@@ -1,0 +1,366 @@
+/**
+ * Follows one chain's head and publishes every canonical block exactly once, in order.
+ *
+ * Each step asks for the head number (woken by eth_subscribe newHeads on a WebSocket endpoint,
+ * polled otherwise) and fetches by number every block from the published tip + 1 up to it, so
+ * blocks skipped by the notifications, by an outage or by a collector restart are filled in order.
+ * A block whose parent is not the published tip, or a head whose hash differs from the one
+ * published at its number, is a reorg: walk back through the tracked window to the common
+ * ancestor, publish one reorg message and the replacement blocks in one batch.
+ *
+ * Nothing is published twice: the tracker moves only after hub.publish resolved, and a failed step
+ * is retried from the tracker's tip. Failures back off (capped full jitter) while the pool fails
+ * over to the next endpoint; the state (following / degraded / down) goes to the status channel
+ * and to streamgauge_evm_source_up.
+ */
+import type { PublishItem } from '@streamgauge/protocol';
+import type { Logger } from '../../logger';
+import { backoffMs } from './backoff';
+import type { EvmChannelNames } from './channels';
+import type { ResolvedChain } from './config';
+import { decodeEvent } from './decode-event';
+import { EvmError } from './errors';
+import type { EvmMetrics, SourceState } from './evm-metrics';
+import { type BlockMessage, mapBlock } from './map-block';
+import { candidateTransactions, mapTransaction, touchesWatched } from './map-transaction';
+import { ReorgTracker, type TrackedBlock } from './reorg-tracker';
+import type { RpcPool } from './rpc-pool';
+import { hexToNumber, type RpcBlock, type RpcLog, type RpcReceipt, toHex } from './rpc-types';
+
+/** With a live newHeads subscription, still ask for the head this often: a silent subscription must not stall the chain. */
+export const SUBSCRIBED_POLL_MS = 30_000;
+
+export interface HeadFollowerOptions {
+  chain: ResolvedChain;
+  pool: RpcPool;
+  channels: EvmChannelNames;
+  /** hub.publish, chunked to limits.maxBatch by the caller. */
+  publish(items: PublishItem[]): Promise<void>;
+  metrics: EvmMetrics;
+  logger: Logger;
+  /** Published blocks read back from the log at start, oldest first. */
+  restored: TrackedBlock[];
+  /** Called on every state change (status channel). */
+  onState(state: SourceState, detail: string): void;
+  /** Called after each block is published (benchmarks measure from here). */
+  onBlock?(block: BlockMessage): void;
+}
+
+interface BlockItems {
+  block: TrackedBlock;
+  message: BlockMessage;
+  items: PublishItem[];
+  events: { contract: string; event: string }[];
+}
+
+export class HeadFollower {
+  private readonly tracker: ReorgTracker;
+  private stopped = false;
+  private woken = false;
+  private wake: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private state: SourceState | undefined;
+  private subscribed = false;
+  private readonly label: { chain: string };
+
+  constructor(private readonly o: HeadFollowerOptions) {
+    this.tracker = new ReorgTracker(o.chain.confirmations);
+    for (const b of o.restored) {
+      this.tracker.restore(b);
+    }
+    this.label = { chain: o.chain.name };
+  }
+
+  /** Last published block number, or null before the first. */
+  get head(): number | null {
+    return this.tracker.tip()?.number ?? null;
+  }
+
+  start(): () => Promise<void> {
+    this.running = this.run();
+    return async () => {
+      this.stopped = true;
+      this.wake?.();
+      await this.running;
+    };
+  }
+
+  private notify = (): void => {
+    this.woken = true;
+    this.wake?.();
+  };
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped) {
+      let subscribed = false;
+      try {
+        subscribed = await this.o.pool.ensureHeads(this.notify);
+        const more = await this.step();
+        attempt = 0;
+        // Subscribe right after the first successful step too (the endpoint is verified by then).
+        subscribed = await this.o.pool.ensureHeads(this.notify);
+        this.setState('following', '', subscribed);
+        if (more) {
+          continue;
+        }
+      } catch (err) {
+        if (this.stopped) {
+          break;
+        }
+        const e = err as EvmError;
+        attempt++;
+        const state: SourceState = e.code === 'EVM_ALL_ENDPOINTS_DOWN' ? 'down' : 'degraded';
+        this.o.logger.warn({ chain: this.o.chain.name, attempt, code: e.code, err: e.message }, 'evm: step failed; retrying');
+        this.setState(state, e.message, false);
+        await this.sleep(backoffMs(attempt, this.o.chain.maxBackoffMs), false);
+        continue;
+      }
+      await this.sleep(subscribed ? SUBSCRIBED_POLL_MS : this.o.chain.pollIntervalMs, true);
+    }
+  }
+
+  /** Sleeps until the timeout, stop, or (if `wakeable`) a new-head notification. */
+  private sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (this.stopped || (wakeable && this.woken)) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        this.wake = undefined;
+        this.woken = false;
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.wake = () => {
+        if (this.stopped || wakeable) {
+          done();
+        }
+      };
+    });
+  }
+
+  private setState(state: SourceState, detail: string, subscribed: boolean): void {
+    const live = this.o.metrics.live.get(this.o.chain.name);
+    if (live) {
+      live.state = state;
+    }
+    if (state !== this.state || subscribed !== this.subscribed) {
+      this.state = state;
+      this.subscribed = subscribed;
+      this.o.onState(state, detail);
+    }
+  }
+
+  /** One pass: publish up to the current head. Returns true when more work is already known. */
+  async step(): Promise<boolean> {
+    const head = hexToNumber(await this.o.pool.request<string>('eth_blockNumber'));
+    this.woken = false;
+    let tip = this.tracker.tip();
+    if (!tip) {
+      const start = this.o.chain.startBlock === 'latest' ? head : this.o.chain.startBlock;
+      if (start > head) {
+        return false; // the chain has not reached startBlock yet
+      }
+      const first = await this.getBlock(start);
+      await this.publishBlocks([await this.collect(first, undefined)]);
+      return start < head;
+    }
+    if (head <= tip.number) {
+      // Nothing new by number, but the chain may have switched branches (same or shorter length).
+      const b = await this.getBlock(head);
+      const known = this.tracker.at(head);
+      if (!known || known.hash !== b.hash || head < tip.number) {
+        if (known && known.hash === b.hash) {
+          await this.reorg(b, true);
+        } else {
+          await this.reorg(b, false);
+        }
+        return true;
+      }
+      return false;
+    }
+    for (let n = tip.number + 1; n <= head && !this.stopped; n++) {
+      const b = await this.getBlock(n);
+      tip = this.tracker.tip()!;
+      if (b.parentHash !== tip.hash) {
+        await this.reorg(b, false);
+        return true;
+      }
+      await this.publishBlocks([await this.collect(b, tip.timestamp)]);
+    }
+    return false;
+  }
+
+  private async getBlock(n: number): Promise<RpcBlock> {
+    const b = await this.o.pool.request<RpcBlock | null>('eth_getBlockByNumber', [toHex(n), this.o.chain.watched.size > 0]);
+    if (!b) {
+      throw new EvmError('EVM_CHAIN_MOVED', `block ${n} vanished while reading (the head moved back)`);
+    }
+    return b;
+  }
+
+  /**
+   * `b` is canonical now and conflicts with what was published. With `isAncestor`, `b` itself is
+   * the published block at its number and everything above it was orphaned (a shorter branch).
+   */
+  private async reorg(b: RpcBlock, isAncestor: boolean): Promise<void> {
+    const oldTip = this.tracker.tip()!;
+    const replacement: RpcBlock[] = isAncestor ? [] : [b];
+    let ancestor: TrackedBlock | undefined = isAncestor ? this.tracker.at(hexToNumber(b.number)) : undefined;
+    let parentHash = b.parentHash;
+    let k = hexToNumber(b.number) - 1;
+    const oldest = this.tracker.oldest()!.number;
+    while (!ancestor && k >= oldest) {
+      const mine = this.tracker.at(k);
+      if (mine && mine.hash === parentHash) {
+        ancestor = mine;
+        break;
+      }
+      const p = await this.getBlock(k);
+      if (p.hash !== parentHash) {
+        throw new EvmError('EVM_CHAIN_MOVED', `block ${k} changed while resolving a reorg`);
+      }
+      replacement.unshift(p);
+      parentHash = p.parentHash;
+      k--;
+    }
+    const beyond = !ancestor;
+    const ancestorNumber = ancestor ? ancestor.number : oldest - 1;
+    if (beyond) {
+      this.o.logger.error(
+        { chain: this.o.chain.name, confirmations: this.o.chain.confirmations, oldest },
+        'evm: reorg deeper than the confirmation window; treating the block below the window as final',
+      );
+    }
+    const orphanedBlocks = this.tracker.truncateAfter(ancestorNumber);
+    // Replacement blocks at or below the ancestor are already published (the walk may fetch a
+    // block above the old tip first, when the new branch is longer).
+    let fresh = replacement.filter((x) => hexToNumber(x.number) > ancestorNumber);
+    if (beyond && fresh.length === 0) {
+      // The head went below the whole window (e.g. a dev chain restarted from genesis): follow the
+      // new chain from this head on.
+      fresh = [b];
+    }
+    const collected: BlockItems[] = [];
+    try {
+      let parentTs = ancestor?.timestamp;
+      for (const r of fresh) {
+        const c = await this.collect(r, parentTs);
+        collected.push(c);
+        parentTs = c.block.timestamp;
+      }
+    } catch (err) {
+      // Put the window back: nothing was published, the step is retried.
+      for (const o of orphanedBlocks) {
+        this.tracker.restore(o);
+      }
+      throw err;
+    }
+    const newTip = collected.length ? collected[collected.length - 1].block : ancestor;
+    const reorgMessage = {
+      depth: orphanedBlocks.length,
+      oldHead: oldTip.hash,
+      oldHeadNumber: oldTip.number,
+      newHead: newTip?.hash ?? null,
+      newHeadNumber: newTip?.number ?? ancestorNumber,
+      orphaned: orphanedBlocks.map((x) => x.number),
+      orphanedHashes: orphanedBlocks.map((x) => x.hash),
+      commonAncestor: ancestorNumber,
+      commonAncestorHash: ancestor?.hash ?? null,
+      beyondConfirmations: beyond,
+    };
+    try {
+      await this.publishBlocks(collected, { channel: this.o.channels.reorgs, data: reorgMessage });
+    } catch (err) {
+      for (const o of orphanedBlocks) {
+        this.tracker.restore(o);
+      }
+      throw err;
+    }
+    this.o.metrics.reorgs.inc(this.label);
+    this.o.metrics.reorgLastDepth.set(this.label, orphanedBlocks.length);
+    this.o.logger.warn({ chain: this.o.chain.name, ...reorgMessage, orphanedHashes: undefined }, 'evm: reorg');
+  }
+
+  /** Fetches what the block's messages need (receipts of watched transactions, logs of watched contracts). */
+  private async collect(b: RpcBlock, parentTimestamp: number | undefined): Promise<BlockItems> {
+    const chain = this.o.chain;
+    const message = mapBlock(b, parentTimestamp);
+    const items: PublishItem[] = [];
+    const events: { contract: string; event: string }[] = [];
+    if (chain.watched.size > 0) {
+      const candidates = candidateTransactions(b.transactions, chain.watched);
+      const receipts = await Promise.all(candidates.map((t) => this.o.pool.request<RpcReceipt | null>('eth_getTransactionReceipt', [t.hash])));
+      candidates.forEach((t, i) => {
+        const r = receipts[i];
+        if (!r) {
+          throw new EvmError('EVM_CHAIN_MOVED', `receipt of ${t.hash} vanished while reading block ${message.number}`);
+        }
+        if (touchesWatched(t, r, chain.watched)) {
+          items.push({ channel: this.o.channels.transactions, data: mapTransaction(t, r, message.number, message.timestamp) });
+        }
+      });
+    }
+    if (chain.contracts.length > 0) {
+      // By block hash (EIP-234): the logs are those of exactly this block, even if the chain moves.
+      const logs = await this.o.pool.request<RpcLog[]>('eth_getLogs', [{ blockHash: b.hash, address: chain.contracts.map((c) => c.address) }]);
+      const byAddress = new Map(chain.contracts.map((c) => [c.address, c]));
+      for (const log of [...logs].sort((x, y) => hexToNumber(x.logIndex) - hexToNumber(y.logIndex))) {
+        const c = byAddress.get(log.address.toLowerCase());
+        if (!c || log.removed) {
+          continue;
+        }
+        try {
+          const data = decodeEvent(c, log, message.timestamp);
+          if (data) {
+            items.push({ channel: this.o.channels.events, data });
+            events.push({ contract: c.name, event: data.event as string });
+          }
+        } catch (err) {
+          // A log that does not match its ABI (e.g. a different indexed layout) is skipped, not fatal.
+          this.o.logger.warn({ chain: chain.name, contract: c.name, tx: log.transactionHash, err: (err as Error).message }, 'evm: cannot decode log');
+        }
+      }
+    }
+    items.unshift({ channel: this.o.channels.blocks, data: message });
+    return {
+      block: { number: message.number, hash: message.hash, parentHash: message.parentHash, timestamp: hexToNumber(b.timestamp) },
+      message,
+      items,
+      events,
+    };
+  }
+
+  /** Publishes (optionally a reorg message first, in the same batch), then moves the tracker and metrics. */
+  private async publishBlocks(blocks: BlockItems[], reorg?: PublishItem): Promise<void> {
+    const items = [...(reorg ? [reorg] : []), ...blocks.flatMap((b) => b.items)];
+    if (items.length > 0) {
+      await this.o.publish(items);
+    }
+    const m = this.o.metrics;
+    for (const b of blocks) {
+      this.tracker.push(b.block);
+      m.blocks.inc(this.label);
+      m.headBlock.set(this.label, b.message.number);
+      if (b.message.blockInterval !== null) {
+        m.blockInterval.set(this.label, b.message.blockInterval);
+      }
+      m.gasUsedRatio.set(this.label, b.message.gasUsedRatio);
+      if (b.message.baseFeeGwei !== null) {
+        m.baseFee.set(this.label, b.message.baseFeeGwei);
+      }
+      m.blockTransactions.set(this.label, b.message.txCount);
+      for (const e of b.events) {
+        m.events.inc({ chain: this.label.chain, contract: e.contract, event: e.event });
+      }
+      const live = m.live.get(this.label.chain);
+      if (live) {
+        live.headTimestamp = b.block.timestamp;
+      }
+      this.o.onBlock?.(b.message);
+    }
+  }
+}

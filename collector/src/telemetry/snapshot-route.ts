@@ -1,0 +1,33 @@
+/**
+ * GET /api/v1/snapshot?channel=NAME: the current value of every live key of a state or entity
+ * channel, in offset order: the same snapshot a subscription receives first, over REST.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ErrorCode } from '@streamgauge/protocol';
+import { sgError } from '../errors';
+import type { ChannelRegistry } from '../channels/channel-registry';
+import type { EventLog } from '../log/event-log';
+import { principalOf } from '../http/request-principal';
+
+export function registerSnapshotRoute(app: FastifyInstance, o: { registry: ChannelRegistry; log: EventLog }): void {
+  app.get('/api/v1/snapshot', async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const name = q.channel;
+    if (!name) {
+      throw sgError(ErrorCode.BadRequest, 'channel is required: /api/v1/snapshot?channel=attendance/components');
+    }
+    const c = o.registry.get(name);
+    if (!c || !principalOf(req).canSubscribe(name)) {
+      throw sgError(ErrorCode.UnknownChannel, `unknown channel ${name}`);
+    }
+    if (c.kind === 'stream') {
+      throw sgError(ErrorCode.BadRequest, `${name} is a stream channel: snapshots exist for state and entity channels; use /api/v1/messages?channel=${name}`);
+    }
+    // Read the offset first: the snapshot then holds at least everything up to it.
+    const lastOffset = c.lastOffset;
+    const latest = await o.log.latestByKey(name);
+    const head = { channel: name, kind: c.kind, epoch: c.epoch, keyField: c.schema.keyField ?? null, lastOffset, count: latest.length };
+    reply.type('application/json; charset=utf-8');
+    return `${JSON.stringify(head).slice(0, -1)},"messages":[${latest.map((m) => m.item).join(',')}]}`;
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * Faults against a real chain: a dead RPC URL listed first, the RPC going away mid-stream (a TCP
+ * proxy in front of hardhat is stopped and started again while the chain keeps mining), and a
+ * collector restart. Each ends with every block on the blocks channel exactly once, in order.
+ */
+import { type CollectorProcess, freePort, startCollector } from '../helpers/collector-process';
+import { WsTestClient } from '../helpers/ws-test-client';
+import { dataOf, metric, waitForData } from './evm-test-utils';
+import { type HardhatNode, startHardhat } from './hardhat-node';
+import { createTcpProxy, type TcpProxy } from './tcp-proxy';
+
+const BLOCKS = 'evm/flaky/blocks';
+const STATUS = 'evm/flaky/status';
+
+let chain: HardhatNode;
+let proxy: TcpProxy;
+let deadPort: number;
+let first: CollectorProcess | undefined;
+let collector: CollectorProcess | undefined;
+let client: WsTestClient | undefined;
+let config: Record<string, unknown>;
+
+async function mine(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await chain.rpc('evm_mine');
+  }
+}
+
+async function head(): Promise<number> {
+  return Number(await chain.rpc<string>('eth_blockNumber'));
+}
+
+beforeAll(async () => {
+  chain = await startHardhat();
+  proxy = createTcpProxy(await freePort(), chain.port);
+  await proxy.start();
+  deadPort = await freePort(); // nothing listens there
+  config = {
+    evm: {
+      chains: [
+        {
+          name: 'flaky',
+          chainId: 31337,
+          rpcUrls: [`http://127.0.0.1:${deadPort}`, `http://127.0.0.1:${proxy.port}`],
+          confirmations: 4,
+          startBlock: 0,
+          pollIntervalMs: 100,
+          requestTimeoutMs: 2_000,
+          maxBackoffMs: 400,
+        },
+      ],
+    },
+  };
+  first = collector = await startCollector({ config });
+  client = await WsTestClient.connect(collector.wsUrl);
+  await client.subscribe(BLOCKS, { last: 1000 });
+  await client.subscribe(STATUS);
+});
+
+afterAll(async () => {
+  client?.close();
+  await collector?.stop();
+  if (first !== collector) {
+    await first?.stop();
+  }
+  first?.cleanup();
+  await proxy?.stop();
+  await chain?.stop();
+});
+
+test('behavior: a dead first RPC URL fails over to the live one and the chain is followed from block 0', async () => {
+  await mine(3);
+  await waitForData(client!, BLOCKS, (b) => b.number === 3);
+  expect(dataOf(client!, BLOCKS).map((b) => b.number)).toEqual([0, 1, 2, 3]);
+  const base = collector!.url;
+  expect(await metric(base, 'streamgauge_evm_rpc_endpoint_active', { chain: 'flaky', endpoint: `127.0.0.1:${deadPort}` })).toBe(0);
+  expect(await metric(base, 'streamgauge_evm_rpc_endpoint_active', { chain: 'flaky', endpoint: `127.0.0.1:${proxy.port}` })).toBe(1);
+  expect(await metric(base, 'streamgauge_evm_rpc_errors_total', { chain: 'flaky', method: 'eth_chainId' })).toBe(1);
+  expect(await metric(base, 'streamgauge_evm_source_up', { chain: 'flaky' })).toBe(1);
+  const status = await waitForData(client!, STATUS, (s) => s.state === 'following');
+  expect(status).toMatchObject({ chain: 'flaky', endpoint: `127.0.0.1:${proxy.port}`, subscribed: false });
+});
+
+test('behavior: the RPC going down mid-stream shows state down, and on its return the missed blocks are backfilled exactly once', async () => {
+  const seen = dataOf(client!, STATUS).length;
+  await proxy.stop();
+  await mine(4); // blocks 4-7, mined while the collector cannot see the chain
+  const down = await waitForData(client!, STATUS, (s) => s.state === 'down' && dataOf(client!, STATUS).indexOf(s) >= seen);
+  expect(down.detail).toMatch(/^all 2 RPC endpoints failed; last: /);
+  expect(await metric(collector!.url, 'streamgauge_evm_source_up', { chain: 'flaky' })).toBe(0);
+  expect(dataOf(client!, BLOCKS).map((b) => b.number)).toEqual([0, 1, 2, 3]);
+
+  await proxy.start();
+  await mine(1); // block 8
+  await waitForData(client!, BLOCKS, (b) => b.number === 8);
+  await waitForData(client!, STATUS, (s) => s.state === 'following' && dataOf(client!, STATUS).indexOf(s) > dataOf(client!, STATUS).indexOf(down));
+  expect(dataOf(client!, BLOCKS).map((b) => b.number)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  expect(client!.gapsAndDuplicates(BLOCKS)).toEqual({ gaps: 0, duplicates: 0 });
+  const blocks = dataOf(client!, BLOCKS);
+  expect(blocks.slice(1).every((b, i) => b.parentHash === blocks[i].hash)).toBe(true);
+  expect(await metric(collector!.url, 'streamgauge_evm_source_up', { chain: 'flaky' })).toBe(1);
+});
+
+test('behavior: a restarted collector continues after the last block it published, with no gap and no repeat', async () => {
+  const before = await head();
+  client!.close();
+  await collector!.stop();
+  await mine(3); // mined while the collector is stopped
+  collector = await startCollector({ config, dataDir: first!.dataDir, port: first!.port });
+  client = await WsTestClient.connect(collector.wsUrl);
+  await client.subscribe(BLOCKS, { last: 1000 });
+  await mine(1);
+  const last = before + 4;
+  await waitForData(client, BLOCKS, (b) => b.number === last);
+  await new Promise((r) => setTimeout(r, 300));
+  const numbers = dataOf(client, BLOCKS).map((b) => b.number);
+  expect(numbers).toEqual(Array.from({ length: last + 1 }, (_, i) => i));
+  expect(client.gapsAndDuplicates(BLOCKS)).toEqual({ gaps: 0, duplicates: 0 });
+  const blocks = dataOf(client, BLOCKS);
+  for (const b of blocks) {
+    expect(b.hash).toBe((await chain.rpc<any>('eth_getBlockByNumber', [`0x${b.number.toString(16)}`, false])).hash);
+  }
+});

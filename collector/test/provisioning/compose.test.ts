@@ -1,0 +1,88 @@
+/** docker-compose.yml is valid for Debian's docker-compose and mounts or builds only what exists. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { ROOT } from './provisioned-files';
+
+describe('docker-compose.yml', () => {
+  let config: any;
+
+  beforeAll(() => {
+    const r = spawnSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config'], { cwd: ROOT, encoding: 'utf8' });
+    if (r.error || r.status !== 0) {
+      throw new Error(`docker-compose config failed (${r.status}): ${r.stderr}${r.error ?? ''}`);
+    }
+    config = parse(r.stdout);
+  });
+
+  test('docker-compose config resolves the file to the five demo services', () => {
+    expect(Object.keys(config.services).sort()).toEqual(['chain', 'chain-traffic', 'collector', 'grafana', 'prometheus']);
+  });
+
+  test('every bind-mounted host path exists', () => {
+    const missing: string[] = [];
+    for (const [name, s] of Object.entries<any>(config.services)) {
+      for (const v of s.volumes ?? []) {
+        const source = typeof v === 'string' ? v.split(':')[0] : v.type === 'bind' ? v.source : undefined;
+        if (source && (isAbsolute(source) || source.startsWith('.')) && !existsSync(resolve(ROOT, source))) {
+          missing.push(`${name}: ${source}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  test('every build context and Dockerfile exists', () => {
+    const builds = Object.values<any>(config.services).filter((s) => s.build);
+    expect(builds.length).toBe(3);
+    for (const s of builds) {
+      const context = resolve(ROOT, s.build.context);
+      expect(existsSync(context)).toBe(true);
+      expect(existsSync(resolve(context, s.build.dockerfile ?? 'Dockerfile'))).toBe(true);
+    }
+  });
+
+  test('images are pinned to a version, never latest', () => {
+    for (const s of Object.values<any>(config.services).filter((x) => x.image)) {
+      expect(s.image).toMatch(/:v?\d+\.\d+\.\d+$/);
+    }
+  });
+
+  test('Grafana mounts the built plugin under its id, allows exactly it unsigned, and mounts provisioning', () => {
+    const g = config.services.grafana;
+    const pluginId = JSON.parse(readFileSync(join(ROOT, 'plugin/src/plugin.json'), 'utf8')).id;
+    const mounts = (g.volumes as any[]).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+    expect(mounts).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`/plugin/dist:/var/lib/grafana/plugins/${pluginId}`)),
+        expect.stringMatching(/\/provisioning:\/etc\/grafana\/provisioning/),
+      ]),
+    );
+    expect(g.environment.GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS).toBe(pluginId);
+    expect(g.environment.SG_GRAFANA_API_KEY).toBe(config.services.collector.environment.SG_GRAFANA_API_KEY);
+  });
+
+  test('Prometheus mounts prometheus/ with its config and rules', () => {
+    const p = config.services.prometheus;
+    expect(p.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    const mounts = (p.volumes as any[]).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+    expect(mounts.some((m) => /\/prometheus:\/etc\/prometheus/.test(m))).toBe(true);
+  });
+
+  test('the collector image builds in stages, runs as a non-root user and has a healthcheck', () => {
+    const dockerfile = readFileSync(join(ROOT, 'collector/Dockerfile'), 'utf8');
+    expect(dockerfile.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n.*\/readyz/m);
+  });
+
+  test('the collector configuration for docker is valid for the collector\'s own config loader', async () => {
+    const { resolveConfig } = await import('../../src/config/load-config');
+    const file = parse(readFileSync(join(ROOT, 'deploy/collector/docker.yaml'), 'utf8'));
+    const cfg = resolveConfig(file, { SG_GRAFANA_API_KEY: 'x'.repeat(32) }, 'docker.yaml');
+    expect(cfg.server.host).toBe('0.0.0.0');
+    expect(cfg.auth.keys.map((k) => k.name)).toEqual(['grafana']);
+    expect(cfg.evm.chains[0].rpcUrls).toEqual(['http://chain:8545']);
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * Redis restarted WITHOUT persistence loses every stream: the channels get a new epoch (the same on
+ * every instance), subscribers are told recovered:false with reason epoch_changed, and delivery
+ * continues in the new epoch from offset 1.
+ */
+import { type CollectorProcess } from '../helpers/collector-process';
+import { WsTestClient } from '../helpers/ws-test-client';
+import { ResumingSubscriber, publishOk, startInstances, waitForChannel, waitForReady } from './cluster';
+import { type RedisProcess, startRedis } from './redis-process';
+
+jest.setTimeout(120_000);
+
+describe('Redis store, Redis restarted without persistence', () => {
+  let redis: RedisProcess;
+  let sg: CollectorProcess[] = [];
+  const subs: ResumingSubscriber[] = [];
+  const clients: WsTestClient[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis({ persistent: false });
+    sg = await startInstances(2, redis.url);
+  });
+
+  afterAll(async () => {
+    for (const s of subs) {
+      s.close();
+    }
+    for (const c of clients) {
+      c.close();
+    }
+    for (const p of sg) {
+      await p.stop('SIGKILL');
+      p.cleanup();
+    }
+    await redis?.cleanup();
+  });
+
+  test('behavior: history lost in Redis gives every instance one new epoch; subscribers get recovered:false epoch_changed and continue', async () => {
+    const [a, b] = sg;
+    const before = await publishOk(a.url, 'lost/history', [1, 2, 3]);
+    const oldEpoch = before[0].epoch;
+    await waitForChannel(b.url, 'lost/history');
+    const onB = new ResumingSubscriber('lost/history');
+    subs.push(onB);
+    await onB.connect(b.wsUrl, { epoch: oldEpoch, offset: 0 });
+    await onB.waitForOffset(3);
+
+    await redis.stop('SIGKILL');
+    await waitForReady(a.url, false);
+    await waitForReady(b.url, false);
+    await redis.start();
+    await waitForReady(a.url, true);
+    await waitForReady(b.url, true);
+
+    const reset = await onB.client.waitFor((f) => f.type === 'subscribed' && f.reason === 'epoch_changed');
+    expect(reset).toMatchObject({ channel: 'lost/history', recovered: false, offset: 0, lastOffset: 0 });
+    expect(reset.epoch).not.toBe(oldEpoch);
+
+    const after = await publishOk(a.url, 'lost/history', [4, 5]);
+    expect(after.map((x) => x.offset)).toEqual([1, 2]);
+    expect(after[0].epoch).toBe(reset.epoch);
+    const onBMessages = await onB.client.waitFor((f) => f.type === 'messages' && f.epoch === reset.epoch);
+    expect(onBMessages.messages.map((m: any) => m.data.seq)).toEqual([4, 5]);
+
+    // Both instances agree on the new epoch.
+    for (const p of sg) {
+      const list = (await (await fetch(`${p.url}/api/v1/channels`)).json()) as any;
+      expect(list.channels.find((c: any) => c.name === 'lost/history')).toMatchObject({ epoch: reset.epoch, lastOffset: 2 });
+    }
+
+    // A client resuming with the old epoch, on either instance, is told its history is gone.
+    const late = await WsTestClient.connect(a.wsUrl);
+    clients.push(late);
+    const reply = await late.subscribe('lost/history', { epoch: oldEpoch, offset: 3 });
+    expect(reply).toMatchObject({ type: 'subscribed', recovered: false, reason: 'epoch_changed', epoch: reset.epoch, offset: 0 });
+    await late.waitForOffset('lost/history', 2);
+    expect(late.gapsAndDuplicates('lost/history')).toEqual({ gaps: 0, duplicates: 0 });
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * Scale-out on Redis Streams, end to end: a real redis-server with an append-only file, three real
+ * collector processes and real WebSocket clients. Offsets are shared, every instance delivers every
+ * channel, clients resume on another instance with no gap and no duplicate, and a Redis restart
+ * turns into 503s and an error frame, then delivery resumes where it stopped.
+ */
+import { ErrorCode } from '@streamgauge/protocol';
+import { type CollectorProcess, publish } from '../helpers/collector-process';
+import { WsTestClient } from '../helpers/ws-test-client';
+import { ResumingSubscriber, type SseEvent, publishOk, readSse, sleep, startInstance, startInstances, waitForChannel, waitForReady } from './cluster';
+import { type RedisProcess, startRedis } from './redis-process';
+
+jest.setTimeout(120_000);
+
+describe('Redis store with three collector instances (persistent Redis)', () => {
+  let redis: RedisProcess;
+  let sg: CollectorProcess[] = [];
+  const extra: CollectorProcess[] = [];
+  const subs: ResumingSubscriber[] = [];
+  const clients: WsTestClient[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis({ persistent: true });
+    sg = await startInstances(3, redis.url, { channels: { definitions: [{ name: 'snap/state', kind: 'state', keyField: 'id' }] } });
+  });
+
+  afterAll(async () => {
+    for (const s of subs) {
+      s.close();
+    }
+    for (const c of clients) {
+      c.close();
+    }
+    for (const p of [...sg, ...extra]) {
+      await p.stop('SIGKILL');
+      p.cleanup();
+    }
+    await redis?.cleanup();
+  });
+
+  test('behavior: publishes on one instance reach subscribers on the other two, in order, with shared offsets', async () => {
+    const [a, b, c] = sg;
+    const first = await publishOk(a.url, 'fan/out', [0]);
+    expect(first[0].offset).toBe(1);
+    await waitForChannel(b.url, 'fan/out');
+    await waitForChannel(c.url, 'fan/out');
+    const onB = new ResumingSubscriber('fan/out');
+    const onC = new ResumingSubscriber('fan/out');
+    subs.push(onB, onC);
+    const rb = await onB.connect(b.wsUrl, { epoch: first[0].epoch, offset: 0 });
+    const rc = await onC.connect(c.wsUrl, { epoch: first[0].epoch, offset: 0 });
+    expect(rb).toMatchObject({ type: 'subscribed', epoch: first[0].epoch, recovered: true, offset: 0 });
+    expect(rc).toMatchObject({ type: 'subscribed', epoch: first[0].epoch, recovered: true, offset: 0 });
+
+    // All three instances publish to the same channel at once: offsets stay one sequence.
+    const results = await Promise.all(
+      [a, b, c].map(async (p, i) => {
+        const offsets: number[] = [];
+        for (let k = 0; k < 20; k++) {
+          const r = await publishOk(p.url, 'fan/out', [i * 1000 + k, i * 1000 + k + 500]);
+          offsets.push(...r.map((x) => x.offset));
+          expect(r.every((x) => x.epoch === first[0].epoch)).toBe(true);
+        }
+        return offsets;
+      }),
+    );
+    const all = results.flat().sort((x, y) => x - y);
+    expect(all).toEqual(Array.from({ length: 120 }, (_, i) => i + 2));
+
+    await onB.waitForOffset(121);
+    await onC.waitForOffset(121);
+    for (const s of [onB, onC]) {
+      expect(s.received).toEqual(Array.from({ length: 121 }, (_, i) => i + 1));
+      expect(s.gapsAndDuplicates()).toEqual({ gaps: 0, duplicates: 0 });
+    }
+    // History is the same on every instance.
+    const hist = await Promise.all(sg.map(async (p) => (await (await fetch(`${p.url}/api/v1/messages?channel=fan/out&limit=500`)).json()) as any));
+    for (const h of hist) {
+      expect(h.messages.map((m: any) => m.offset)).toEqual(Array.from({ length: 121 }, (_, i) => i + 1));
+      expect(h.messages.map((m: any) => m.data.seq)).toEqual(hist[0].messages.map((m: any) => m.data.seq));
+    }
+  });
+
+  test('behavior: an SSE client fed by one instance resumes on another with Last-Event-ID, exactly after its last message', async () => {
+    const [a, b, c] = sg;
+    await publishOk(a.url, 'sse/x', [0]);
+    await waitForChannel(b.url, 'sse/x');
+    await waitForChannel(c.url, 'sse/x');
+    const countMsgs = (ev: SseEvent[]) => ev.filter((e) => e.event === 'messages').flatMap((e) => e.data.messages).length;
+    const firstRun = readSse(`${b.url}/api/v1/stream?channels=sse/x&last=1`, {}, (ev) => countMsgs(ev) >= 3);
+    await sleep(200);
+    await publishOk(a.url, 'sse/x', [1, 2]);
+    const ev1 = await firstRun;
+    const msgs1 = ev1.filter((e) => e.event === 'messages');
+    expect(msgs1.flatMap((e) => e.data.messages.map((m: any) => m.data.seq))).toEqual([0, 1, 2]);
+    const lastId = msgs1[msgs1.length - 1].id!;
+    expect(lastId).toMatch(/^sse\/x:[a-z0-9]+:3$/);
+
+    await publishOk(a.url, 'sse/x', [3, 4]);
+    const ev2 = await readSse(`${c.url}/api/v1/stream?channels=sse/x`, { 'last-event-id': lastId }, (ev) => countMsgs(ev) >= 2);
+    expect(ev2.find((e) => e.event === 'subscribed')!.data).toMatchObject({ channel: 'sse/x', offset: 3, recovered: true });
+    expect(ev2.filter((e) => e.event === 'messages').flatMap((e) => e.data.messages.map((m: any) => [m.offset, m.data.seq]))).toEqual([
+      [4, 3],
+      [5, 4],
+    ]);
+  });
+
+  test('behavior: a channel created on one instance shows on the others with the schema inferred from its messages', async () => {
+    const [a, b, c] = sg;
+    await publishOk(a.url, 'schema/shared', [7]);
+    for (const p of [b, c]) {
+      const info = await waitForChannel(p.url, 'schema/shared');
+      expect(info).toMatchObject({ kind: 'stream', lastOffset: 1, schema: { declared: false, fields: [{ name: 'seq', type: 'number' }] } });
+    }
+  });
+
+  test('behavior: state snapshots are shared: a subscriber on another instance gets the latest value per key', async () => {
+    const [a, b] = sg;
+    for (const [id, v] of [['x', 1], ['y', 2], ['x', 3]] as const) {
+      expect((await publish(a.url, { channel: 'snap/state', data: { id, v } })).status).toBe(200);
+    }
+    const c = await WsTestClient.connect(b.wsUrl);
+    clients.push(c);
+    const reply = await c.subscribe('snap/state');
+    expect(reply).toMatchObject({ type: 'subscribed', kind: 'state', offset: 3 });
+    const snap = await c.waitFor((f) => f.type === 'messages' && f.snapshot === true);
+    expect(snap.messages.map((m: any) => [m.key, m.data.v, m.offset])).toEqual([
+      ['y', 2, 2],
+      ['x', 3, 3],
+    ]);
+  });
+
+  test('behavior: when an instance dies, its clients resume on another with zero gaps and zero duplicates', async () => {
+    const victim = await startInstance(redis.url);
+    extra.push(victim);
+    const [a, b] = sg;
+    const first = await publishOk(a.url, 'fail/over', [0]);
+    await waitForChannel(victim.url, 'fail/over');
+    const moving: ResumingSubscriber[] = [];
+    for (let i = 0; i < 20; i++) {
+      const s = new ResumingSubscriber('fail/over');
+      subs.push(s);
+      moving.push(s);
+      await s.connect(victim.wsUrl, { epoch: first[0].epoch, offset: 0 });
+    }
+    let seq = 1;
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        await publishOk(a.url, 'fail/over', [seq++, seq++]);
+        await sleep(2);
+      }
+    })();
+    await sleep(300);
+    await victim.stop('SIGKILL');
+    // The clients notice the dead socket and reconnect to another instance, resuming from their position.
+    await Promise.all(moving.map((s) => s.connect(b.wsUrl)));
+    await sleep(300);
+    publishing = false;
+    await publisher;
+    const last = (await publishOk(a.url, 'fail/over', [-1]))[0].offset;
+    for (const s of moving) {
+      await s.waitForOffset(last);
+      expect(s.gapsAndDuplicates()).toEqual({ gaps: 0, duplicates: 0 });
+      expect(s.received[0]).toBe(1);
+      expect(s.received.length).toBe(last);
+    }
+  });
+
+  test('behavior: Redis down makes readiness false, publishes answer 503 SG_STORE_UNAVAILABLE, subscribers get an error frame; all resume when Redis returns', async () => {
+    const [a, b, c] = sg;
+    const first = await publishOk(a.url, 'redis/restart', [0]);
+    await waitForChannel(b.url, 'redis/restart');
+    await waitForChannel(c.url, 'redis/restart');
+    const onB = new ResumingSubscriber('redis/restart');
+    const onC = new ResumingSubscriber('redis/restart');
+    subs.push(onB, onC);
+    await onB.connect(b.wsUrl, { epoch: first[0].epoch, offset: 0 });
+    await onC.connect(c.wsUrl, { epoch: first[0].epoch, offset: 0 });
+    await publishOk(b.url, 'redis/restart', [1, 2, 3]);
+    await onC.waitForOffset(4);
+
+    // A crash: with appendfsync always, everything acknowledged is on disk.
+    await redis.stop('SIGKILL');
+    for (const p of sg) {
+      await waitForReady(p.url, false);
+    }
+    const refused = await publish(a.url, { channel: 'redis/restart', data: { seq: 99 } });
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe(ErrorCode.StoreUnavailable);
+    for (const s of [onB, onC]) {
+      const f = await s.client.waitFor((x) => x.type === 'error');
+      expect(f.code).toBe(ErrorCode.StoreUnavailable);
+    }
+
+    await redis.start();
+    for (const p of sg) {
+      await waitForReady(p.url, true);
+    }
+    const after = await publishOk(c.url, 'redis/restart', [4, 5]);
+    expect(after.map((x) => x.offset)).toEqual([5, 6]);
+    expect(after[0].epoch).toBe(first[0].epoch);
+    await onB.waitForOffset(6);
+    await onC.waitForOffset(6);
+    for (const s of [onB, onC]) {
+      expect(s.received).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(s.epoch).toBe(first[0].epoch);
+    }
+    // The refused publish was not kept.
+    const h = (await (await fetch(`${a.url}/api/v1/messages?channel=redis/restart&limit=100`)).json()) as any;
+    expect(h.messages.map((m: any) => m.data.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+
+    // A client that resumes after the restart, on any instance, continues from its position.
+    const late = await WsTestClient.connect(a.wsUrl);
+    clients.push(late);
+    const reply = await late.subscribe('redis/restart', { epoch: first[0].epoch, offset: 4 });
+    expect(reply).toMatchObject({ type: 'subscribed', recovered: true, offset: 4 });
+    await late.waitForOffset('redis/restart', 6);
+    expect(late.gapsAndDuplicates('redis/restart', 5)).toEqual({ gaps: 0, duplicates: 0 });
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * REST client for the collector (history, channel list, polling fallback, token). The fetch
+ * implementation is injectable so Node tests pass the real global fetch against a real collector.
+ */
+import type {
+  ChannelInfo,
+  ChannelsResponse,
+  ErrorBody,
+  ErrorCode,
+  HistoryResponse,
+} from '@streamgauge/protocol';
+
+export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
+  ok: boolean;
+  status: number;
+  statusText: string;
+  text(): Promise<string>;
+}>;
+
+/** Plugin-side failure codes (the collector's own codes come from @streamgauge/protocol). */
+export const PluginErrorCode = {
+  /** fetch itself failed: Grafana (or the collector in direct mode) did not answer. */
+  Network: 'SG_PLUGIN_NETWORK',
+  /** An HTTP error without a collector error body: Grafana's proxy (502: collector unreachable) or a reverse proxy. */
+  Http: 'SG_PLUGIN_HTTP',
+  /** The answer was not the JSON the protocol promises. */
+  BadResponse: 'SG_PLUGIN_BAD_RESPONSE',
+} as const;
+export type PluginErrorCode = (typeof PluginErrorCode)[keyof typeof PluginErrorCode];
+
+export class CollectorApiError extends Error {
+  constructor(
+    readonly code: ErrorCode | PluginErrorCode,
+    message: string,
+    readonly status: number,
+    readonly url: string,
+    readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'CollectorApiError';
+  }
+}
+
+export interface MessagesQuery {
+  channel: string;
+  after?: number;
+  from?: number;
+  to?: number;
+  limit?: number;
+  tail?: boolean;
+}
+
+export interface TokenResponse {
+  token: string;
+  expiresAt: number;
+}
+
+export class CollectorApi {
+  constructor(
+    /** Prefix before `/api/v1/...`. */
+    readonly base: string,
+    private readonly fetchImpl: FetchLike,
+  ) {}
+
+  private async request<T>(path: string, init?: { method?: string; body?: unknown }): Promise<T> {
+    const url = `${this.base}${path}`;
+    let res: Awaited<ReturnType<FetchLike>>;
+    try {
+      res = await this.fetchImpl(url, {
+        method: init?.method ?? 'GET',
+        headers: init?.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        body: init?.body === undefined ? undefined : JSON.stringify(init.body),
+      });
+    } catch (err) {
+      throw new CollectorApiError(PluginErrorCode.Network, `request to ${url} failed: ${(err as Error).message}`, 0, url, err);
+    }
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (!res.ok) {
+      const e = (body as ErrorBody | undefined)?.error;
+      if (e && typeof e.code === 'string') {
+        throw new CollectorApiError(e.code, e.message, res.status, url);
+      }
+      // Grafana's proxy answers {"message": ...} (e.g. 502 when it cannot reach collectorUrl).
+      const grafanaMessage = (body as { message?: string } | undefined)?.message;
+      throw new CollectorApiError(
+        PluginErrorCode.Http,
+        `HTTP ${res.status} ${res.statusText}${grafanaMessage ? `: ${grafanaMessage}` : ''} from ${url}`,
+        res.status,
+        url,
+      );
+    }
+    if (body === undefined) {
+      throw new CollectorApiError(PluginErrorCode.BadResponse, `${url} answered ${res.status} without a JSON body`, res.status, url);
+    }
+    return body as T;
+  }
+
+  async channels(): Promise<ChannelInfo[]> {
+    return (await this.request<ChannelsResponse>('/api/v1/channels')).channels;
+  }
+
+  channel(name: string): Promise<ChannelInfo> {
+    return this.request<ChannelInfo>(`/api/v1/channels/${name.split('/').map(encodeURIComponent).join('/')}`);
+  }
+
+  messages(q: MessagesQuery): Promise<HistoryResponse> {
+    const p = new URLSearchParams({ channel: q.channel });
+    if (q.after !== undefined) {
+      p.set('after', String(q.after));
+    }
+    if (q.from !== undefined) {
+      p.set('from', String(Math.floor(q.from)));
+    }
+    if (q.to !== undefined) {
+      p.set('to', String(Math.ceil(q.to)));
+    }
+    if (q.limit !== undefined) {
+      p.set('limit', String(q.limit));
+    }
+    if (q.tail) {
+      p.set('tail', '1');
+    }
+    return this.request<HistoryResponse>(`/api/v1/messages?${p.toString()}`);
+  }
+
+  status(): Promise<Record<string, unknown>> {
+    return this.request<Record<string, unknown>>('/api/v1/status');
+  }
+
+  /** Direct mode: a short-lived token for the browser's socket (the API key stays on Grafana's server). */
+  token(ttlSeconds?: number): Promise<TokenResponse> {
+    return this.request<TokenResponse>('/api/v1/token', { method: 'POST', body: ttlSeconds ? { ttlSeconds } : {} });
+  }
+}

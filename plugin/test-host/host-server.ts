@@ -1,0 +1,395 @@
+/**
+ * The test host's server: plays the parts of Grafana's server that a frontend data source plugin
+ * meets. It serves
+ *   /                                    the host page (src/host-main.tsx, bundled by bundle-host.ts)
+ *   /public/plugins/<id>/…               the built plugin (dist/), where Grafana serves it
+ *   /api/datasources/proxy/uid/<uid>/…   Grafana's data source proxy: the plugin.json `routes` are
+ *                                        matched and applied (URL and headers templated from
+ *                                        jsonData / secureJsonData), for HTTP and WebSocket upgrades
+ * and records every proxied request so tests can check which headers the proxy added.
+ * The proxy follows Grafana's pkg/api/pluginproxy (ds_proxy.go, proxyutil.PrepareProxyRequest):
+ * Origin, Referer and Cookie are dropped, X-Forwarded-For is set, the route's headers are set.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { extname, join, normalize } from 'node:path';
+import { bundleHost, type HostBundle } from './bundle-host';
+
+export interface PluginRoute {
+  path: string;
+  method?: string;
+  url?: string;
+  headers?: Array<{ name: string; content: string }>;
+  urlParams?: Array<{ name: string; content: string }>;
+}
+
+export interface HostServerOptions {
+  /** The built plugin folder (plugin/dist): module.js and plugin.json. */
+  distDir: string;
+  /** Data source uid used in the proxy URL. Default `sg-test`. */
+  uid?: string;
+  /** The data source's jsonData (readable by the plugin and by route templates). */
+  jsonData?: Record<string, unknown>;
+  /** The data source's secureJsonData: only the proxy sees it; the page gets `secureJsonFields`. */
+  secureJsonData?: Record<string, string>;
+  /** The data source's own URL setting: where the proxy sends requests no route matches. */
+  dataSourceUrl?: string;
+  /** Merged over the plugin's default query in the page. */
+  query?: Record<string, unknown>;
+  /** Run the query when the page loads. Default true. */
+  autorun?: boolean;
+  /** Newest rows shown per frame. Default 50. */
+  maxRows?: number;
+  /** Listen port on 127.0.0.1; default 0 (a free port). */
+  port?: number;
+}
+
+/** One request that went through the data source proxy. */
+export interface ProxyRecord {
+  kind: 'http' | 'upgrade';
+  method: string;
+  /** Path after /api/datasources/proxy/uid/<uid>. */
+  proxyPath: string;
+  /** The URL the request was sent to. */
+  target: string;
+  /** plugin.json route path used, or null when the data source URL was used. */
+  route: string | null;
+  /** Names of the headers the route added (values are secrets: not recorded). */
+  headersAdded: string[];
+  /** Upstream status (101 for an accepted upgrade); 0 when the upstream could not be reached. */
+  status: number;
+}
+
+export interface HostServer {
+  readonly url: string;
+  readonly port: number;
+  readonly pluginId: string;
+  readonly routes: PluginRoute[];
+  readonly proxied: ProxyRecord[];
+  /** Closes the server and every proxied socket. */
+  close(): Promise<void>;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.md': 'text/markdown; charset=utf-8',
+  '.ttf': 'font/ttf',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+};
+
+/** Hop-by-hop headers (RFC 9110 7.6.1): never forwarded by a proxy. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
+
+/** Grafana's route templates: `{{ .JsonData.name }}` and `{{ .SecureJsonData.name }}`. */
+export function interpolateRoute(template: string, jsonData: Record<string, unknown>, secure: Record<string, string>): string {
+  return template.replace(/\{\{\s*\.(JsonData|SecureJsonData)\.(\w+)\s*\}\}/g, (_m, where: string, name: string) => {
+    const v = where === 'JsonData' ? jsonData[name] : secure[name];
+    return v === undefined || v === null ? '' : String(v);
+  });
+}
+
+/** The route Grafana would use: method matches and the path starts with the route path (longest wins). */
+export function matchRoute(routes: PluginRoute[], proxyPath: string, method: string): PluginRoute | undefined {
+  const p = proxyPath.replace(/^\/+/, '');
+  return routes
+    .filter((r) => (!r.method || r.method === '*' || r.method.toUpperCase() === method.toUpperCase()) && p.startsWith(r.path.replace(/^\/+/, '')))
+    .sort((a, b) => b.path.length - a.path.length)[0];
+}
+
+function joinUrl(base: string, rest: string, search: string): URL {
+  const u = new URL(base);
+  const basePath = u.pathname.replace(/\/+$/, '');
+  const restPath = rest.replace(/^\/+/, '');
+  u.pathname = restPath ? `${basePath}/${restPath}` : basePath || '/';
+  u.search = search;
+  return u;
+}
+
+function htmlPage(bootJson: string, configJson: string): string {
+  // JSON in a <script>: escape `<` so a value can never close the tag.
+  const safe = (s: string) => s.replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Streamgauge plugin test host</title>
+<link rel="stylesheet" href="/host/host-main.css">
+<script>window.grafanaBootData = ${safe(bootJson)}; window.__SG_HOST_CONFIG__ = ${safe(configJson)};</script>
+</head>
+<body>
+<div id="root"></div>
+<script src="/host/host-main.js"></script>
+</body>
+</html>`;
+}
+
+export async function startHostServer(o: HostServerOptions): Promise<HostServer> {
+  const pluginJsonPath = join(o.distDir, 'plugin.json');
+  if (!existsSync(join(o.distDir, 'module.js')) || !existsSync(pluginJsonPath)) {
+    throw new Error(`test host: ${o.distDir} has no module.js/plugin.json: build the plugin first (npm run build -w plugin)`);
+  }
+  const pluginJson = JSON.parse(readFileSync(pluginJsonPath, 'utf8')) as { id: string; name: string; routes?: PluginRoute[]; info?: unknown };
+  const pluginId = pluginJson.id;
+  const routes = pluginJson.routes ?? [];
+  const uid = o.uid ?? 'sg-test';
+  const jsonData = o.jsonData ?? {};
+  const secure = o.secureJsonData ?? {};
+  const proxyPrefix = `/api/datasources/proxy/uid/${uid}`;
+  const pluginPrefix = `/public/plugins/${pluginId}/`;
+  const bundle: HostBundle = await bundleHost();
+  const proxied: ProxyRecord[] = [];
+  const sockets = new Set<Socket | Duplex>();
+
+  const instanceSettings = {
+    id: 1,
+    uid,
+    type: pluginId,
+    name: `${pluginJson.name} (test host)`,
+    url: proxyPrefix,
+    access: 'proxy',
+    jsonData,
+    readOnly: false,
+    meta: { ...pluginJson, module: `${pluginPrefix}module.js`, baseUrl: pluginPrefix.replace(/\/$/, '') },
+  };
+  const settings = {
+    id: 1,
+    uid,
+    orgId: 1,
+    name: instanceSettings.name,
+    type: pluginId,
+    typeName: pluginJson.name,
+    typeLogoUrl: '',
+    access: 'proxy',
+    url: o.dataSourceUrl ?? '',
+    user: '',
+    database: '',
+    basicAuth: false,
+    basicAuthUser: '',
+    isDefault: false,
+    withCredentials: false,
+    readOnly: false,
+    version: 1,
+    jsonData,
+    // The browser only learns which secrets are set, never their values (as in Grafana).
+    secureJsonFields: Object.fromEntries(Object.keys(secure).map((k) => [k, true])),
+  };
+  const bootData = {
+    settings: { appSubUrl: '', buildInfo: { version: '12.4.10', edition: 'test-host' }, featureToggles: {}, datasources: {} },
+    user: { id: 1, login: 'test-host', orgId: 1, orgRole: 'Admin', timezone: 'utc', theme: 'dark' },
+    navTree: [],
+  };
+
+  const resolveTarget = (proxyPath: string, search: string, method: string): { target: URL; route: PluginRoute | undefined } | undefined => {
+    const route = matchRoute(routes, proxyPath, method);
+    if (route) {
+      const base = interpolateRoute(route.url ?? o.dataSourceUrl ?? '', jsonData, secure);
+      const rest = proxyPath.replace(/^\/+/, '').slice(route.path.replace(/^\/+/, '').length);
+      return base ? { target: joinUrl(base, rest, search), route } : undefined;
+    }
+    return o.dataSourceUrl ? { target: joinUrl(o.dataSourceUrl, proxyPath, search), route: undefined } : undefined;
+  };
+
+  const outgoingHeaders = (req: IncomingMessage, route: PluginRoute | undefined, target: URL, keepUpgrade: boolean): { headers: Record<string, string | string[]>; added: string[] } => {
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.headers as IncomingHttpHeaders)) {
+      if (v === undefined || (HOP_BY_HOP.has(k) && !(keepUpgrade && (k === 'upgrade' || k === 'connection')))) {
+        continue;
+      }
+      headers[k] = v;
+    }
+    // proxyutil.PrepareProxyRequest: no Origin/Referer (avoids CORS issues upstream), no cookies.
+    headers['x-grafana-referer'] = req.headers.referer ?? '';
+    delete headers.origin;
+    delete headers.referer;
+    delete headers.cookie;
+    delete headers['x-forwarded-host'];
+    delete headers['x-forwarded-port'];
+    delete headers['x-forwarded-proto'];
+    const remote = req.socket.remoteAddress ?? '';
+    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${remote}` : remote;
+    headers.host = target.host;
+    const added: string[] = [];
+    for (const h of route?.headers ?? []) {
+      headers[h.name.toLowerCase()] = interpolateRoute(h.content, jsonData, secure);
+      added.push(h.name);
+    }
+    return { headers, added };
+  };
+
+  const serveStatic = (res: ServerResponse, body: string | Uint8Array, type: string): void => {
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+    res.end(body);
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const u = new URL(req.url ?? '/', 'http://host');
+    const path = u.pathname;
+    if (path === '/' || path === '/index.html') {
+      const pageConfig = {
+        pluginId,
+        moduleUrl: `${pluginPrefix}module.js`,
+        instanceSettings,
+        settings,
+        query: o.query ?? {},
+        autorun: o.autorun ?? true,
+        maxRows: o.maxRows ?? 50,
+      };
+      serveStatic(res, htmlPage(JSON.stringify(bootData), JSON.stringify(pageConfig)), 'text/html; charset=utf-8');
+      return;
+    }
+    if (path === '/host/host-main.js') {
+      serveStatic(res, bundle.js, CONTENT_TYPES['.js']);
+      return;
+    }
+    if (path === '/host/host-main.css') {
+      serveStatic(res, bundle.css, CONTENT_TYPES['.css']);
+      return;
+    }
+    if (bundle.assets.has(path)) {
+      serveStatic(res, bundle.assets.get(path)!, CONTENT_TYPES[extname(path)] ?? 'application/octet-stream');
+      return;
+    }
+    if (path.startsWith(pluginPrefix)) {
+      const rel = normalize(decodeURIComponent(path.slice(pluginPrefix.length)));
+      const file = join(o.distDir, rel);
+      if (rel.startsWith('..') || !existsSync(file)) {
+        res.writeHead(404).end();
+        return;
+      }
+      serveStatic(res, readFileSync(file), CONTENT_TYPES[extname(file)] ?? 'application/octet-stream');
+      return;
+    }
+    if (path === proxyPrefix || path.startsWith(`${proxyPrefix}/`)) {
+      proxyHttp(req, res, path.slice(proxyPrefix.length), u.search);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`test host: nothing at ${path}`);
+  };
+
+  const proxyHttp = (req: IncomingMessage, res: ServerResponse, proxyPath: string, search: string): void => {
+    const method = req.method ?? 'GET';
+    const resolved = resolveTarget(proxyPath, search, method);
+    if (!resolved) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: `no route for ${proxyPath}` }));
+      return;
+    }
+    const { headers, added } = outgoingHeaders(req, resolved.route, resolved.target, false);
+    const record: ProxyRecord = { kind: 'http', method, proxyPath, target: resolved.target.href, route: resolved.route?.path ?? null, headersAdded: added, status: 0 };
+    proxied.push(record);
+    const upstream = httpRequest(resolved.target, { method, headers }, (up) => {
+      record.status = up.statusCode ?? 0;
+      const h: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(up.headers)) {
+        if (v !== undefined && !HOP_BY_HOP.has(k)) {
+          h[k] = v;
+        }
+      }
+      // proxyutil.SetProxyResponseHeaders / SetViaHeader.
+      h['content-security-policy'] = 'sandbox';
+      h.via = up.headers.via ? `1.1 grafana, ${up.headers.via}` : '1.1 grafana';
+      res.writeHead(up.statusCode ?? 502, h);
+      up.pipe(res);
+    });
+    upstream.on('error', (err) => {
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ message: `bad gateway: ${err.message}` }));
+      } else {
+        res.destroy();
+      }
+    });
+    req.pipe(upstream);
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const u = new URL(req.url ?? '/', 'http://host');
+    if (!u.pathname.startsWith(`${proxyPrefix}/`)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const proxyPath = u.pathname.slice(proxyPrefix.length);
+    const resolved = resolveTarget(proxyPath, u.search, 'GET');
+    if (!resolved) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const { headers, added } = outgoingHeaders(req, resolved.route, resolved.target, true);
+    const record: ProxyRecord = { kind: 'upgrade', method: 'GET', proxyPath, target: resolved.target.href, route: resolved.route?.path ?? null, headersAdded: added, status: 0 };
+    proxied.push(record);
+    const upstream = httpRequest(resolved.target, { method: 'GET', headers });
+    upstream.on('upgrade', (up, upSocket, upHead) => {
+      record.status = up.statusCode ?? 101;
+      sockets.add(upSocket);
+      upSocket.on('close', () => sockets.delete(upSocket));
+      let raw = `HTTP/1.1 101 Switching Protocols\r\n`;
+      for (let i = 0; i < up.rawHeaders.length; i += 2) {
+        raw += `${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}\r\n`;
+      }
+      socket.write(`${raw}\r\n`);
+      if (upHead.length) {
+        socket.write(upHead);
+      }
+      if (head.length) {
+        upSocket.write(head);
+      }
+      upSocket.pipe(socket);
+      socket.pipe(upSocket);
+      upSocket.on('error', () => socket.destroy());
+      socket.on('error', () => upSocket.destroy());
+      upSocket.on('close', () => socket.destroy());
+      socket.on('close', () => upSocket.destroy());
+    });
+    // The upstream refused the upgrade (401, 403…): pass its answer on as Grafana's proxy does.
+    upstream.on('response', (up) => {
+      record.status = up.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      up.on('data', (c: Buffer) => chunks.push(c));
+      up.on('end', () => {
+        const body = Buffer.concat(chunks);
+        socket.end(
+          `HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\nConnection: close\r\nContent-Type: ${up.headers['content-type'] ?? 'text/plain'}\r\nContent-Length: ${body.length}\r\n\r\n${body.toString()}`,
+        );
+      });
+    });
+    upstream.on('error', () => {
+      socket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    upstream.end();
+  };
+
+  const server = createServer(onRequest);
+  server.on('upgrade', onUpgrade);
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    pluginId,
+    routes,
+    proxied,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) {
+          s.destroy();
+        }
+        server.close(() => resolve());
+      }),
+  };
+}
