@@ -27,21 +27,20 @@ const { ROOT } = require('./lib/server-process');
 
 const NEEDED_FDS = 25_000; // 10,000 client sockets in this process, plus headroom
 
-// 10,000 client connections need more descriptors than the usual soft limit: raise it and re-run.
-if (!process.env.SG_BENCH_ULIMIT) {
-  let soft = 0;
-  try {
-    soft = Number(execFileSync('bash', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
-  } catch {
-    // keep 0: try raising
-  }
-  if (soft < NEEDED_FDS) {
-    const r = spawnSync('bash', ['-c', `ulimit -n 65536 2>/dev/null || ulimit -n $(ulimit -Hn); exec "${process.execPath}" "$@"`, 'bench', __filename, ...process.argv.slice(2)], {
-      stdio: 'inherit',
-      env: { ...process.env, SG_BENCH_ULIMIT: '1' },
-    });
-    process.exit(r.status === null ? 1 : r.status);
-  }
+// Re-run once under bash: raise the descriptor limit (10,000 client connections need more than
+// the usual soft limit) and the scheduling priority (other processes share these cores; `nice`
+// just warns and goes on when it may not raise it). SG_BENCH_NICE=0 turns the latter off.
+if (!process.env.SG_BENCH_CHILD) {
+  const nice = process.env.SG_BENCH_NICE ?? '-10';
+  const r = spawnSync(
+    'bash',
+    ['-c', `ulimit -n 65536 2>/dev/null || ulimit -n $(ulimit -Hn); exec nice -n ${Number(nice) || 0} "${process.execPath}" "$@"`, 'bench', __filename, ...process.argv.slice(2)],
+    { stdio: 'inherit', env: { ...process.env, SG_BENCH_CHILD: '1' } },
+  );
+  process.exit(r.status === null ? 1 : r.status);
+}
+if (Number(execFileSync('bash', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()) < NEEDED_FDS) {
+  process.stderr.write(`warning: open-file limit below ${NEEDED_FDS}: the 10,000-connection benchmark may fail\n`);
 }
 
 const argv = process.argv.slice(2);

@@ -142,14 +142,23 @@ async function main() {
   mkdirSync(opts.dataDir, { recursive: true });
 
   const chainUrl = `http://127.0.0.1:${opts.chainPort}`;
-  start('chain', process.execPath, [join(ROOT, 'node_modules/hardhat/internal/cli/cli.js'), 'node', '--hostname', '127.0.0.1', '--port', String(opts.chainPort)], {
-    cwd: join(ROOT, 'deploy/chain'),
-    env: { CHAIN_BLOCK_MS: String(opts.blockMs) },
-    // hardhat logs every RPC call: keep it out of the console.
-    logFile: join(opts.dataDir, 'chain.log'),
-  });
+  start(
+    'chain',
+    process.execPath,
+    [join(ROOT, 'node_modules/hardhat/internal/cli/cli.js'), 'node', '--hostname', '127.0.0.1', '--port', String(opts.chainPort)],
+    {
+      cwd: join(ROOT, 'deploy/chain'),
+      env: { CHAIN_BLOCK_MS: String(opts.blockMs) },
+      // hardhat logs every RPC call: keep it out of the console.
+      logFile: join(opts.dataDir, 'chain.log'),
+    },
+  );
   await waitFor('dev chain', async () => {
-    const r = await fetch(chainUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' });
+    const r = await fetch(chainUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}',
+    });
     return r.ok;
   });
   start('traffic', process.execPath, [join(ROOT, 'deploy/chain/traffic.js')], {
@@ -185,7 +194,11 @@ async function main() {
     start(
       'prometheus',
       'prometheus',
-      [`--config.file=${join(opts.dataDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(opts.dataDir, 'prometheus')}`, `--web.listen-address=127.0.0.1:${opts.promPort}`],
+      [
+        `--config.file=${join(opts.dataDir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(opts.dataDir, 'prometheus')}`,
+        `--web.listen-address=127.0.0.1:${opts.promPort}`,
+      ],
       { logFile: join(opts.dataDir, 'prometheus.log') },
     );
     promUrl = `http://127.0.0.1:${opts.promPort}`;

@@ -27,6 +27,7 @@ function cpuSplit(server) {
     const machineCores = (machineBusySeconds() - m0) / wall;
     return {
       wallSeconds: round(wall),
+      serverCpuSeconds: round(serverCores * wall),
       serverCores: round(serverCores),
       benchCores: round(benchCores),
       // Everything else on the machine (other processes, kernel threads): load we did not make.

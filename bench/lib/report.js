@@ -15,6 +15,8 @@ function machine() {
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     loadAverageStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    /** Scheduling priority the benchmark ran at (bench/run.js raises it with nice when it may). */
+    niceness: os.getPriority(),
   };
 }
 
@@ -143,8 +145,8 @@ function summaryRows(r) {
       s.redis.notMeasured
         ? { benchmark: 'Redis store: deliveries/s, 1 and 3 instances', streamgauge: `not measured: ${s.redis.notMeasured}`, baselines: '-', target: '-', met: 'not measured' }
         : {
-            benchmark: 'Redis store: deliveries/s, 100 subscribers spread over the instances',
-            streamgauge: s.redis.runs.map((x) => `${x.instances} instance${x.instances > 1 ? 's' : ''}: ${num(x.deliveredPerSecond)}/s${x.complete ? '' : ' (INCOMPLETE)'}`).join('<br>'),
+            benchmark: 'Redis store: highest deliveries/s with no loss, ~100 subscribers spread over the instances',
+            streamgauge: s.redis.runs.map((x) => `${x.instances} instance${x.instances > 1 ? 's' : ''}: ${num(x.deliveredPerSecond)}/s (${num(x.publishedPerSecond)} msg/s published)${x.complete ? '' : ' (no step passed)'}`).join('<br>'),
             baselines: '-',
             target: '-',
             met: 'n/a',
@@ -177,10 +179,10 @@ function details(r) {
     out.push('');
   }
   if (s.fanout) {
-    out.push('### Fan-out steps (1,000 subscribers, batches of 100 messages per POST)', '', '| System | Published/s | Delivered/s | Result | Step took | p99 | cores used (server / bench / other) |', '|---|---|---|---|---|---|---|');
+    out.push('### Fan-out steps (1,000 subscribers, batches of 100 messages per POST)', '', '| System | Published/s | Delivered/s | Result | Step took | p99 | server CPU per 1M deliveries | cores used (server / bench / other) |', '|---|---|---|---|---|---|---|---|');
     for (const f of s.fanout) {
       for (const st of f.steps) {
-        out.push(`| ${NAMES[f.system]} | ${num(st.rate)} | ${num(st.delivered)} | ${st.pass ? 'ok' : st.complete ? 'fell behind' : `LOSS (${st.closed} closed, ${st.gaps} gaps)`} | ${num(st.tookMs)} ms | ${ms(st.latencyMs.p99)} | ${cpuNote(st.cpu)} |`);
+        out.push(`| ${NAMES[f.system]} | ${num(st.rate)} | ${num(st.delivered)} | ${st.pass ? 'ok' : st.complete ? 'fell behind' : `LOSS (${st.closed} closed, ${st.gaps} gaps)`} | ${num(st.tookMs)} ms | ${ms(st.latencyMs.p99)} | ${ms(st.serverCpuMsPerMillion)} | ${cpuNote(st.cpu)} |`);
       }
     }
     out.push('');
@@ -208,7 +210,7 @@ function details(r) {
     out.push('', 'Memory: ' + s.plugin.memory.map((m) => `${num(m.maxLength)} rows of 6 columns hold ${kb(m.heapBytes)} (${m.bytesPerRow} B/row)`).join('; ') + '.', '');
   }
   if (s.redis && s.redis.runs) {
-    out.push('### Redis store', '', ...s.redis.runs.map((x) => `- ${x.instances} instance(s), ${x.subscribers} subscribers, ${num(x.publishedPerSecond)} msg/s published: ${num(x.deliveredPerSecond)} deliveries/s${x.complete ? '' : ' (incomplete)'}`), '');
+    out.push('### Redis store', '', ...s.redis.runs.map((x) => `- ${x.instances} instance(s), ${x.subscribers} subscribers: ` + x.steps.map((st) => `${num(st.rate)} msg/s ${st.pass ? 'ok' : st.complete ? 'fell behind' : 'LOSS'} (${num(st.deliveredPerSecond)} deliveries/s)`).join(', ')), '');
   }
   if (r.profiles && r.profiles.length) {
     out.push('### CPU profiles (collector, node --cpu-prof)', '');
@@ -231,7 +233,7 @@ function writeReport(r, path) {
     '',
     `Run ${r.startedAt} (${r.mode} mode, ${r.durationSeconds} s). Methodology: [docs/benchmarks.md](docs/benchmarks.md).`,
     '',
-    `Machine: ${m.cores} x ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM, ${m.os}, Node ${m.node}. ` +
+    `Machine: ${m.cores} x ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM, ${m.os}, Node ${m.node}; benchmark processes at nice ${m.niceness}. ` +
       `Load average at start ${m.loadAverageStart.join(' / ')}, at end ${(m.loadAverageEnd || []).join(' / ')} (1/5/15 min): other processes were sharing these cores; the "other" CPU column below says how much during each measurement.`,
     '',
     'Load split: every server under test (the collector, the bare ws server, the Socket.IO server) runs as its own Node process. ' +

@@ -15,9 +15,9 @@ async function heapUsed(server) {
   return m ? Number(m[1]) : null;
 }
 
-async function settle(server) {
-  // Let lazy allocations and the GC settle; two reads 1 s apart, take the second.
-  await sleep(1_500);
+async function settle(server, quick) {
+  // Let lazy allocations and the GC settle before reading.
+  await sleep(quick ? 500 : 1_500);
   return { rss: server.rss(), heap: await heapUsed(server) };
 }
 
@@ -29,9 +29,9 @@ async function runConnections(ctx, { kind, connections }) {
     if (kind === 'collector') await publishJson(server.url, [{ channel: 'bench/idle', data: { v: 1 } }]);
     // Warm the code paths (upgrade, session, subscribe) with a few connections first.
     warm = await startSubscribers({ mode: server.mode, url: server.wsUrl, channel: 'bench/idle', clients: 20, workers: 1, keyField: 'seq' });
-    const before = await settle(server);
+    const before = await settle(server, ctx.quick);
     subs = await startSubscribers({ mode: server.mode, url: server.wsUrl, channel: 'bench/idle', clients: connections, workers: 2, keyField: 'seq', concurrency: 200, readyTimeoutMs: 120_000 });
-    const after = await settle(server);
+    const after = await settle(server, ctx.quick);
     return {
       system: kind,
       connections,

@@ -41,7 +41,7 @@ async function runScrape(ctx, { channels = 100, scrapes } = {}) {
     pub = new Publisher({ port: server.port, connections: 1 });
     await pub.connect();
     const rate = 1_000;
-    const seconds = ctx.quick ? 3 : 10;
+    const seconds = ctx.quick ? 2 : 10;
     const requests = buildRequests({ host: '127.0.0.1', port: server.port, channel: 'bench/lat', seq: 1, count: rate * seconds, batchSize: 1, pad: PAD });
     const sendTimes = new Float64Array(requests.length + 2);
     const publishing = pub.paced({ requests, rate, batchSize: 1, sendTimes, batchBase: 1 });

@@ -91,7 +91,7 @@ async function main(): Promise<void> {
       `  SSE         ${base}${config.sse.path}?channels=…`,
       `  Channels    ${base}/api/v1/channels`,
       `  Status      ${base}/api/v1/status`,
-      `  Metrics     ${base}${config.metrics.path}`,
+      `  Metrics     ${config.auth.metrics.port > 0 ? `http://${config.auth.metrics.host || config.server.host}:${config.auth.metrics.port}` : base}${config.metrics.path}${config.auth.metrics.bearerToken ? ' (bearer token required)' : ''}`,
       `  Publish     curl -XPOST ${base}/api/v1/publish -H 'content-type: application/json' -d '{"channel":"app/hello","data":{"n":1}}'`,
       config.demo.enabled ? `  Demo        publishing demo traffic (try: curl -N '${base}${config.sse.path}?channels=demo/**&last=5')` : '',
       '',

@@ -12,7 +12,13 @@ import { GENERATED_MARKER, type GeneratedDashboard } from './panels';
 import { grafanaContactPoints, grafanaPolicies, grafanaRules, prometheusRules } from './render-alerting';
 import { DASHBOARD_DIR, grafanaDashboardProvider, grafanaDatasources } from './render-provisioning';
 
-export const DASHBOARDS: readonly GeneratedDashboard[] = [chainMonitor, streamsConnections, serviceHealth, pipelineQuality, collectorDashboard];
+export const DASHBOARDS: readonly GeneratedDashboard[] = [
+  chainMonitor,
+  streamsConnections,
+  serviceHealth,
+  pipelineQuality,
+  collectorDashboard,
+];
 
 const yaml = (o: unknown) => `# ${GENERATED_MARKER}\n${stringify(o, { lineWidth: 0 })}`;
 

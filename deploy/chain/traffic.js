@@ -27,7 +27,12 @@ const MNEMONIC = 'test test test test test test test test test test test junk';
 const ACCOUNTS = Array.from({ length: 8 }, (_, i) => mnemonicToAccount(MNEMONIC, { addressIndex: i }));
 const VENUES = ['main-hall', 'gate-a', 'gate-b', 'lab', 'cafeteria'];
 
-const chain = defineChain({ id: 31337, name: 'local', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [RPC] } } });
+const chain = defineChain({
+  id: 31337,
+  name: 'local',
+  nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+  rpcUrls: { default: { http: [RPC] } },
+});
 const pub = createPublicClient({ chain, transport: http(RPC) });
 const wallets = ACCOUNTS.map((account) => createWalletClient({ account, chain, transport: http(RPC) }));
 
@@ -35,7 +40,11 @@ function compileBadge() {
   const input = {
     language: 'Solidity',
     sources: { 'Badge.sol': { content: readFileSync(join(__dirname, 'Badge.sol'), 'utf8') } },
-    settings: { evmVersion: 'paris', optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { Badge: ['abi', 'evm.bytecode.object'] } } },
+    settings: {
+      evmVersion: 'paris',
+      optimizer: { enabled: true, runs: 200 },
+      outputSelection: { '*': { Badge: ['abi', 'evm.bytecode.object'] } },
+    },
   };
   const out = JSON.parse(solc.compile(JSON.stringify(input)));
   const errors = (out.errors || []).filter((e) => e.severity === 'error');

@@ -16,14 +16,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { extname, join, normalize } from 'node:path';
 import { bundleHost, type HostBundle } from './bundle-host';
+import { type PluginRoute, interpolateRoute, joinUrl, matchRoute, routeRest } from './proxy-route';
 
-export interface PluginRoute {
-  path: string;
-  method?: string;
-  url?: string;
-  headers?: Array<{ name: string; content: string }>;
-  urlParams?: Array<{ name: string; content: string }>;
-}
+export type { PluginRoute };
 
 export interface HostServerOptions {
   /** The built plugin folder (plugin/dist): module.js and plugin.json. */
@@ -68,6 +63,8 @@ export interface HostServer {
   readonly pluginId: string;
   readonly routes: PluginRoute[];
   readonly proxied: ProxyRecord[];
+  /** Paths the page asked for that the host does not serve (e.g. Grafana's fonts), for diagnosis. */
+  readonly notFound: string[];
   /** Closes the server and every proxied socket. */
   close(): Promise<void>;
 }
@@ -85,33 +82,15 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/**
+ * Grafana serves @grafana/ui's icons from public/build/img/icons/; the package ships them. Grafana's
+ * Inter font files are not in any package here: the page falls back to the system sans-serif.
+ */
+const ICONS_URL = '/public/build/img/icons/';
+const ICONS_DIR = join(__dirname, '..', '..', 'node_modules', '@grafana', 'ui', 'dist', 'public', 'img', 'icons');
+
 /** Hop-by-hop headers (RFC 9110 7.6.1): never forwarded by a proxy. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
-
-/** Grafana's route templates: `{{ .JsonData.name }}` and `{{ .SecureJsonData.name }}`. */
-export function interpolateRoute(template: string, jsonData: Record<string, unknown>, secure: Record<string, string>): string {
-  return template.replace(/\{\{\s*\.(JsonData|SecureJsonData)\.(\w+)\s*\}\}/g, (_m, where: string, name: string) => {
-    const v = where === 'JsonData' ? jsonData[name] : secure[name];
-    return v === undefined || v === null ? '' : String(v);
-  });
-}
-
-/** The route Grafana would use: method matches and the path starts with the route path (longest wins). */
-export function matchRoute(routes: PluginRoute[], proxyPath: string, method: string): PluginRoute | undefined {
-  const p = proxyPath.replace(/^\/+/, '');
-  return routes
-    .filter((r) => (!r.method || r.method === '*' || r.method.toUpperCase() === method.toUpperCase()) && p.startsWith(r.path.replace(/^\/+/, '')))
-    .sort((a, b) => b.path.length - a.path.length)[0];
-}
-
-function joinUrl(base: string, rest: string, search: string): URL {
-  const u = new URL(base);
-  const basePath = u.pathname.replace(/\/+$/, '');
-  const restPath = rest.replace(/^\/+/, '');
-  u.pathname = restPath ? `${basePath}/${restPath}` : basePath || '/';
-  u.search = search;
-  return u;
-}
 
 function htmlPage(bootJson: string, configJson: string): string {
   // JSON in a <script>: escape `<` so a value can never close the tag.
@@ -146,6 +125,7 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
   const pluginPrefix = `/public/plugins/${pluginId}/`;
   const bundle: HostBundle = await bundleHost();
   const proxied: ProxyRecord[] = [];
+  const notFound: string[] = [];
   const sockets = new Set<Socket | Duplex>();
 
   const instanceSettings = {
@@ -191,8 +171,7 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
     const route = matchRoute(routes, proxyPath, method);
     if (route) {
       const base = interpolateRoute(route.url ?? o.dataSourceUrl ?? '', jsonData, secure);
-      const rest = proxyPath.replace(/^\/+/, '').slice(route.path.replace(/^\/+/, '').length);
-      return base ? { target: joinUrl(base, rest, search), route } : undefined;
+      return base ? { target: joinUrl(base, routeRest(route, proxyPath), search), route } : undefined;
     }
     return o.dataSourceUrl ? { target: joinUrl(o.dataSourceUrl, proxyPath, search), route: undefined } : undefined;
   };
@@ -257,20 +236,31 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
       serveStatic(res, bundle.assets.get(path)!, CONTENT_TYPES[extname(path)] ?? 'application/octet-stream');
       return;
     }
-    if (path.startsWith(pluginPrefix)) {
-      const rel = normalize(decodeURIComponent(path.slice(pluginPrefix.length)));
-      const file = join(o.distDir, rel);
-      if (rel.startsWith('..') || !existsSync(file)) {
-        res.writeHead(404).end();
+    for (const [prefix, dir] of [
+      [pluginPrefix, o.distDir],
+      [ICONS_URL, ICONS_DIR],
+    ]) {
+      if (path.startsWith(prefix)) {
+        const rel = normalize(decodeURIComponent(path.slice(prefix.length)));
+        const file = join(dir, rel);
+        if (rel.startsWith('..') || !existsSync(file)) {
+          notFound.push(path);
+          res.writeHead(404).end();
+          return;
+        }
+        serveStatic(res, readFileSync(file), CONTENT_TYPES[extname(file)] ?? 'application/octet-stream');
         return;
       }
-      serveStatic(res, readFileSync(file), CONTENT_TYPES[extname(file)] ?? 'application/octet-stream');
-      return;
     }
     if (path === proxyPrefix || path.startsWith(`${proxyPrefix}/`)) {
       proxyHttp(req, res, path.slice(proxyPrefix.length), u.search);
       return;
     }
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
+    notFound.push(path);
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`test host: nothing at ${path}`);
   };
 
@@ -384,6 +374,7 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
     pluginId,
     routes,
     proxied,
+    notFound,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) {

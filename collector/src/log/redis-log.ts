@@ -76,6 +76,8 @@ interface Shard {
   sub: Redis;
   /** Connected, subscribed and resynced. */
   up: boolean;
+  /** Subscribers were told the store is down (command connection lost) and not yet that it is back. */
+  downAnnounced: boolean;
   resyncing: boolean;
   usedMemoryBytes: number | null;
 }
@@ -160,7 +162,11 @@ export class RedisLog implements EventLog {
       client.defineCommand('sgRetention', { numberOfKeys: 2, lua: RETENTION_LUA });
       // The subscriber keeps its subscriptions across reconnects (ioredis autoResubscribe).
       const sub = new Redis(url, { ...options, commandTimeout: undefined });
-      this.shards.push({ index, url, client, sub, up: false, resyncing: false, usedMemoryBytes: null });
+      for (const c of [client, sub]) {
+        // Connection errors surface as 'close' and as failed commands; without a listener ioredis prints them.
+        c.on('error', (err: Error) => this.o.logger.debug({ err, shard: index }, 'redis connection error'));
+      }
+      this.shards.push({ index, url, client, sub, up: false, downAnnounced: false, resyncing: false, usedMemoryBytes: null });
     });
     try {
       await Promise.all(
@@ -176,8 +182,7 @@ export class RedisLog implements EventLog {
     for (const s of this.shards) {
       s.sub.on('message', (_channel: string, text: string) => this.onNotice(s, text));
       for (const c of [s.client, s.sub]) {
-        c.on('error', (err: Error) => this.o.logger.debug({ err, shard: s.index }, 'redis connection error'));
-        c.on('close', () => this.onShardDown(s));
+        c.on('close', () => this.onShardDown(s, c === s.client));
         c.on('ready', () => this.onShardMaybeUp(s));
       }
     }
@@ -199,17 +204,19 @@ export class RedisLog implements EventLog {
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(
-      this.shards.flatMap((s) => [s.client, s.sub]).map(async (c) => {
-        try {
-          if (c.status === 'ready') {
-            await c.quit();
-          } else {
+      this.shards
+        .flatMap((s) => [s.client, s.sub])
+        .map(async (c) => {
+          try {
+            if (c.status === 'ready') {
+              await c.quit();
+            } else {
+              c.disconnect();
+            }
+          } catch {
             c.disconnect();
           }
-        } catch {
-          c.disconnect();
-        }
-      }),
+        }),
     );
   }
 
@@ -231,13 +238,24 @@ export class RedisLog implements EventLog {
     }
   }
 
-  private onShardDown(s: Shard): void {
-    if (!s.up || this.closing) {
+  /**
+   * A connection dropped. Losing the command connection means the store is down for this instance:
+   * subscribers are told. Losing only the notice connection (Redis drops a subscriber whose output
+   * buffer overflows) costs only a resync when it is back: publishes and reads still work.
+   */
+  private onShardDown(s: Shard, commands: boolean): void {
+    if (this.closing) {
       return;
     }
     s.up = false;
-    this.o.logger.warn({ event: 'store_down', shard: s.index }, 'Redis connection lost: publishes fail with SG_STORE_UNAVAILABLE until it returns');
-    this.emitChange({ up: false, channels: [] });
+    if (commands && !s.downAnnounced) {
+      s.downAnnounced = true;
+      this.o.logger.warn(
+        { event: 'store_down', shard: s.index },
+        'Redis connection lost: publishes fail with SG_STORE_UNAVAILABLE until it returns',
+      );
+      this.emitChange({ up: false, channels: [] });
+    }
   }
 
   /** Both connections ready again: make sure the subscription is live, then resync the channels. */
@@ -259,6 +277,7 @@ export class RedisLog implements EventLog {
           return;
         }
         s.up = true;
+        s.downAnnounced = false;
         this.o.logger.info({ event: 'store_up', shard: s.index, changed: changed.length }, 'Redis connection back; channels resynced');
         void this.refreshMemory(s);
         this.emitChange({ up: this.healthy(), channels: changed });
@@ -300,7 +319,15 @@ export class RedisLog implements EventLog {
   }
 
   private async fetchMeta(s: Shard, name: string): Promise<ChannelMeta> {
-    const r = await s.client.sgEnsure(this.metaKey(name), this.streamKey(name), this.setKey, name, newEpoch(), this.instanceId, this.notifyChannel);
+    const r = await s.client.sgEnsure(
+      this.metaKey(name),
+      this.streamKey(name),
+      this.setKey,
+      name,
+      newEpoch(),
+      this.instanceId,
+      this.notifyChannel,
+    );
     const meta = metaFromReply(name, r, 0);
     this.cache.set(name, meta);
     return meta;
@@ -326,13 +353,20 @@ export class RedisLog implements EventLog {
   /** Runs a command on a shard; any failure becomes SG_STORE_UNAVAILABLE (503). */
   private async call<T>(s: Shard, what: string, fn: () => Promise<T>): Promise<T> {
     if (this.closing || s.client.status !== 'ready') {
-      throw sgError(ErrorCode.StoreUnavailable, `event store unavailable: Redis shard ${s.index} is ${this.closing ? 'closing' : s.client.status}`);
+      throw sgError(
+        ErrorCode.StoreUnavailable,
+        `event store unavailable: Redis shard ${s.index} is ${this.closing ? 'closing' : s.client.status}`,
+      );
     }
     try {
       return await fn();
     } catch (err) {
       this.o.logger.warn({ err, shard: s.index, op: what }, 'Redis command failed');
-      throw sgError(ErrorCode.StoreUnavailable, `event store unavailable: Redis ${what} failed on shard ${s.index}: ${(err as Error).message}`, { cause: err });
+      throw sgError(
+        ErrorCode.StoreUnavailable,
+        `event store unavailable: Redis ${what} failed on shard ${s.index}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 

@@ -21,7 +21,11 @@ export function compileBadge(): CompiledBadge {
   const input = {
     language: 'Solidity',
     sources: { 'Badge.sol': { content: readFileSync(resolve(__dirname, 'fixtures/Badge.sol'), 'utf8') } },
-    settings: { evmVersion: 'paris', optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+    settings: {
+      evmVersion: 'paris',
+      optimizer: { enabled: true, runs: 200 },
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+    },
   };
   const out = JSON.parse(solc.compile(JSON.stringify(input))) as {
     errors?: { severity: string; formattedMessage: string }[];

@@ -32,7 +32,13 @@ let deployHash: `0x${string}`;
 let tmp: string;
 const { abi, bytecode } = compileBadge();
 
-async function send(from: string, to: `0x${string}`, fn: 'mint' | 'transfer' | null, args: unknown[] = [], value = 0n): Promise<`0x${string}`> {
+async function send(
+  from: string,
+  to: `0x${string}`,
+  fn: 'mint' | 'transfer' | null,
+  args: unknown[] = [],
+  value = 0n,
+): Promise<`0x${string}`> {
   const hash = fn
     ? await wallet.writeContract({ address: to, abi, functionName: fn, args, account: from as `0x${string}`, chain: hardhat })
     : await wallet.sendTransaction({ to, value, account: from as `0x${string}`, chain: hardhat });
@@ -42,7 +48,13 @@ async function send(from: string, to: `0x${string}`, fn: 'mint' | 'transfer' | n
 
 async function canonical(n: number): Promise<{ hash: string; parentHash: string; gasUsed: number; gasLimit: number; txCount: number }> {
   const b = await chain.rpc<any>('eth_getBlockByNumber', [`0x${n.toString(16)}`, false]);
-  return { hash: b.hash, parentHash: b.parentHash, gasUsed: Number(b.gasUsed), gasLimit: Number(b.gasLimit), txCount: b.transactions.length };
+  return {
+    hash: b.hash,
+    parentHash: b.parentHash,
+    gasUsed: Number(b.gasUsed),
+    gasLimit: Number(b.gasLimit),
+    txCount: b.transactions.length,
+  };
 }
 
 beforeAll(async () => {
@@ -166,7 +178,12 @@ test('behavior: deploy, mint, transfer and a payment reach a WebSocket subscribe
   const status = await client!.subscribe(STATUS);
   expect(status.kind).toBe('state');
   const snap = await client!.waitFor((f) => f.type === 'messages' && f.channel === STATUS && f.snapshot === true);
-  expect(snap.messages[0].data).toMatchObject({ chain: 'local', state: 'following', endpoint: `127.0.0.1:${chain.port}`, subscribed: true });
+  expect(snap.messages[0].data).toMatchObject({
+    chain: 'local',
+    state: 'following',
+    endpoint: `127.0.0.1:${chain.port}`,
+    subscribed: true,
+  });
 });
 
 test('behavior: a reorg made with snapshot/revert yields one reorg message with its depth, then the canonical replacement blocks', async () => {
@@ -214,4 +231,64 @@ test('behavior: a reorg made with snapshot/revert yields one reorg message with 
   expect(await metric(collector!.url, 'streamgauge_evm_reorgs_total', { chain: 'local' })).toBe(1);
   expect(await metric(collector!.url, 'streamgauge_evm_reorg_last_depth', { chain: 'local' })).toBe(3);
   expect(await metric(collector!.url, 'streamgauge_evm_head_block', { chain: 'local' })).toBe(9);
+});
+
+test('behavior: a reverted call to a watched contract is published with status reverted and emits no event', async () => {
+  const events = dataOf(client!, EVENTS).length;
+  try {
+    // Not the minter: reverts. An explicit gas limit skips estimation, so the transaction is mined.
+    await wallet.writeContract({
+      address: badge,
+      abi,
+      functionName: 'mint',
+      args: [ACCOUNTS[4]],
+      account: ACCOUNTS[1],
+      chain: hardhat,
+      gas: 200_000n,
+    });
+  } catch {
+    // hardhat reports the revert as an error of eth_sendTransaction; the transaction is mined anyway.
+  }
+  const block = await chain.rpc<any>('eth_getBlockByNumber', ['latest', true]);
+  expect(Number(block.number)).toBe(10);
+  const hash = block.transactions[0].hash as string;
+  const tx = await waitForData(client!, TXS, (t) => t.hash === hash);
+  expect(tx).toMatchObject({ blockNumber: 10, from: ACCOUNTS[1], to: badge.toLowerCase(), status: 'reverted', gas: 200_000 });
+  await waitForData(client!, BLOCKS, (b) => b.number === 10);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(dataOf(client!, EVENTS)).toHaveLength(events);
+});
+
+test('behavior: a shorter new branch (the head falls behind the published tip) orphans the blocks above the ancestor', async () => {
+  const snapshot = await chain.rpc<string>('evm_snapshot');
+  for (let i = 0; i < 3; i++) {
+    await send(ACCOUNTS[0], badge, 'mint', [ACCOUNTS[5]]); // blocks 11, 12, 13 (to be orphaned)
+  }
+  await waitForData(client!, BLOCKS, (b) => b.number === 13);
+  const old = dataOf(client!, BLOCKS).slice(-3);
+  expect(await chain.rpc('evm_revert', [snapshot])).toBe(true);
+  const ts = Number((await chain.rpc<any>('eth_getBlockByNumber', ['0xa', false])).timestamp);
+  await chain.rpc('evm_mine', [ts + 3600]); // block 11': one block, so the head (11) is below the published tip (13)
+  const reorg = await waitForData(client!, REORGS, (r) => r.commonAncestor === 10);
+  expect(reorg).toEqual({
+    depth: 3,
+    oldHead: old[2].hash,
+    oldHeadNumber: 13,
+    newHead: (await canonical(11)).hash,
+    newHeadNumber: 11,
+    orphaned: [11, 12, 13],
+    orphanedHashes: old.map((b) => b.hash),
+    commonAncestor: 10,
+    commonAncestorHash: (await canonical(10)).hash,
+    beyondConfirmations: false,
+  });
+  await waitForData(client!, BLOCKS, (b) => b.number === 11 && b.hash === reorg.newHead);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(
+    dataOf(client!, BLOCKS)
+      .slice(-4)
+      .map((b) => b.number),
+  ).toEqual([11, 12, 13, 11]);
+  expect(dataOf(client!, REORGS)).toHaveLength(2);
+  expect(await metric(collector!.url, 'streamgauge_evm_reorg_last_depth', { chain: 'local' })).toBe(3);
 });

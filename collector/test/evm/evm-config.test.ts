@@ -36,7 +36,9 @@ function chain(extra: Record<string, unknown> = {}): EvmChainConfig {
 test('behavior: schema problems fail startup with ConfigError naming the path', () => {
   let err: unknown;
   try {
-    resolveConfig({ evm: { chains: [chain({ name: 'Main', rpcUrls: ['ftp://x'], contracts: [{ name: 'a', address: '0x12' }], colour: 1 })] } });
+    resolveConfig({
+      evm: { chains: [chain({ name: 'Main', rpcUrls: ['ftp://x'], contracts: [{ name: 'a', address: '0x12' }], colour: 1 })] },
+    });
   } catch (e) {
     err = e;
   }
@@ -52,10 +54,17 @@ test('behavior: schema problems fail startup with ConfigError naming the path', 
 
 test('behavior: a valid chain resolves with every default applied and the ABI events keyed by selector', () => {
   const c = resolveChain(
-    resolveConfig({ evm: { chains: [chain({ contracts: [{ name: 'badge', address: BADGE, abiFile, events: ['Transfer'] }] })] } }).evm.chains[0],
+    resolveConfig({ evm: { chains: [chain({ contracts: [{ name: 'badge', address: BADGE, abiFile, events: ['Transfer'] }] })] } }).evm
+      .chains[0],
     0,
   );
-  expect(c).toMatchObject({ confirmations: 12, pollIntervalMs: 2000, startBlock: 'latest', requestTimeoutMs: 10_000, maxBackoffMs: 30_000 });
+  expect(c).toMatchObject({
+    confirmations: 12,
+    pollIntervalMs: 2000,
+    startBlock: 'latest',
+    requestTimeoutMs: 10_000,
+    maxBackoffMs: 30_000,
+  });
   expect([...c.contracts[0].events.keys()]).toEqual(['0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef']);
   expect([...c.watched]).toEqual([BADGE.toLowerCase()]);
 });
@@ -67,7 +76,12 @@ test('behavior: semantic checks report bad checksums, unknown events, bad signat
         contracts: [
           { name: 'checksum', address: '0x5fbDB2315678afecb367f032d93F642f64180aa3', events: [TRANSFER] },
           { name: 'unknown', address: BADGE, abiFile, events: ['Approval'] },
-          { name: 'notInAbi', address: BADGE, abiFile, events: ['event Approval(address indexed owner, address indexed spender, uint256 value)'] },
+          {
+            name: 'notInAbi',
+            address: BADGE,
+            abiFile,
+            events: ['event Approval(address indexed owner, address indexed spender, uint256 value)'],
+          },
           { name: 'badsig', address: BADGE, events: ['event Transfer(address from'] },
           { name: 'nofile', address: BADGE, abiFile: join(tmp, 'missing.json'), events: ['Transfer'] },
           { name: 'bare', address: BADGE, events: ['Transfer'] },
@@ -77,12 +91,17 @@ test('behavior: semantic checks report bad checksums, unknown events, bad signat
       chain({ watchAddresses: ['0xF39fd6e51aad88F6F4ce6aB8827279cffFb92266'] }),
     ],
   });
-  expect(problems[0]).toBe('evm.chains[0].contracts[0].address 0x5fbDB2315678afecb367f032d93F642f64180aa3: not a valid address (bad EIP-55 checksum; write it all lower-case to skip the check)');
+  expect(problems[0]).toBe(
+    'evm.chains[0].contracts[0].address 0x5fbDB2315678afecb367f032d93F642f64180aa3: not a valid address (bad EIP-55 checksum; write it all lower-case to skip the check)',
+  );
   expect(problems[1]).toBe('evm.chains[1].name "main": defined twice');
-  expect(problems[2]).toBe('evm.chains[1].watchAddresses[0] 0xF39fd6e51aad88F6F4ce6aB8827279cffFb92266: not a valid address (bad EIP-55 checksum)');
+  expect(problems[2]).toBe(
+    'evm.chains[1].watchAddresses[0] 0xF39fd6e51aad88F6F4ce6aB8827279cffFb92266: not a valid address (bad EIP-55 checksum)',
+  );
   expect(problems).toHaveLength(3); // resolveChain stops at the first problem of a chain
 
-  const one = (contract: Record<string, unknown>): string[] => evmConfigProblems({ chains: [chain({ contracts: [{ address: BADGE, ...contract }] })] } as never);
+  const one = (contract: Record<string, unknown>): string[] =>
+    evmConfigProblems({ chains: [chain({ contracts: [{ address: BADGE, ...contract }] })] } as never);
   expect(one({ name: 'unknown', abiFile, events: ['Approval'] })).toEqual([
     `evm.chains[0].contracts[0].events[0]: unknown event "Approval": ${abiFile} has Transfer`,
   ]);
@@ -95,7 +114,9 @@ test('behavior: semantic checks report bad checksums, unknown events, bad signat
   expect(one({ name: 'x', abiFile: join(tmp, 'missing.json'), events: ['Transfer'] })[0]).toMatch(
     /^cannot read ABI file .*missing\.json: ENOENT: no such file or directory/,
   );
-  expect(one({ name: 'x', events: ['Transfer'] })[0]).toMatch(/^evm\.chains\[0\]\.contracts\[0\]\.events\[0\] "Transfer": a bare event name needs abiFile/);
+  expect(one({ name: 'x', events: ['Transfer'] })[0]).toMatch(
+    /^evm\.chains\[0\]\.contracts\[0\]\.events\[0\] "Transfer": a bare event name needs abiFile/,
+  );
   expect(one({ name: 'x' })).toEqual(['evm.chains[0].contracts[0]: give abiFile or events (human-readable event signatures)']);
   expect(one({ name: 'x', events: [TRANSFER] })).toEqual([]);
 });
@@ -113,7 +134,15 @@ describe('a chain whose config cannot run', () => {
   test('behavior: the collector keeps serving and shows the chain down with the reason, instead of crash-looping', async () => {
     collector = await startCollector({
       config: {
-        evm: { chains: [chain({ name: 'broken', rpcUrls: ['http://127.0.0.1:9'], contracts: [{ name: 'badge', address: BADGE, abiFile, events: ['Mint'] }] })] },
+        evm: {
+          chains: [
+            chain({
+              name: 'broken',
+              rpcUrls: ['http://127.0.0.1:9'],
+              contracts: [{ name: 'badge', address: BADGE, abiFile, events: ['Mint'] }],
+            }),
+          ],
+        },
       },
     });
     expect((await fetch(`${collector.url}/readyz`)).status).toBe(200);

@@ -93,7 +93,11 @@ test('behavior: the RPC going down mid-stream shows state down, and on its retur
   await proxy.start();
   await mine(1); // block 8
   await waitForData(client!, BLOCKS, (b) => b.number === 8);
-  await waitForData(client!, STATUS, (s) => s.state === 'following' && dataOf(client!, STATUS).indexOf(s) > dataOf(client!, STATUS).indexOf(down));
+  await waitForData(
+    client!,
+    STATUS,
+    (s) => s.state === 'following' && dataOf(client!, STATUS).indexOf(s) > dataOf(client!, STATUS).indexOf(down),
+  );
   expect(dataOf(client!, BLOCKS).map((b) => b.number)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
   expect(client!.gapsAndDuplicates(BLOCKS)).toEqual({ gaps: 0, duplicates: 0 });
   const blocks = dataOf(client!, BLOCKS);
@@ -120,4 +124,83 @@ test('behavior: a restarted collector continues after the last block it publishe
   for (const b of blocks) {
     expect(b.hash).toBe((await chain.rpc<any>('eth_getBlockByNumber', [`0x${b.number.toString(16)}`, false])).hash);
   }
+});
+
+describe('following over a WebSocket RPC', () => {
+  let wsProxy: TcpProxy;
+  let wsCollector: CollectorProcess | undefined;
+  let wsClient: WsTestClient | undefined;
+
+  afterAll(async () => {
+    wsClient?.close();
+    await wsCollector?.stop();
+    wsCollector?.cleanup();
+    await wsProxy?.stop();
+  });
+
+  test('behavior: the WebSocket RPC dropping mid-stream ends the subscription; on its return the source resubscribes and backfills exactly once', async () => {
+    wsProxy = createTcpProxy(await freePort(), chain.port);
+    await wsProxy.start();
+    const start = await head();
+    wsCollector = await startCollector({
+      config: {
+        evm: {
+          chains: [
+            {
+              name: 'flakyws',
+              chainId: 31337,
+              rpcUrls: [`ws://127.0.0.1:${wsProxy.port}`],
+              confirmations: 4,
+              startBlock: start,
+              pollIntervalMs: 100,
+              requestTimeoutMs: 2_000,
+              maxBackoffMs: 400,
+            },
+          ],
+        },
+      },
+    });
+    wsClient = await WsTestClient.connect(wsCollector.wsUrl);
+    await wsClient.subscribe('evm/flakyws/blocks', { last: 1000 });
+    await wsClient.subscribe('evm/flakyws/status');
+    await waitForData(wsClient, 'evm/flakyws/status', (s) => s.state === 'following' && s.subscribed === true);
+    await mine(2);
+    await waitForData(wsClient, 'evm/flakyws/blocks', (b) => b.number === start + 2);
+
+    const seen = dataOf(wsClient, 'evm/flakyws/status').length;
+    await wsProxy.stop();
+    await mine(3);
+    const down = await waitForData(
+      wsClient,
+      'evm/flakyws/status',
+      (s) => s.state === 'down' && dataOf(wsClient!, 'evm/flakyws/status').indexOf(s) >= seen,
+    );
+    expect(down).toMatchObject({
+      chain: 'flakyws',
+      state: 'down',
+      endpoint: `127.0.0.1:${wsProxy.port}`,
+      head: start + 2,
+      subscribed: false,
+    });
+
+    await wsProxy.start();
+    await waitForData(wsClient, 'evm/flakyws/blocks', (b) => b.number === start + 5);
+    const back = await waitForData(
+      wsClient,
+      'evm/flakyws/status',
+      (s) =>
+        s.state === 'following' &&
+        s.subscribed === true &&
+        dataOf(wsClient!, 'evm/flakyws/status').indexOf(s) > dataOf(wsClient!, 'evm/flakyws/status').indexOf(down),
+    );
+    expect(back.endpoint).toBe(`127.0.0.1:${wsProxy.port}`);
+    await mine(1); // delivered by the new subscription
+    await waitForData(wsClient, 'evm/flakyws/blocks', (b) => b.number === start + 6);
+    expect(dataOf(wsClient, 'evm/flakyws/blocks').map((b) => b.number)).toEqual(Array.from({ length: 7 }, (_, i) => start + i));
+    expect(wsClient.gapsAndDuplicates('evm/flakyws/blocks')).toEqual({ gaps: 0, duplicates: 0 });
+    // Two subscriptions made: the first, and the one after the return (attempts while down fail).
+    const subscribes = await metric(wsCollector.url, 'streamgauge_evm_rpc_requests_total', { chain: 'flakyws', method: 'eth_subscribe' });
+    const failed = (await metric(wsCollector.url, 'streamgauge_evm_rpc_errors_total', { chain: 'flakyws', method: 'eth_subscribe' })) ?? 0;
+    expect(subscribes! - failed).toBe(2);
+  });
 });

@@ -77,7 +77,7 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n.*\/readyz/m);
   });
 
-  test('the collector configuration for docker is valid for the collector\'s own config loader', async () => {
+  test("the collector configuration for docker is valid for the collector's own config loader", async () => {
     const { resolveConfig } = await import('../../src/config/load-config');
     const file = parse(readFileSync(join(ROOT, 'deploy/collector/docker.yaml'), 'utf8'));
     const cfg = resolveConfig(file, { SG_GRAFANA_API_KEY: 'x'.repeat(32) }, 'docker.yaml');

@@ -16,7 +16,11 @@ const pluginId = JSON.parse(readFileSync(join(ROOT, 'plugin/src/plugin.json'), '
 describe('provisioned data sources', () => {
   test('the Streamgauge data source has a fixed uid, the plugin id as type, and its API key only in secureJsonData from the environment', () => {
     const sg = datasources.find((d) => d.type === pluginId);
-    expect(sg).toMatchObject({ uid: 'streamgauge', url: 'http://collector:8080', jsonData: { accessMode: 'proxy', collectorUrl: 'http://collector:8080' } });
+    expect(sg).toMatchObject({
+      uid: 'streamgauge',
+      url: 'http://collector:8080',
+      jsonData: { accessMode: 'proxy', collectorUrl: 'http://collector:8080' },
+    });
     expect(sg.secureJsonData).toEqual({ apiKey: '$SG_GRAFANA_API_KEY' });
     expect(JSON.stringify(sg.jsonData)).not.toMatch(/key/i);
   });
@@ -77,7 +81,18 @@ describe('dashboards', () => {
   test('live targets name a channel and the query fields the plugin reads (plugin/src/types.ts SgQuery)', () => {
     const liveTargets = queries().filter((q) => q.target.datasource?.uid === 'streamgauge');
     expect(liveTargets.length).toBeGreaterThan(20);
-    const sgQueryKeys = new Set(['refId', 'datasource', 'channel', 'live', 'fields', 'filter', 'bufferSize', 'windowSeconds', 'textField', 'hide']);
+    const sgQueryKeys = new Set([
+      'refId',
+      'datasource',
+      'channel',
+      'live',
+      'fields',
+      'filter',
+      'bufferSize',
+      'windowSeconds',
+      'textField',
+      'hide',
+    ]);
     for (const q of liveTargets) {
       expect(typeof q.target.channel).toBe('string');
       expect(Object.keys(q.target).filter((k) => !sgQueryKeys.has(k))).toEqual([]);
@@ -124,7 +139,7 @@ describe('alerting provisioning', () => {
     }
   });
 
-  test('the issue\'s eight alerts are all there', () => {
+  test("the issue's eight alerts are all there", () => {
     expect(rules.groups[0].rules.map((r: any) => r.uid).sort()).toEqual([
       'sg-chain-head-stale',
       'sg-collector-down',
@@ -137,14 +152,17 @@ describe('alerting provisioning', () => {
     ]);
   });
 
-  test('the notification policy sends to a provisioned contact point, a webhook to the collector\'s alert endpoint', () => {
+  test("the notification policy sends to a provisioned contact point, a webhook to the collector's alert endpoint", () => {
     const names = new Set(contactPoints.contactPoints.map((c: any) => c.name));
     const receivers = [policies.policies[0].receiver, ...policies.policies[0].routes.map((r: any) => r.receiver)];
     for (const r of receivers) {
       expect(names.has(r)).toBe(true);
     }
     const webhook = contactPoints.contactPoints[0].receivers[0];
-    expect(webhook).toMatchObject({ type: 'webhook', settings: { url: 'http://collector:8080/api/v1/alerts/webhook', httpMethod: 'POST' } });
+    expect(webhook).toMatchObject({
+      type: 'webhook',
+      settings: { url: 'http://collector:8080/api/v1/alerts/webhook', httpMethod: 'POST' },
+    });
   });
 
   test('no provisioning value uses $labels (Grafana would interpolate it as an environment variable)', () => {

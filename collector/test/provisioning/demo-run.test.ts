@@ -99,7 +99,10 @@ describe('npm run demo', () => {
     const started = Date.now();
     while (Date.now() - started < 50_000) {
       const counts = await channelCounts(collector);
-      if (Date.now() - started > 20_000 && [...DEMO_CHANNEL_NAMES, ...EVM_CHANNELS].every((c) => c === ALERTS_CHANNEL || (counts.get(c) ?? 0) > 0)) {
+      if (
+        Date.now() - started > 20_000 &&
+        [...DEMO_CHANNEL_NAMES, ...EVM_CHANNELS].every((c) => c === ALERTS_CHANNEL || (counts.get(c) ?? 0) > 0)
+      ) {
         break;
       }
       await sleep(1_000);

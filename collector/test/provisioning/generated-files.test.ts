@@ -18,14 +18,20 @@ describe('generated provisioning files', () => {
 
   beforeAll(() => {
     out = mkdtempSync(join(tmpdir(), 'sg-dashboards-'));
-    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'dashboards/generate.ts'), '--out', out], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'dashboards/generate.ts'), '--out', out],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) {
       throw new Error(`dashboards/generate.ts failed (${r.status}): ${r.stderr}`);
     }
-    generated = listFiles(out).map((f) => relative(out, f)).sort();
+    generated = listFiles(out)
+      .map((f) => relative(out, f))
+      .sort();
   });
 
   afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -65,7 +71,10 @@ describe('generated provisioning files', () => {
   });
 
   test('the dashboard TypeScript type-checks against @grafana/schema (tsx alone would not catch a misspelt key)', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'dashboards/tsconfig.json')], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'dashboards/tsconfig.json')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
   });

@@ -3,14 +3,16 @@ import { metricFamily, promqlMetricNames } from '../../../dashboards/src/promql-
 
 describe('promqlMetricNames', () => {
   test('finds the metric inside functions, aggregations, label matchers and ranges', () => {
-    expect(promqlMetricNames('histogram_quantile(0.95, sum by (le) (rate(streamgauge_publish_to_send_seconds_bucket{job="a"}[5m])))')).toEqual([
-      'streamgauge_publish_to_send_seconds_bucket',
-    ]);
+    expect(
+      promqlMetricNames('histogram_quantile(0.95, sum by (le) (rate(streamgauge_publish_to_send_seconds_bucket{job="a"}[5m])))'),
+    ).toEqual(['streamgauge_publish_to_send_seconds_bucket']);
   });
 
   test('finds every operand of binary operators and set operators, not the grouping labels', () => {
     expect(
-      promqlMetricNames('max by (chain) (a_depth) - on (chain) max by (chain) (b_depth) and on (chain) max by (chain) (increase(c_total[15m])) > 0'),
+      promqlMetricNames(
+        'max by (chain) (a_depth) - on (chain) max by (chain) (b_depth) and on (chain) max by (chain) (increase(c_total[15m])) > 0',
+      ),
     ).toEqual(['a_depth', 'b_depth', 'c_total']);
   });
 

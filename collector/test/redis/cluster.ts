@@ -162,7 +162,12 @@ export interface SseEvent {
 }
 
 /** Reads an SSE stream until `until` holds for the events so far, or the timeout passes. */
-export function readSse(url: string, headers: Record<string, string>, until: (events: SseEvent[]) => boolean, timeoutMs = 10_000): Promise<SseEvent[]> {
+export function readSse(
+  url: string,
+  headers: Record<string, string>,
+  until: (events: SseEvent[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<SseEvent[]> {
   return new Promise((resolve, reject) => {
     const events: SseEvent[] = [];
     const req = http.get(url, { headers }, (res) => {

@@ -32,9 +32,17 @@ describe('Prometheus over two Redis-backed instances', () => {
 
   test('behavior: published counts carry the scrape instance label and sum to the messages accepted', async () => {
     const [a, b] = sg;
-    await publishOk(a.url, 'scrape/x', Array.from({ length: 30 }, (_, i) => i));
+    await publishOk(
+      a.url,
+      'scrape/x',
+      Array.from({ length: 30 }, (_, i) => i),
+    );
     await waitForChannel(b.url, 'scrape/x');
-    await publishOk(b.url, 'scrape/x', Array.from({ length: 20 }, (_, i) => i));
+    await publishOk(
+      b.url,
+      'scrape/x',
+      Array.from({ length: 20 }, (_, i) => i),
+    );
     const series = await prom!.waitFor(
       'streamgauge_messages_published_total{namespace="scrape"}',
       (v) => v.length === 2 && v.reduce((n, s) => n + Number(s.value[1]), 0) === 50,

@@ -3,6 +3,7 @@
  * every instance), subscribers are told recovered:false with reason epoch_changed, and delivery
  * continues in the new epoch from offset 1.
  */
+import { CloseCode } from '@streamgauge/protocol';
 import { type CollectorProcess } from '../helpers/collector-process';
 import { WsTestClient } from '../helpers/ws-test-client';
 import { ResumingSubscriber, publishOk, startInstances, waitForChannel, waitForReady } from './cluster';
@@ -35,7 +36,7 @@ describe('Redis store, Redis restarted without persistence', () => {
     await redis?.cleanup();
   });
 
-  test('behavior: history lost in Redis gives every instance one new epoch; subscribers get recovered:false epoch_changed and continue', async () => {
+  test('behavior: history lost in Redis gives every instance one new epoch; subscribers are closed with 4504, then get recovered:false epoch_changed and continue', async () => {
     const [a, b] = sg;
     const before = await publishOk(a.url, 'lost/history', [1, 2, 3]);
     const oldEpoch = before[0].epoch;
@@ -46,12 +47,17 @@ describe('Redis store, Redis restarted without persistence', () => {
     await onB.waitForOffset(3);
 
     await redis.stop('SIGKILL');
+    expect(await onB.client.waitForClose()).toBe(CloseCode.StoreUnavailable);
     await waitForReady(a.url, false);
     await waitForReady(b.url, false);
+    // Reconnected during the outage: the instance cannot know yet that the history will be lost.
+    const during = await onB.connect(b.wsUrl);
+    expect(during).toMatchObject({ type: 'subscribed', epoch: oldEpoch, offset: 3, recovered: true });
     await redis.start();
     await waitForReady(a.url, true);
     await waitForReady(b.url, true);
 
+    // When Redis is back the open subscription is reset in place to the new epoch.
     const reset = await onB.client.waitFor((f) => f.type === 'subscribed' && f.reason === 'epoch_changed');
     expect(reset).toMatchObject({ channel: 'lost/history', recovered: false, offset: 0, lastOffset: 0 });
     expect(reset.epoch).not.toBe(oldEpoch);

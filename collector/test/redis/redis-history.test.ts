@@ -73,7 +73,11 @@ describe('Redis log queries', () => {
 
   test('behavior: retention by count keeps the newest messages; a resume from an evicted offset is recovered:false expired', async () => {
     const [a, b] = sg;
-    const r = await publishOk(a.url, 'keep/five', Array.from({ length: 20 }, (_, i) => i + 1));
+    const r = await publishOk(
+      a.url,
+      'keep/five',
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     const deadline = Date.now() + 10_000;
     let h: any;
     do {

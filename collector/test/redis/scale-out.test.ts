@@ -4,10 +4,21 @@
  * channel, clients resume on another instance with no gap and no duplicate, and a Redis restart
  * turns into 503s and an error frame, then delivery resumes where it stopped.
  */
-import { ErrorCode } from '@streamgauge/protocol';
+import Redis from 'ioredis';
+import { CloseCode, ErrorCode } from '@streamgauge/protocol';
 import { type CollectorProcess, publish } from '../helpers/collector-process';
 import { WsTestClient } from '../helpers/ws-test-client';
-import { ResumingSubscriber, type SseEvent, publishOk, readSse, sleep, startInstance, startInstances, waitForChannel, waitForReady } from './cluster';
+import {
+  ResumingSubscriber,
+  type SseEvent,
+  publishOk,
+  readSse,
+  sleep,
+  startInstance,
+  startInstances,
+  waitForChannel,
+  waitForReady,
+} from './cluster';
 import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(120_000);
@@ -74,11 +85,52 @@ describe('Redis store with three collector instances (persistent Redis)', () => 
       expect(s.gapsAndDuplicates()).toEqual({ gaps: 0, duplicates: 0 });
     }
     // History is the same on every instance.
-    const hist = await Promise.all(sg.map(async (p) => (await (await fetch(`${p.url}/api/v1/messages?channel=fan/out&limit=500`)).json()) as any));
+    const hist = await Promise.all(
+      sg.map(async (p) => (await (await fetch(`${p.url}/api/v1/messages?channel=fan/out&limit=500`)).json()) as any),
+    );
     for (const h of hist) {
       expect(h.messages.map((m: any) => m.offset)).toEqual(Array.from({ length: 121 }, (_, i) => i + 1));
       expect(h.messages.map((m: any) => m.data.seq)).toEqual(hist[0].messages.map((m: any) => m.data.seq));
     }
+  });
+
+  test('behavior: a batch too large to travel in the notice (over 64 KiB) reaches the other instances by a range read', async () => {
+    const [a, b] = sg;
+    const first = await publishOk(a.url, 'big/batch', [0]);
+    await waitForChannel(b.url, 'big/batch');
+    const onB = new ResumingSubscriber('big/batch');
+    subs.push(onB);
+    await onB.connect(b.wsUrl, { epoch: first[0].epoch, offset: 0 });
+    const pad = 'p'.repeat(1000);
+    const r = await publish(a.url, {
+      messages: Array.from({ length: 200 }, (_, i) => ({ channel: 'big/batch', data: { seq: i + 1, pad } })),
+    });
+    expect(r.status).toBe(200);
+    // Nothing is published after it: only the range notice can bring these to B.
+    await onB.waitForOffset(201);
+    expect(onB.received).toEqual(Array.from({ length: 201 }, (_, i) => i + 1));
+  });
+
+  test('behavior: when Redis drops the notice connections, subscribers stay connected and get what they missed after the resync', async () => {
+    const [a, b] = sg;
+    const first = await publishOk(a.url, 'notice/drop', [0]);
+    await waitForChannel(b.url, 'notice/drop');
+    const onB = new ResumingSubscriber('notice/drop');
+    subs.push(onB);
+    await onB.connect(b.wsUrl, { epoch: first[0].epoch, offset: 0 });
+    await onB.waitForOffset(1);
+    const admin = new Redis(redis.url);
+    try {
+      // What Redis does to a subscriber over client-output-buffer-limit: cut its connection.
+      expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(3);
+    } finally {
+      admin.disconnect();
+    }
+    // Published while B's notice connection is down; nothing is published after them.
+    await publishOk(a.url, 'notice/drop', [1, 2, 3]);
+    await onB.waitForOffset(4);
+    expect(onB.received).toEqual([1, 2, 3, 4]);
+    expect(onB.client.closeCode).toBeNull();
   });
 
   test('behavior: an SSE client fed by one instance resumes on another with Last-Event-ID, exactly after its last message', async () => {
@@ -116,7 +168,11 @@ describe('Redis store with three collector instances (persistent Redis)', () => 
 
   test('behavior: state snapshots are shared: a subscriber on another instance gets the latest value per key', async () => {
     const [a, b] = sg;
-    for (const [id, v] of [['x', 1], ['y', 2], ['x', 3]] as const) {
+    for (const [id, v] of [
+      ['x', 1],
+      ['y', 2],
+      ['x', 3],
+    ] as const) {
       expect((await publish(a.url, { channel: 'snap/state', data: { id, v } })).status).toBe(200);
     }
     const c = await WsTestClient.connect(b.wsUrl);
@@ -167,7 +223,7 @@ describe('Redis store with three collector instances (persistent Redis)', () => 
     }
   });
 
-  test('behavior: Redis down makes readiness false, publishes answer 503 SG_STORE_UNAVAILABLE, subscribers get an error frame; all resume when Redis returns', async () => {
+  test('behavior: Redis down makes readiness false, publishes answer 503 SG_STORE_UNAVAILABLE, WebSocket subscribers are closed with 4504; all resume when Redis returns', async () => {
     const [a, b, c] = sg;
     const first = await publishOk(a.url, 'redis/restart', [0]);
     await waitForChannel(b.url, 'redis/restart');
@@ -182,21 +238,25 @@ describe('Redis store with three collector instances (persistent Redis)', () => 
 
     // A crash: with appendfsync always, everything acknowledged is on disk.
     await redis.stop('SIGKILL');
+    for (const s of [onB, onC]) {
+      expect(await s.client.waitForClose()).toBe(CloseCode.StoreUnavailable);
+    }
     for (const p of sg) {
       await waitForReady(p.url, false);
     }
     const refused = await publish(a.url, { channel: 'redis/restart', data: { seq: 99 } });
     expect(refused.status).toBe(503);
     expect(refused.body.error.code).toBe(ErrorCode.StoreUnavailable);
-    for (const s of [onB, onC]) {
-      const f = await s.client.waitFor((x) => x.type === 'error');
-      expect(f.code).toBe(ErrorCode.StoreUnavailable);
-    }
 
+    // One client reconnects during the outage (to another instance), the other once Redis is back.
+    const during = await onB.connect(a.wsUrl);
+    expect(during).toMatchObject({ type: 'subscribed', epoch: first[0].epoch, offset: 4, recovered: true });
     await redis.start();
     for (const p of sg) {
       await waitForReady(p.url, true);
     }
+    const afterwards = await onC.connect(b.wsUrl);
+    expect(afterwards).toMatchObject({ type: 'subscribed', epoch: first[0].epoch, offset: 4, recovered: true });
     const after = await publishOk(c.url, 'redis/restart', [4, 5]);
     expect(after.map((x) => x.offset)).toEqual([5, 6]);
     expect(after[0].epoch).toBe(first[0].epoch);

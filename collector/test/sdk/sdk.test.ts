@@ -61,7 +61,7 @@ describe('SDK publisher (real collector)', () => {
     const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => pub.publish({ channel: 'app/seq', data: { n: i + 1 } })));
     expect(results.map((r) => r.offset)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
     expect(f.calls()).toBe(5);
-    const h = await (await fetch(`${sg.url}/api/v1/messages?channel=app/seq&after=995`)).json();
+    const h = (await (await fetch(`${sg.url}/api/v1/messages?channel=app/seq&after=995`)).json()) as any;
     expect(h.messages.map((m: any) => m.data.n)).toEqual([996, 997, 998, 999, 1000]);
     await pub.close();
     await expect(pub.publish({ channel: 'app/seq', data: { n: 0 } })).rejects.toMatchObject({ code: SdkErrorCode.Closed });

@@ -6,7 +6,7 @@
 import { CloseCode, ErrorCode } from '@streamgauge/protocol';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
 import { WsTestClient } from '../helpers/ws-test-client';
-import { ADMIN_KEY, AUTH_ENV, PUB_KEY, READER_KEY, authConfig, bearer, mintToken } from './fixtures';
+import { ADMIN_KEY, AUTH_ENV, PUB_KEY, READER_KEY, authConfig, bearer, getJson, mintToken, sample } from './fixtures';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -139,6 +139,13 @@ describe('WebSocket authentication (real collector)', () => {
     c.send({ op: 'auth', id: 2, token: other.body.token });
     expect(await c.waitFor((f) => f.id === 2)).toMatchObject({ type: 'error', code: ErrorCode.Forbidden });
     expect((await c.subscribe('evm/c')).code).toBe(ErrorCode.Forbidden);
+  });
+
+  test('behavior: WebSocket refusals are counted by reason in streamgauge_auth_failures_total{transport="ws"}', async () => {
+    const m = await getJson(`${sg.url}/metrics`);
+    expect(sample(m.body, 'streamgauge_auth_failures_total{transport="ws",reason="invalid"}')).toBeGreaterThanOrEqual(2);
+    expect(sample(m.body, 'streamgauge_auth_failures_total{transport="ws",reason="expired"}')).toBeGreaterThanOrEqual(1);
+    expect(sg.output()).not.toContain(READER_KEY);
   });
 
   test('behavior: a token in the Authorization header of the upgrade is accepted', async () => {

@@ -157,7 +157,7 @@ describe('alert webhook (real collector)', () => {
     }
     await post(sg, alertmanagerPayload('resolved'));
     await c.waitFor((f) => f.type === 'messages' && f.messages.some((m: any) => m.key === '9f3a0c2e8b1d4f67' && m.data.status === 'resolved'));
-    const rest = await (await fetch(`${sg.url}/api/v1/snapshot?channel=alerts/active`)).json();
+    const rest = (await (await fetch(`${sg.url}/api/v1/snapshot?channel=alerts/active`)).json()) as any;
     expect(rest.messages.find((m: any) => m.key === '9f3a0c2e8b1d4f67').data).toMatchObject({ status: 'resolved', endsAt: '2026-11-23T11:02:00.000Z' });
     expect(await firingGauge(sg)).toBe(0);
   });
@@ -168,7 +168,7 @@ describe('alert webhook (real collector)', () => {
     const r2 = await post(sg, { ...body, alerts: [{ status: 'resolved', labels: { a: '1', alertname: 'X', b: '2' } }] });
     expect(r1.status).toBe(200);
     expect(r2.status).toBe(200);
-    const rest = await (await fetch(`${sg.url}/api/v1/snapshot?channel=alerts/active`)).json();
+    const rest = (await (await fetch(`${sg.url}/api/v1/snapshot?channel=alerts/active`)).json()) as any;
     const rows = rest.messages.filter((m: any) => m.data.alertname === 'X');
     expect(rows).toHaveLength(1);
     expect(rows[0].data.status).toBe('resolved');
@@ -182,14 +182,14 @@ describe('alert webhook (real collector)', () => {
     { name: 'a label that is not a string', body: { alerts: [{ status: 'firing', labels: { alertname: 'A', n: 1 } }] } as any, code: ErrorCode.BadRequest, message: 'alerts[0].labels.n: must be a string, got number' },
     { name: 'a bad startsAt', body: { alerts: [{ status: 'firing', labels: { alertname: 'A' }, startsAt: 'yesterday' }] } as any, code: ErrorCode.BadRequest, message: 'alerts[0].startsAt: must be an RFC 3339 time, got "yesterday"' },
   ])('errors: a payload with $name is refused whole with $code and nothing is published', async ({ body, code, message }) => {
-    const before = await (await fetch(`${sg.url}/api/v1/snapshot?channel=alerts/active`)).json();
+    const before = (await (await fetch(`${sg.url}/api/v1/snapshot?channel=alerts/active`)).json()) as any;
     const good = { status: 'firing', labels: { alertname: 'ShouldNotAppear' } };
     const withGood = { ...(body as Record<string, unknown>), ...(Array.isArray((body as any).alerts) ? { alerts: [good, ...(body as any).alerts] } : {}) };
     const r = await post(sg, withGood);
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe(code);
     expect(r.body.error.message).toBe(Array.isArray((body as any).alerts) ? message.replace('alerts[0]', 'alerts[1]') : message);
-    const after = await (await fetch(`${sg.url}/api/v1/snapshot?channel=alerts/active`)).json();
+    const after = (await (await fetch(`${sg.url}/api/v1/snapshot?channel=alerts/active`)).json()) as any;
     expect(after).toEqual(before);
   });
 

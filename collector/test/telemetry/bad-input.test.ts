@@ -54,7 +54,7 @@ describe('bad input to telemetry (real collector)', () => {
 
   const state = async () => {
     await new Promise((r) => setTimeout(r, 150)); // one aggregates interval and then some
-    const snap = async (c: string) => (await (await fetch(`${sg.url}/api/v1/snapshot?channel=${c}`)).json()).messages;
+    const snap = async (c: string) => ((await (await fetch(`${sg.url}/api/v1/snapshot?channel=${c}`)).json()) as any).messages;
     const metrics = (await (await fetch(`${sg.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('app_'));
     return { status: await snap('app/status'), conns: await snap('app/conns'), agg: await snap('app/conns/agg'), metrics };
   };

@@ -109,7 +109,7 @@ describe('telemetry channels (real collector)', () => {
       { level: 'info', message: 'started', device: 'gate-a' },
       { level: 'critical', message: 'camera offline', device: 'gate-b' },
     ]);
-    const h = await (await fetch(`${sg.url}/api/v1/messages?channel=app/events`)).json();
+    const h = (await (await fetch(`${sg.url}/api/v1/messages?channel=app/events`)).json()) as any;
     expect(h.messages.map((m: any) => m.data.level)).toEqual(['info', 'critical']);
   });
 

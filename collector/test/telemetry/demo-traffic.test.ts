@@ -79,7 +79,7 @@ describe('demo traffic (real collector with --demo)', () => {
     const deadline = Date.now() + 20_000;
     let empty: string[] = expected;
     while (Date.now() < deadline && empty.length) {
-      const { channels } = await (await fetch(`${sg.url}/api/v1/channels`)).json();
+      const { channels } = (await (await fetch(`${sg.url}/api/v1/channels`)).json()) as any;
       const byName = new Map(channels.map((c: any) => [c.name, c]));
       empty = expected.filter((n) => !((byName.get(n) as any)?.lastOffset > 0));
       await new Promise((r) => setTimeout(r, 200));
@@ -89,7 +89,7 @@ describe('demo traffic (real collector with --demo)', () => {
     for (const r of [...DEMO_METRIC_RULES.map((x) => x.name), 'streamgauge_alerts_firing']) {
       expect(text).toContain(`# TYPE ${r} `);
     }
-    const kinds = (await (await fetch(`${sg.url}/api/v1/channels`)).json()).channels.filter((c: any) => DEMO_CHANNEL_NAMES.includes(c.name));
+    const kinds = ((await (await fetch(`${sg.url}/api/v1/channels`)).json()) as any).channels.filter((c: any) => DEMO_CHANNEL_NAMES.includes(c.name));
     expect(Object.fromEntries(kinds.map((c: any) => [c.name, c.kind]))).toMatchObject({
       'iptv/connections': 'entity',
       'iptv/connections/aggregates': 'state',

@@ -19,11 +19,15 @@ export const chainMonitor = dashboard({
       datasource: STREAMGAUGE,
       enable: true,
       iconColor: 'red',
-      target: { refId: 'Anno', datasource: STREAMGAUGE, channel: ch('reorgs'), live: true, textField: 'depth' },
+      target: { refId: 'Anno', datasource: STREAMGAUGE, channel: ch('reorgs'), live: false, textField: 'depth' },
     },
   ],
   panels: [
-    stat([live(ch('blocks'), { fields: ['number'], bufferSize: 10 })], { title: 'Head block', decimals: 0, options: { graphMode: 'none' } }),
+    stat([live(ch('blocks'), { fields: ['number'], bufferSize: 10 })], {
+      title: 'Head block',
+      decimals: 0,
+      options: { graphMode: 'none' },
+    }),
     stat([prom(`max(streamgauge_evm_head_age_seconds${sel})`, 'head age', { instant: true, range: false })], {
       title: 'Head age',
       unit: 's',
@@ -44,9 +48,24 @@ export const chainMonitor = dashboard({
       options: { graphMode: 'none', colorMode: 'background' },
     }),
     timeseries([live(ch('blocks'), { fields: ['blockInterval'] })], { title: 'Block interval (live)', unit: 's', size: { w: 8, h: 8 } }),
-    timeseries([live(ch('blocks'), { fields: ['gasUsedRatio'] })], { title: 'Gas used (live)', unit: 'percentunit', min: 0, max: 1, size: { w: 8, h: 8 } }),
-    timeseries([live(ch('blocks'), { fields: ['baseFeeGwei'] })], { title: 'Base fee (live)', unit: 'none', decimals: 3, size: { w: 8, h: 8 }, custom: { axisLabel: 'gwei' } }),
-    timeseries([live(ch('blocks'), { fields: ['txCount'] })], { title: 'Transactions per block (live)', custom: { drawStyle: 'bars', fillOpacity: 60 } }),
+    timeseries([live(ch('blocks'), { fields: ['gasUsedRatio'] })], {
+      title: 'Gas used (live)',
+      unit: 'percentunit',
+      min: 0,
+      max: 1,
+      size: { w: 8, h: 8 },
+    }),
+    timeseries([live(ch('blocks'), { fields: ['baseFeeGwei'] })], {
+      title: 'Base fee (live)',
+      unit: 'none',
+      decimals: 3,
+      size: { w: 8, h: 8 },
+      custom: { axisLabel: 'gwei' },
+    }),
+    timeseries([live(ch('blocks'), { fields: ['txCount'] })], {
+      title: 'Transactions per block (live)',
+      custom: { drawStyle: 'bars', fillOpacity: 60 },
+    }),
     timeseries(
       [
         prom(`max(streamgauge_evm_block_interval_seconds${sel})`, 'block interval'),
@@ -54,10 +73,18 @@ export const chainMonitor = dashboard({
       ],
       { title: 'Head age and block interval (Prometheus)', unit: 's' },
     ),
-    table([live(ch('blocks'), { fields: ['number', 'timestamp', 'hash', 'txCount', 'gasUsed', 'gasUsedRatio', 'baseFeeGwei'], bufferSize: 50 })], {
-      title: 'Recent blocks',
-      options: { sortBy: [{ displayName: 'number', desc: true }] },
-    }),
+    table(
+      [
+        live(ch('blocks'), {
+          fields: ['number', 'timestamp', 'hash', 'txCount', 'gasUsed', 'gasUsedRatio', 'baseFeeGwei'],
+          bufferSize: 50,
+        }),
+      ],
+      {
+        title: 'Recent blocks',
+        options: { sortBy: [{ displayName: 'number', desc: true }] },
+      },
+    ),
     table([live(ch('events'), { fields: ['blockNumber', 'contract', 'event', 'args', 'txHash', 'logIndex'], bufferSize: 100 })], {
       title: 'Recent contract events',
       options: { sortBy: [{ displayName: 'blockNumber', desc: true }] },
@@ -92,7 +119,15 @@ export const chainMonitor = dashboard({
         prom(`max(streamgauge_evm_block_transactions${sel})`, 'tx/block'),
         prom(`max(streamgauge_evm_head_block${sel})`, 'head'),
       ],
-      { title: 'Gas, base fee, transactions (Prometheus trend)', overrides: [{ matcher: { id: 'byName', options: 'head' }, properties: [{ id: 'custom.hideFrom', value: { viz: true, legend: false, tooltip: false } }] }] },
+      {
+        title: 'Gas, base fee, transactions (Prometheus trend)',
+        overrides: [
+          {
+            matcher: { id: 'byName', options: 'head' },
+            properties: [{ id: 'custom.hideFrom', value: { viz: true, legend: false, tooltip: false } }],
+          },
+        ],
+      },
     ),
   ],
 });

@@ -2,7 +2,8 @@
 import { dashboard, prom, stat, timeseries } from '../panels';
 import { COLLECTOR_JOB } from '../alert-rules';
 
-const q = (p: number) => prom(`histogram_quantile(${p}, sum by (le) (rate(streamgauge_publish_to_send_seconds_bucket[1m])))`, `p${Math.round(p * 100)}`);
+const q = (p: number) =>
+  prom(`histogram_quantile(${p}, sum by (le) (rate(streamgauge_publish_to_send_seconds_bucket[1m])))`, `p${Math.round(p * 100)}`);
 
 export const collectorDashboard = dashboard({
   uid: 'sg-collector',
@@ -16,9 +17,16 @@ export const collectorDashboard = dashboard({
       options: { graphMode: 'none', colorMode: 'background' },
     }),
     stat([prom('sum(streamgauge_clients)', 'clients', { instant: true, range: false })], { title: 'Clients', decimals: 0 }),
-    stat([prom('sum(streamgauge_subscriptions)', 'subscriptions', { instant: true, range: false })], { title: 'Subscriptions', decimals: 0 }),
+    stat([prom('sum(streamgauge_subscriptions)', 'subscriptions', { instant: true, range: false })], {
+      title: 'Subscriptions',
+      decimals: 0,
+    }),
     stat([prom('sum(streamgauge_channels)', 'channels', { instant: true, range: false })], { title: 'Channels', decimals: 0 }),
-    timeseries([prom('sum by (transport) (streamgauge_clients)', '{{transport}}')], { title: 'Clients by transport', decimals: 0, size: { w: 8, h: 8 } }),
+    timeseries([prom('sum by (transport) (streamgauge_clients)', '{{transport}}')], {
+      title: 'Clients by transport',
+      decimals: 0,
+      size: { w: 8, h: 8 },
+    }),
     timeseries(
       [
         prom('sum by (transport) (rate(streamgauge_messages_delivered_total[1m]))', 'delivered {{transport}}'),
@@ -33,7 +41,11 @@ export const collectorDashboard = dashboard({
       decimals: 0,
       size: { w: 8, h: 8 },
     }),
-    timeseries([prom('sum(streamgauge_send_queue_bytes)', 'queued')], { title: 'Bytes queued for clients', unit: 'bytes', size: { w: 8, h: 8 } }),
+    timeseries([prom('sum(streamgauge_send_queue_bytes)', 'queued')], {
+      title: 'Bytes queued for clients',
+      unit: 'bytes',
+      size: { w: 8, h: 8 },
+    }),
     timeseries([prom('sum by (namespace) (rate(streamgauge_messages_published_total[1m]))', '{{namespace}}')], {
       title: 'Published per namespace',
       unit: 'ops',

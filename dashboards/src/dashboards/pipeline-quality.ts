@@ -14,11 +14,21 @@ export const pipelineQuality = dashboard({
   tags: ['pipeline', 'attendance'],
   panels: [
     stat(
-      [prom('sum(increase(attendance_scans_total{result="success"}[5m])) / sum(increase(attendance_scans_total[5m]))', 'scans', { instant: true, range: false })],
+      [
+        prom('sum(increase(attendance_scans_total{result="success"}[5m])) / sum(increase(attendance_scans_total[5m]))', 'scans', {
+          instant: true,
+          range: false,
+        }),
+      ],
       { title: 'Scan success (5m)', unit: 'percentunit', thresholds: pct },
     ),
     stat(
-      [prom('sum(increase(pipeline_runs_total{status="success"}[15m])) / sum(increase(pipeline_runs_total[15m]))', 'runs', { instant: true, range: false })],
+      [
+        prom('sum(increase(pipeline_runs_total{status="success"}[15m])) / sum(increase(pipeline_runs_total[15m]))', 'runs', {
+          instant: true,
+          range: false,
+        }),
+      ],
       { title: 'Pipeline run success (15m)', unit: 'percentunit', thresholds: pct },
     ),
     stat([prom('max(attendance_sync_queue_size)', 'queue', { instant: true, range: false })], {
@@ -44,14 +54,34 @@ export const pipelineQuality = dashboard({
       ],
       { title: 'Success rates', unit: 'percentunit', min: 0, max: 1 },
     ),
-    timeseries([prom('max(attendance_sync_queue_size)', 'queue'), prom('max(attendance_sync_failed)', 'failed')], { title: 'Sync queue and failures', decimals: 0 }),
-    timeseries([prom('max by (dataset) (pipeline_data_freshness_seconds)', '{{dataset}}')], { title: 'Data freshness (age of newest record)', unit: 's' }),
-    timeseries([prom('min by (dataset) (pipeline_data_completeness_ratio)', '{{dataset}}')], { title: 'Data completeness', unit: 'percentunit', min: 0, max: 1 }),
-    timeseries([prom('sum by (result) (rate(attendance_scans_total[1m]))', '{{result}}'), prom('sum(rate(pipeline_records_total[1m]))', 'pipeline records/s')], {
-      title: 'Throughput',
-      unit: 'ops',
+    timeseries([prom('max(attendance_sync_queue_size)', 'queue'), prom('max(attendance_sync_failed)', 'failed')], {
+      title: 'Sync queue and failures',
+      decimals: 0,
     }),
-    timeseries([prom('histogram_quantile(0.95, sum by (le) (rate(attendance_scan_latency_seconds_bucket[5m])))', 'p95')], { title: 'Scan latency p95', unit: 's' }),
+    timeseries([prom('max by (dataset) (pipeline_data_freshness_seconds)', '{{dataset}}')], {
+      title: 'Data freshness (age of newest record)',
+      unit: 's',
+    }),
+    timeseries([prom('min by (dataset) (pipeline_data_completeness_ratio)', '{{dataset}}')], {
+      title: 'Data completeness',
+      unit: 'percentunit',
+      min: 0,
+      max: 1,
+    }),
+    timeseries(
+      [
+        prom('sum by (result) (rate(attendance_scans_total[1m]))', '{{result}}'),
+        prom('sum(rate(pipeline_records_total[1m]))', 'pipeline records/s'),
+      ],
+      {
+        title: 'Throughput',
+        unit: 'ops',
+      },
+    ),
+    timeseries([prom('histogram_quantile(0.95, sum by (le) (rate(attendance_scan_latency_seconds_bucket[5m])))', 'p95')], {
+      title: 'Scan latency p95',
+      unit: 's',
+    }),
     table([live('attendance/sync', { bufferSize: 100 })], { title: 'Sync state (live)', size: { w: 8, h: 8 } }),
     table([live('pipeline/quality', { bufferSize: 100 })], { title: 'Data quality (live state)', size: { w: 8, h: 8 } }),
     table([live('pipeline/runs', { bufferSize: 100 })], { title: 'Pipeline runs (live)', size: { w: 8, h: 8 } }),

@@ -10,12 +10,25 @@ export const serviceHealth = dashboard({
     panel('state-timeline', [prom('min by (component) (attendance_component_up)', '{{component}}')], {
       title: 'Component status',
       size: { w: 16, h: 8 },
-      mappings: [{ type: 'value', options: { '0': { text: 'offline', color: 'red' }, '1': { text: 'online', color: 'green' } } }],
+      mappings: [
+        {
+          type: 'value',
+          options: {
+            '0': { text: 'offline', color: 'red' },
+            '0.5': { text: 'degraded', color: 'orange' },
+            '1': { text: 'online', color: 'green' },
+          },
+        },
+      ],
       options: { showValue: 'never', mergeValues: true, rowHeight: 0.8 },
     }),
     table([live('attendance/components', { bufferSize: 100 })], { title: 'Components (live state)', size: { w: 8, h: 8 } }),
     table([live('dns/health', { bufferSize: 100 })], { title: 'DNS health (live state)', size: { w: 8, h: 8 } }),
-    timeseries([prom('sum by (level) (rate(dns_events_total[5m]))', '{{level}}')], { title: 'DNS events per second by level', unit: 'ops', size: { w: 8, h: 8 } }),
+    timeseries([prom('sum by (level) (rate(dns_events_total[5m]))', '{{level}}')], {
+      title: 'DNS events per second by level',
+      unit: 'ops',
+      size: { w: 8, h: 8 },
+    }),
     alertList({ title: 'Alerts firing (Grafana)', size: { w: 8, h: 8 } }),
     logs([live('dns/events', { bufferSize: 500 })], { title: 'DNS events', size: { w: 12, h: 12 } }),
     logs([live('attendance/events', { bufferSize: 500 })], { title: 'Attendance events', size: { w: 12, h: 12 } }),

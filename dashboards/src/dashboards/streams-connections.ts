@@ -7,9 +7,15 @@ export const streamsConnections = dashboard({
   description: 'Active viewer connections, bandwidth in total and per stream, and where viewers are.',
   tags: ['iptv'],
   panels: [
-    stat([prom('sum(iptv_connections_active)', 'connections', { instant: true, range: false })], { title: 'Active connections', decimals: 0 }),
+    stat([prom('sum(iptv_connections_active)', 'connections', { instant: true, range: false })], {
+      title: 'Active connections',
+      decimals: 0,
+    }),
     stat([prom('sum(iptv_bandwidth_bytes_per_second)', 'bandwidth', { instant: true, range: false })], { title: 'Bandwidth', unit: 'Bps' }),
-    stat([prom('count(iptv_bandwidth_bytes_per_second > 0)', 'streams', { instant: true, range: false })], { title: 'Streams with viewers', decimals: 0 }),
+    stat([prom('count(iptv_bandwidth_bytes_per_second > 0)', 'streams', { instant: true, range: false })], {
+      title: 'Streams with viewers',
+      decimals: 0,
+    }),
     stat([prom('count(iptv_connections_active > 0)', 'countries', { instant: true, range: false })], { title: 'Countries', decimals: 0 }),
     timeseries([prom('sum(iptv_bandwidth_bytes_per_second)', 'total')], { title: 'Bandwidth total', unit: 'Bps', size: { w: 8, h: 8 } }),
     timeseries([prom('sum by (stream) (iptv_bandwidth_bytes_per_second)', '{{stream}}')], {
@@ -18,11 +24,19 @@ export const streamsConnections = dashboard({
       size: { w: 8, h: 8 },
       custom: { stacking: { mode: 'normal', group: 'A' }, fillOpacity: 30 },
     }),
-    timeseries([prom('sum by (country) (iptv_connections_active)', '{{country}}')], { title: 'Connections per country', size: { w: 8, h: 8 } }),
+    timeseries([prom('sum by (country) (iptv_connections_active)', '{{country}}')], {
+      title: 'Connections per country',
+      size: { w: 8, h: 8 },
+    }),
     table([live('iptv/streams', { bufferSize: 200 })], { title: 'Streams (live state)', size: { w: 10, h: 9 } }),
     timeseries([live('iptv/connections/aggregates')], { title: 'Connection aggregates (live)', size: { w: 14, h: 9 } }),
     table(
-      [live('iptv/connections', { fields: ['id', 'user', 'stream', 'ip', 'country', 'city', 'isp', 'bitrate_bps', 'bytes', 'started_at'], bufferSize: 1000 })],
+      [
+        live('iptv/connections', {
+          fields: ['id', 'user', 'stream', 'ip', 'country', 'city', 'isp', 'bitrate_bps', 'bytes', 'started_at'],
+          bufferSize: 1000,
+        }),
+      ],
       {
         title: 'Connections',
         size: { w: 24, h: 10 },
@@ -32,28 +46,37 @@ export const streamsConnections = dashboard({
         ],
       },
     ),
-    panel('geomap', [live('iptv/connections', { fields: ['id', 'latitude', 'longitude', 'city', 'country', 'stream', 'bitrate_bps'], bufferSize: 1000 })], {
-      title: 'Viewers on the map',
-      size: { w: 24, h: 12 },
-      options: {
-        view: { id: 'zero', lat: 20, lon: 0, zoom: 1.5, allLayers: true },
-        controls: { showZoom: true, mouseWheelZoom: true, showAttribution: true },
-        basemap: { type: 'default', name: 'Basemap', config: {} },
-        layers: [
-          {
-            type: 'markers',
-            name: 'Viewers',
-            config: {
-              showLegend: true,
-              style: { size: { fixed: 6, min: 4, max: 15, field: 'bitrate_bps' }, color: { fixed: 'green' }, opacity: 0.6, symbol: { mode: 'fixed', fixed: 'img/icons/marker/circle.svg' } },
+    panel(
+      'geomap',
+      [live('iptv/connections', { fields: ['id', 'latitude', 'longitude', 'city', 'country', 'stream', 'bitrate_bps'], bufferSize: 1000 })],
+      {
+        title: 'Viewers on the map',
+        size: { w: 24, h: 12 },
+        options: {
+          view: { id: 'zero', lat: 20, lon: 0, zoom: 1.5, allLayers: true },
+          controls: { showZoom: true, mouseWheelZoom: true, showAttribution: true },
+          basemap: { type: 'default', name: 'Basemap', config: {} },
+          layers: [
+            {
+              type: 'markers',
+              name: 'Viewers',
+              config: {
+                showLegend: true,
+                style: {
+                  size: { fixed: 6, min: 4, max: 15, field: 'bitrate_bps' },
+                  color: { fixed: 'green' },
+                  opacity: 0.6,
+                  symbol: { mode: 'fixed', fixed: 'img/icons/marker/circle.svg' },
+                },
+              },
+              location: { mode: 'coords', latitude: 'latitude', longitude: 'longitude' },
+              tooltip: true,
             },
-            location: { mode: 'coords', latitude: 'latitude', longitude: 'longitude' },
-            tooltip: true,
-          },
-        ],
-        tooltip: { mode: 'details' },
+          ],
+          tooltip: { mode: 'details' },
+        },
       },
-    }),
+    ),
     timeseries([prom('histogram_quantile(0.5, sum by (le) (rate(iptv_connection_duration_seconds_bucket[15m])))', 'median session')], {
       title: 'Median session length',
       unit: 's',

@@ -236,6 +236,20 @@ describe('DataSource against a real collector', () => {
     await waitFor('the dead connection released', async () => proxy.openSockets() === 1 && (await status()).clients.ws === 1);
   });
 
+  test('bounded render rate: many messages are batched into few emissions, and the buffer bound holds', async () => {
+    const d = ds({}, { minEmitIntervalMs: 500 });
+    const w = watch(new QueryWatcher(d.query(request([{ channel: 'app/other', filter: 'seq >= 4000', bufferSize: 150 }], { panelId: 10 }))));
+    await waitFor('connected', () => d.connectionState === ConnectionState.Connected);
+    const before = w.emissions.length;
+    await Promise.all(range(0, 19).map((i) => send('app/other', range(4000 + i * 10, 4009 + i * 10))));
+    await waitFor('last batch', () => w.values('seq').length === 150);
+    // 20 publishes of 10 messages: far fewer than 20 frames reach the panel.
+    expect(w.emissions.length - before).toBeLessThan(20);
+    const seqs = w.values('seq') as number[];
+    expect(seqs).toHaveLength(150);
+    expect(new Set(seqs).size).toBe(150);
+  });
+
   test('teardown: unsubscribing a panel mid-history opens no subscription afterwards', async () => {
     const d = ds();
     const w = new QueryWatcher(d.query(request([{ channel: 'app/scans' }], { panelId: 8 })));

@@ -26,11 +26,11 @@ export const PluginErrorCode = {
   /** The answer was not the JSON the protocol promises. */
   BadResponse: 'SG_PLUGIN_BAD_RESPONSE',
 } as const;
-export type PluginErrorCode = (typeof PluginErrorCode)[keyof typeof PluginErrorCode];
+export type PluginErrorCodeValue = (typeof PluginErrorCode)[keyof typeof PluginErrorCode];
 
 export class CollectorApiError extends Error {
   constructor(
-    readonly code: ErrorCode | PluginErrorCode,
+    readonly code: ErrorCode | PluginErrorCodeValue,
     message: string,
     readonly status: number,
     readonly url: string,

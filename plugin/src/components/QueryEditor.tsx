@@ -1,6 +1,6 @@
 import React, { ChangeEvent, useEffect, useMemo, useState } from 'react';
-import { InlineField, InlineFieldRow, InlineSwitch, Input, MultiSelect, Select, Text } from '@grafana/ui';
-import { QueryEditorProps, SelectableValue } from '@grafana/data';
+import { Combobox, ComboboxOption, InlineField, InlineFieldRow, InlineSwitch, Input, MultiCombobox, Text } from '@grafana/ui';
+import { QueryEditorProps } from '@grafana/data';
 import type { ChannelInfo } from '@streamgauge/protocol';
 import { DataSource } from '../datasource';
 import { DEFAULT_QUERY, SgDataSourceOptions, SgQuery } from '../types';
@@ -54,21 +54,21 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
     <>
       <InlineFieldRow>
         <InlineField label="Channel" labelWidth={12} invalid={!!loadError} error={loadError}>
-          <Select
+          <Combobox
             width={32}
             options={channelOptions}
             value={query.channel ?? null}
-            allowCustomValue
+            createCustomValue
             placeholder="app/scans"
-            onChange={(v: SelectableValue<string>) => update({ channel: v?.value, fields: [] })}
+            onChange={(v: ComboboxOption<string>) => update({ channel: v.value, fields: [] })}
           />
         </InlineField>
         <InlineField label="Fields" labelWidth={10} tooltip="Empty: all fields. The time field is always included.">
-          <MultiSelect
+          <MultiCombobox
             width={40}
             options={fieldOptions}
             value={query.fields ?? []}
-            onChange={(v: Array<SelectableValue<string>>) => update({ fields: v.map((o) => o.value!).filter(Boolean) })}
+            onChange={(v: Array<ComboboxOption<string>>) => update({ fields: v.map((o) => o.value).filter(Boolean) })}
           />
         </InlineField>
       </InlineFieldRow>

@@ -7,6 +7,7 @@
  * Everything the test reads is in the DOM (data-testid) and in `window.__SG_HOST_STATE__`.
  */
 import {
+  CoreApp,
   type DataFrame,
   type DataQuery,
   type DataQueryRequest,
@@ -46,8 +47,12 @@ export interface HostPageConfig {
 }
 
 export interface HostState {
-  phase: 'booting' | 'loaded' | 'running' | 'error';
+  /** The host itself: `error` when the plugin could not be loaded (see `error`). */
+  phase: 'booting' | 'loaded' | 'error';
   error?: string;
+  /** The query: `error` when its Observable failed (see `queryError`). */
+  query: 'idle' | 'running' | 'error' | 'complete';
+  queryError?: string;
   sharedModules: string[];
   responses: number;
   lastState?: string;
@@ -67,7 +72,7 @@ declare global {
 
 const cfg = window.__SG_HOST_CONFIG__;
 const backendSrv = createHostBackendSrv();
-const state: HostState = { phase: 'booting', sharedModules: [], responses: 0, lastErrors: [], frames: [], requests: backendSrv.requests };
+const state: HostState = { phase: 'booting', query: 'idle', sharedModules: [], responses: 0, lastErrors: [], frames: [], requests: backendSrv.requests };
 window.__SG_HOST_STATE__ = state;
 
 /** Grafana's TemplateSrv with no dashboard variables: only scoped variables ($__interval…) are replaced. */
@@ -132,7 +137,7 @@ function Host({ plugin }: { plugin: DataSourcePlugin<DataSourceApi> }) {
   const [settings, setSettings] = useState<DataSourceSettings>(cfg.settings);
   const [query, setQuery] = useState<DataQuery>(() => ({
     refId: 'A',
-    ...(ds.getDefaultQuery?.('dashboard') ?? {}),
+    ...(ds.getDefaultQuery?.(CoreApp.Dashboard) ?? {}),
     ...cfg.query,
   }));
   const [runId, setRunId] = useState(cfg.autorun ? 1 : 0);
@@ -162,7 +167,7 @@ function Host({ plugin }: { plugin: DataSourcePlugin<DataSourceApi> }) {
     }
     const now = dateTime();
     const request: DataQueryRequest<DataQuery> = {
-      app: 'dashboard',
+      app: CoreApp.Dashboard,
       requestId: `host-${runId}`,
       interval: '1s',
       intervalMs: 1000,
@@ -176,7 +181,8 @@ function Host({ plugin }: { plugin: DataSourcePlugin<DataSourceApi> }) {
       dashboardUID: 'sg-test-host',
       liveStreaming: true,
     };
-    state.phase = 'running';
+    state.query = 'running';
+    state.queryError = undefined;
     setStatus('running');
     const result = ds.query(request);
     const obs = isObservable(result) ? result : from(result as Promise<DataQueryResponse>);
@@ -191,11 +197,14 @@ function Host({ plugin }: { plugin: DataSourcePlugin<DataSourceApi> }) {
         setStatus(`response ${state.responses}: state=${res.state ?? 'n/a'}${state.lastErrors.length ? ` errors=${state.lastErrors.join('; ')}` : ''}`);
       },
       error: (err: unknown) => {
-        state.phase = 'error';
-        state.error = err instanceof Error ? err.message : JSON.stringify(err);
-        setStatus(`query error: ${state.error}`);
+        state.query = 'error';
+        state.queryError = err instanceof Error ? err.message : JSON.stringify(err);
+        setStatus(`query error: ${state.queryError}`);
       },
-      complete: () => setStatus((s) => `${s} (complete)`),
+      complete: () => {
+        state.query = 'complete';
+        setStatus((s) => `${s} (complete)`);
+      },
     });
     // Grafana unsubscribes when the panel re-runs or unmounts: the plugin must close what it opened.
     return () => sub.unsubscribe();
@@ -228,7 +237,7 @@ function Host({ plugin }: { plugin: DataSourcePlugin<DataSourceApi> }) {
             query={query}
             onChange={(q: DataQuery) => setQuery(q)}
             onRunQuery={() => setRunId((n) => n + 1)}
-            app={'dashboard' as never}
+            app={CoreApp.Dashboard}
           />
         ) : (
           <em>no QueryEditor</em>

@@ -48,7 +48,12 @@ export function evmChannelDefinitions(chain: Pick<ResolvedChain, 'name' | 'chain
         { name: 'gasLimit', type: 'number', unit: 'gas' },
         { name: 'gasUsedRatio', type: 'number', unit: 'percentunit', description: 'gasUsed / gasLimit (0-1)' },
         { name: 'baseFeeGwei', type: 'number', unit: 'gwei', description: 'EIP-1559 base fee; null before London' },
-        { name: 'blockInterval', type: 'number', unit: 's', description: 'Seconds since the parent block; null for the first block published' },
+        {
+          name: 'blockInterval',
+          type: 'number',
+          unit: 's',
+          description: 'Seconds since the parent block; null for the first block published',
+        },
       ],
     },
     {
@@ -103,7 +108,11 @@ export function evmChannelDefinitions(chain: Pick<ResolvedChain, 'name' | 'chain
         { name: 'orphanedHashes', type: 'json' },
         { name: 'commonAncestor', type: 'number', description: 'Last block both branches share' },
         { name: 'commonAncestorHash', type: 'string' },
-        { name: 'beyondConfirmations', type: 'boolean', description: 'true when no common ancestor was found within the confirmation window' },
+        {
+          name: 'beyondConfirmations',
+          type: 'boolean',
+          description: 'true when no common ancestor was found within the confirmation window',
+        },
       ],
     },
     {

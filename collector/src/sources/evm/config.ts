@@ -170,18 +170,24 @@ function resolveEvents(c: DeepReadonly<EvmContractConfig>, where: string, readFi
       try {
         e = parseAbi([text] as string[])[0] as AbiEvent;
       } catch (err) {
-        throw new Error(`${at} ${JSON.stringify(text)}: not a valid event signature (${(err as { shortMessage?: string }).shortMessage ?? (err as Error).message})`);
+        throw new Error(
+          `${at} ${JSON.stringify(text)}: not a valid event signature (${(err as { shortMessage?: string }).shortMessage ?? (err as Error).message})`,
+        );
       }
       if (fromFile && !fromFile.some((x) => signature(x) === signature(e))) {
         throw new Error(`${at}: event ${signature(e)} is not in ${c.abiFile}`);
       }
     } else {
       if (!fromFile) {
-        throw new Error(`${at} ${JSON.stringify(text)}: a bare event name needs abiFile; otherwise write the signature, e.g. "event Transfer(address indexed from, address indexed to, uint256 value)"`);
+        throw new Error(
+          `${at} ${JSON.stringify(text)}: a bare event name needs abiFile; otherwise write the signature, e.g. "event Transfer(address indexed from, address indexed to, uint256 value)"`,
+        );
       }
       const found = fromFile.filter((x) => x.name === text.trim());
       if (found.length === 0) {
-        throw new Error(`${at}: unknown event ${JSON.stringify(text)}: ${c.abiFile} has ${fromFile.map((x) => x.name).join(', ') || 'no events'}`);
+        throw new Error(
+          `${at}: unknown event ${JSON.stringify(text)}: ${c.abiFile} has ${fromFile.map((x) => x.name).join(', ') || 'no events'}`,
+        );
       }
       e = found[0];
       for (const extra of found.slice(1)) {

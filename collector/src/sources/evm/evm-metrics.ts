@@ -42,17 +42,42 @@ export function evmMetrics(registry: Registry): EvmMetrics {
   const r = [registry];
   const live = new Map<string, ChainLive>();
   const m: EvmMetrics = {
-    headBlock: new Gauge({ name: 'streamgauge_evm_head_block', help: 'Number of the last block published.', labelNames: ['chain'], registers: r }),
+    headBlock: new Gauge({
+      name: 'streamgauge_evm_head_block',
+      help: 'Number of the last block published.',
+      labelNames: ['chain'],
+      registers: r,
+    }),
     blockInterval: new Gauge({
       name: 'streamgauge_evm_block_interval_seconds',
       help: 'Seconds between the last published block and its parent (block timestamps).',
       labelNames: ['chain'],
       registers: r,
     }),
-    gasUsedRatio: new Gauge({ name: 'streamgauge_evm_gas_used_ratio', help: 'gasUsed / gasLimit of the last block (0-1).', labelNames: ['chain'], registers: r }),
-    baseFee: new Gauge({ name: 'streamgauge_evm_base_fee_gwei', help: 'EIP-1559 base fee of the last block, in gwei.', labelNames: ['chain'], registers: r }),
-    blockTransactions: new Gauge({ name: 'streamgauge_evm_block_transactions', help: 'Transactions in the last block.', labelNames: ['chain'], registers: r }),
-    blocks: new Counter({ name: 'streamgauge_evm_blocks_total', help: 'Blocks published (replacement blocks after a reorg included).', labelNames: ['chain'], registers: r }),
+    gasUsedRatio: new Gauge({
+      name: 'streamgauge_evm_gas_used_ratio',
+      help: 'gasUsed / gasLimit of the last block (0-1).',
+      labelNames: ['chain'],
+      registers: r,
+    }),
+    baseFee: new Gauge({
+      name: 'streamgauge_evm_base_fee_gwei',
+      help: 'EIP-1559 base fee of the last block, in gwei.',
+      labelNames: ['chain'],
+      registers: r,
+    }),
+    blockTransactions: new Gauge({
+      name: 'streamgauge_evm_block_transactions',
+      help: 'Transactions in the last block.',
+      labelNames: ['chain'],
+      registers: r,
+    }),
+    blocks: new Counter({
+      name: 'streamgauge_evm_blocks_total',
+      help: 'Blocks published (replacement blocks after a reorg included).',
+      labelNames: ['chain'],
+      registers: r,
+    }),
     events: new Counter({
       name: 'streamgauge_evm_events_total',
       help: 'Decoded events published, by contract name (config) and event name.',
@@ -60,14 +85,24 @@ export function evmMetrics(registry: Registry): EvmMetrics {
       registers: r,
     }),
     reorgs: new Counter({ name: 'streamgauge_evm_reorgs_total', help: 'Reorganisations detected.', labelNames: ['chain'], registers: r }),
-    reorgLastDepth: new Gauge({ name: 'streamgauge_evm_reorg_last_depth', help: 'Orphaned blocks in the last reorganisation.', labelNames: ['chain'], registers: r }),
+    reorgLastDepth: new Gauge({
+      name: 'streamgauge_evm_reorg_last_depth',
+      help: 'Orphaned blocks in the last reorganisation.',
+      labelNames: ['chain'],
+      registers: r,
+    }),
     confirmationDepth: new Gauge({
       name: 'streamgauge_evm_confirmation_depth',
       help: 'Configured confirmations: blocks deeper than this under the head are final.',
       labelNames: ['chain'],
       registers: r,
     }),
-    rpcRequests: new Counter({ name: 'streamgauge_evm_rpc_requests_total', help: 'JSON-RPC requests sent, by method.', labelNames: ['chain', 'method'], registers: r }),
+    rpcRequests: new Counter({
+      name: 'streamgauge_evm_rpc_requests_total',
+      help: 'JSON-RPC requests sent, by method.',
+      labelNames: ['chain', 'method'],
+      registers: r,
+    }),
     rpcErrors: new Counter({
       name: 'streamgauge_evm_rpc_errors_total',
       help: 'JSON-RPC requests that failed (transport failure or error answer), by method.',

@@ -38,9 +38,18 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
         chain = resolveChain(chainConfig, index);
       } catch (err) {
         const message = (err as Error).message;
-        await hub.declare(evmChannelDefinitions({ name: chainConfig.name, chainId: chainConfig.chainId, contracts: [] }).find((d) => d.name === names.status)!);
+        await hub.declare(
+          evmChannelDefinitions({ name: chainConfig.name, chainId: chainConfig.chainId, contracts: [] }).find(
+            (d) => d.name === names.status,
+          )!,
+        );
         await hub
-          .publish([{ channel: names.status, data: { chain: chainConfig.name, state: 'down', endpoint: null, head: null, detail: message, subscribed: false } }])
+          .publish([
+            {
+              channel: names.status,
+              data: { chain: chainConfig.name, state: 'down', endpoint: null, head: null, detail: message, subscribed: false },
+            },
+          ])
           .catch(() => undefined);
         throw new ConfigError([message], `evm chain ${chainConfig.name}`);
       }
@@ -122,13 +131,27 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
       });
       const stop = follower.start();
       return async () => {
-        await stop();
-        pool.close();
+        const stopped = stop(); // sets the stop flag at once
+        pool.close(); // fails requests in flight, so the follower does not wait for their timeouts
+        await stopped;
       };
     },
   };
 }
 
 export function createEvmSources(config: Config): Source[] {
-  return config.evm.chains.map((c, i) => createEvmSource(c, i));
+  const seen = new Set<string>();
+  return config.evm.chains.map((c, i) => {
+    if (seen.has(c.name)) {
+      // Two sources would interleave on the same channels: the second one refuses to start.
+      return {
+        name: `evm/${c.name}#${i}`,
+        start() {
+          return Promise.reject(new ConfigError([`evm.chains[${i}].name ${JSON.stringify(c.name)}: defined twice`], 'evm'));
+        },
+      };
+    }
+    seen.add(c.name);
+    return createEvmSource(c, i);
+  });
 }

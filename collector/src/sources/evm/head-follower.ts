@@ -95,11 +95,11 @@ export class HeadFollower {
     while (!this.stopped) {
       let subscribed = false;
       try {
-        subscribed = await this.o.pool.ensureHeads(this.notify);
+        subscribed = await this.o.pool.ensureHeads(this.notify, this.notify);
         const more = await this.step();
         attempt = 0;
         // Subscribe right after the first successful step too (the endpoint is verified by then).
-        subscribed = await this.o.pool.ensureHeads(this.notify);
+        subscribed = await this.o.pool.ensureHeads(this.notify, this.notify);
         this.setState('following', '', subscribed);
         if (more) {
           continue;
@@ -170,17 +170,18 @@ export class HeadFollower {
     }
     if (head <= tip.number) {
       // Nothing new by number, but the chain may have switched branches (same or shorter length).
-      const b = await this.getBlock(head);
+      // The header is enough to compare; the full block is fetched only if it conflicts.
+      const light = await this.getBlock(head, false);
       const known = this.tracker.at(head);
-      if (!known || known.hash !== b.hash || head < tip.number) {
-        if (known && known.hash === b.hash) {
-          await this.reorg(b, true);
-        } else {
-          await this.reorg(b, false);
+      if (known && known.hash === light.hash) {
+        if (head < tip.number) {
+          await this.reorg(light, true); // a shorter branch: `light` is the common ancestor
+          return true;
         }
-        return true;
+        return false;
       }
-      return false;
+      await this.reorg(await this.getBlock(head), false);
+      return true;
     }
     for (let n = tip.number + 1; n <= head && !this.stopped; n++) {
       const b = await this.getBlock(n);
@@ -194,8 +195,9 @@ export class HeadFollower {
     return false;
   }
 
-  private async getBlock(n: number): Promise<RpcBlock> {
-    const b = await this.o.pool.request<RpcBlock | null>('eth_getBlockByNumber', [toHex(n), this.o.chain.watched.size > 0]);
+  /** `full`: with transaction objects, needed to match watched addresses (default: when any are watched). */
+  private async getBlock(n: number, full = this.o.chain.watched.size > 0): Promise<RpcBlock> {
+    const b = await this.o.pool.request<RpcBlock | null>('eth_getBlockByNumber', [toHex(n), full]);
     if (!b) {
       throw new EvmError('EVM_CHAIN_MOVED', `block ${n} vanished while reading (the head moved back)`);
     }
@@ -293,7 +295,9 @@ export class HeadFollower {
     const events: { contract: string; event: string }[] = [];
     if (chain.watched.size > 0) {
       const candidates = candidateTransactions(b.transactions, chain.watched);
-      const receipts = await Promise.all(candidates.map((t) => this.o.pool.request<RpcReceipt | null>('eth_getTransactionReceipt', [t.hash])));
+      const receipts = await Promise.all(
+        candidates.map((t) => this.o.pool.request<RpcReceipt | null>('eth_getTransactionReceipt', [t.hash])),
+      );
       candidates.forEach((t, i) => {
         const r = receipts[i];
         if (!r) {
@@ -306,7 +310,9 @@ export class HeadFollower {
     }
     if (chain.contracts.length > 0) {
       // By block hash (EIP-234): the logs are those of exactly this block, even if the chain moves.
-      const logs = await this.o.pool.request<RpcLog[]>('eth_getLogs', [{ blockHash: b.hash, address: chain.contracts.map((c) => c.address) }]);
+      const logs = await this.o.pool.request<RpcLog[]>('eth_getLogs', [
+        { blockHash: b.hash, address: chain.contracts.map((c) => c.address) },
+      ]);
       const byAddress = new Map(chain.contracts.map((c) => [c.address, c]));
       for (const log of [...logs].sort((x, y) => hexToNumber(x.logIndex) - hexToNumber(y.logIndex))) {
         const c = byAddress.get(log.address.toLowerCase());
@@ -321,7 +327,10 @@ export class HeadFollower {
           }
         } catch (err) {
           // A log that does not match its ABI (e.g. a different indexed layout) is skipped, not fatal.
-          this.o.logger.warn({ chain: chain.name, contract: c.name, tx: log.transactionHash, err: (err as Error).message }, 'evm: cannot decode log');
+          this.o.logger.warn(
+            { chain: chain.name, contract: c.name, tx: log.transactionHash, err: (err as Error).message },
+            'evm: cannot decode log',
+          );
         }
       }
     }

@@ -12,6 +12,8 @@ interface JsonRpcResponse {
 
 export function createHttpTransport(url: string, label: string = endpointLabel(url), timeoutMs = 10_000): RpcTransport {
   let nextId = 1;
+  // Aborted by close(), so a shutdown does not wait for requests in flight to time out.
+  let closing = new AbortController();
   return {
     url,
     label,
@@ -23,7 +25,7 @@ export function createHttpTransport(url: string, label: string = endpointLabel(u
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), closing.signal]),
         });
       } catch (err) {
         const e = err as Error;
@@ -51,7 +53,8 @@ export function createHttpTransport(url: string, label: string = endpointLabel(u
       return body.result;
     },
     close() {
-      // Nothing held open: fetch keeps no connection state the pool needs to drop.
+      closing.abort(new Error('closed by the pool'));
+      closing = new AbortController();
     },
   };
 }

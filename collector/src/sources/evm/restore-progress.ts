@@ -23,7 +23,12 @@ export async function readRecentBlocks(hub: Hub, channel: string, count: number)
     sendMessages(frame) {
       const f = JSON.parse(frame) as { messages: { data: { number: number; hash: string; parentHash: string; timestamp: number } }[] };
       for (const m of f.messages) {
-        out.push({ number: m.data.number, hash: m.data.hash, parentHash: m.data.parentHash, timestamp: Math.floor(m.data.timestamp / 1000) });
+        out.push({
+          number: m.data.number,
+          hash: m.data.hash,
+          parentHash: m.data.parentHash,
+          timestamp: Math.floor(m.data.timestamp / 1000),
+        });
       }
       return true;
     },

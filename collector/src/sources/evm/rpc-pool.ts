@@ -46,6 +46,7 @@ export class RpcPool {
   private readonly verified = new Set<number>();
   private readonly noSubscribe = new Set<number>();
   private heads: { index: number; unsubscribe: () => void } | undefined;
+  private closed = false;
 
   constructor(private readonly o: RpcPoolOptions) {
     this.labels = endpointLabels(o.urls);
@@ -69,6 +70,9 @@ export class RpcPool {
    * or EVM_ALL_ENDPOINTS_DOWN when every endpoint failed.
    */
   async request<T>(method: string, params: unknown[] = []): Promise<T> {
+    if (this.closed) {
+      throw new EvmError('EVM_RPC_UNAVAILABLE', `${method}: the pool is closed`);
+    }
     let last: EvmError | undefined;
     for (let tries = 0; tries < this.transports.length; tries++) {
       const i = this.activeIndex;
@@ -79,21 +83,27 @@ export class RpcPool {
         return (await this.timed(i, method, params)) as T;
       } catch (err) {
         const e = err instanceof EvmError ? err : new EvmError('EVM_RPC_UNAVAILABLE', String(err), { cause: err });
-        if (e.code === 'EVM_RPC_ERROR') {
+        if (e.code === 'EVM_RPC_ERROR' || this.closed) {
           throw e;
         }
         last = e;
         this.failOver(i, e);
       }
     }
-    throw new EvmError('EVM_ALL_ENDPOINTS_DOWN', `all ${this.transports.length} RPC endpoints failed; last: ${last?.message}`, { cause: last });
+    throw new EvmError('EVM_ALL_ENDPOINTS_DOWN', `all ${this.transports.length} RPC endpoints failed; last: ${last?.message}`, {
+      cause: last,
+    });
   }
 
   /**
    * Makes sure a newHeads subscription runs on the active endpoint if it can (WebSocket, method
-   * supported). Returns whether one runs; without it the follower polls.
+   * supported). Returns whether one runs; without it the follower polls. `onLost` runs when the
+   * subscription's connection drops, so the follower checks at once instead of at its next poll.
    */
-  async ensureHeads(onHead: (n: number) => void): Promise<boolean> {
+  async ensureHeads(onHead: (n: number) => void, onLost: () => void = () => undefined): Promise<boolean> {
+    if (this.closed) {
+      return false;
+    }
     if (this.subscribed) {
       return true;
     }
@@ -108,6 +118,7 @@ export class RpcPool {
       const unsubscribe = await t.subscribeHeads(onHead, () => {
         if (this.heads?.index === i) {
           this.heads = undefined;
+          onLost();
         }
       });
       this.o.hooks.request('eth_subscribe', (performance.now() - started) / 1000, true);
@@ -126,7 +137,9 @@ export class RpcPool {
     }
   }
 
+  /** Ends every connection and fails requests in flight; later requests fail at once. */
   close(): void {
+    this.closed = true;
     this.dropHeads();
     for (const t of this.transports) {
       t.close();

@@ -75,7 +75,13 @@ export function createWsTransport(url: string, label: string = endpointLabel(url
   };
 
   const onMessage = (text: string): void => {
-    let msg: { id?: number; result?: unknown; error?: { code: number; message: string }; method?: string; params?: { subscription: string; result: { number?: string } } };
+    let msg: {
+      id?: number;
+      result?: unknown;
+      error?: { code: number; message: string };
+      method?: string;
+      params?: { subscription: string; result: { number?: string } };
+    };
     try {
       msg = JSON.parse(text);
     } catch {
@@ -96,7 +102,9 @@ export function createWsTransport(url: string, label: string = endpointLabel(url
     pending.delete(msg.id!);
     clearTimeout(p.timer);
     if (msg.error) {
-      p.reject(new EvmError('EVM_RPC_ERROR', `${label} ${p.method}: ${msg.error.message} (${msg.error.code})`, { rpcCode: msg.error.code }));
+      p.reject(
+        new EvmError('EVM_RPC_ERROR', `${label} ${p.method}: ${msg.error.message} (${msg.error.code})`, { rpcCode: msg.error.code }),
+      );
     } else {
       p.resolve(msg.result);
     }

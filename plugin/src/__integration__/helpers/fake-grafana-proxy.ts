@@ -5,8 +5,7 @@
  * proxy refusing upgrades, and a connection that goes silent without closing.
  */
 import http from 'node:http';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 export interface FakeGrafanaProxy {
   /** e.g. http://127.0.0.1:PORT */
