@@ -25,7 +25,7 @@ const { machine, writeReport, summaryRows, renderTable } = require('./lib/report
 const { topFunctions } = require('./lib/profile-summary');
 const { ROOT } = require('./lib/server-process');
 
-const NEEDED_FDS = 25_000; // 10,000 client sockets in this process, plus headroom
+const NEEDED_FDS = 11_000; // 10,000 client sockets in this process, plus headroom
 
 // Re-run once under bash: raise the descriptor limit (10,000 client connections need more than
 // the usual soft limit) and the scheduling priority (other processes share these cores; `nice`

@@ -36,7 +36,6 @@ const dups = new Float64Array(n);
 const reconnects = new Uint32Array(n);
 const attempts = new Uint8Array(n); // failed reconnects in a row, for the backoff
 const resumedAt = new Float64Array(n); // time of the first messages frame after the latest reconnect
-const disconnectedAt = new Float64Array(n);
 const recoveredFalse = new Uint32Array(n);
 const sockets = new Array(n);
 let epoch = null;
@@ -142,8 +141,8 @@ function connect(i) {
       if (!opened) resolve(false);
       if (stopping) return;
       Atomics.add(progress, 2, 1);
-      if (cfg.resume) {
-        disconnectedAt[i] = disconnectedAt[i] || now();
+      // First connections are retried by connectAll; from then on, the close handler reconnects.
+      if (cfg.resume && (opened || reconnects[i] > 0)) {
         if (!opened && attempts[i] < 30) attempts[i]++;
         scheduleReconnect(i, attempts[i]);
       }
@@ -221,8 +220,6 @@ parentPort.on('message', (m) => {
   if (m.type === 'record') {
     H.reset(lat);
     recording = true;
-  } else if (m.type === 'stop-recording') {
-    recording = false;
   } else if (m.type === 'report') {
     parentPort.postMessage({ type: 'report', id: m.id, report: report() });
   } else if (m.type === 'expect') {

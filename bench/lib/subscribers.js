@@ -55,11 +55,9 @@ async function startSubscribers(o) {
   return {
     ready: () => progress.reduce((s, p) => s + Atomics.load(p, 1), 0),
     closedCount: () => progress.reduce((s, p) => s + Atomics.load(p, 2), 0),
-    record(snapOrigin) {
-      for (const w of workers) w.postMessage({ type: 'record', snapOrigin });
-    },
-    stopRecording() {
-      for (const w of workers) w.postMessage({ type: 'stop-recording' });
+    /** Starts latency recording afresh (after a warm-up). */
+    record() {
+      for (const w of workers) w.postMessage({ type: 'record' });
     },
     expect(from) {
       for (const w of workers) w.postMessage({ type: 'expect', from });

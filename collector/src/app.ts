@@ -11,6 +11,7 @@ import type { Authenticator } from './auth/principal';
 import { createSecurity, type Security } from './auth/create-security';
 import { mountMetrics } from './auth/metrics-server';
 import { registerSecurityRoutes } from './auth/token-routes';
+import { securityHeadersHook } from './auth/security-headers';
 import { publishLimitHook } from './limits/publish-limit-hook';
 import { Hub } from './hub/hub';
 import { registerChannelRoutes } from './http/channel-routes';
@@ -140,6 +141,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }
   });
   app.addHook('onRequest', publishLimitHook(security.guard));
+  app.addHook('onSend', securityHeadersHook);
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe(
       { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
@@ -150,7 +152,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   let ready = false;
   let closing = false;
   const startedAt = Date.now();
-  const sse = registerSse(app, { config: config.sse, allowedOrigins: config.ws.allowedOrigins, hub, metrics, auth, admit: (req, reply) => security.admitSse(req, reply) });
+  const sse = registerSse(app, {
+    config: config.sse,
+    allowedOrigins: config.ws.allowedOrigins,
+    hub,
+    metrics,
+    auth,
+    admit: (req, reply) => security.admitSse(req, reply),
+  });
   let ws: WsServerHandle | undefined;
   registerPublishRoute(app, hub);
   registerSecurityRoutes(app, security);

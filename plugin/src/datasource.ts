@@ -14,20 +14,14 @@ import {
   type TestDataSourceResponse,
 } from '@grafana/data';
 import { matchChannel } from '@streamgauge/protocol';
-import { type Observable, merge, of } from 'rxjs';
+import { type Observable, merge, of, throwError } from 'rxjs';
 import { CollectorApi, type FetchLike } from './api/collector-api';
 import { type Endpoints, endpoints } from './api/endpoints';
 import { ConnectionManager, type ConnectionManagerOptions, type WebSocketCtor } from './live/connection-manager';
 import type { ConnectionState, StateChange } from './live/connection-state';
 import { checkConnection } from './live/check-connection';
 import { type TargetSpec, targetStream } from './stream/target-stream';
-import {
-  DEFAULT_OPTIONS,
-  DEFAULT_QUERY,
-  QUERY_LIMITS,
-  type SgDataSourceOptions,
-  type SgQuery,
-} from './types';
+import { DEFAULT_OPTIONS, DEFAULT_QUERY, QUERY_LIMITS, type SgDataSourceOptions, type SgQuery } from './types';
 import { parseVariableQuery } from './variables/variable-query';
 
 /** What Node tests (and the browser test host) inject; in Grafana every entry has a browser default. */
@@ -47,6 +41,8 @@ export interface DataSourceDeps {
 
 export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
   readonly endpoints: Endpoints;
+  /** Set when the settings cannot work (e.g. direct mode without a browser URL). */
+  readonly configError?: Error;
   readonly api: CollectorApi;
   private readonly fetchImpl: FetchLike;
   private readonly WebSocketImpl?: WebSocketCtor;
@@ -56,15 +52,25 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
 
   constructor(
     instanceSettings: DataSourceInstanceSettings<SgDataSourceOptions>,
-    private readonly deps: DataSourceDeps = {},
+    private readonly deps: DataSourceDeps = {}
   ) {
     super(instanceSettings);
     const jsonData = instanceSettings.jsonData ?? {};
     const location = deps.location ?? (globalThis as { location?: { protocol: string; host: string } }).location;
-    this.endpoints = endpoints(
-      { uid: instanceSettings.uid, url: instanceSettings.url, accessMode: jsonData.accessMode, directUrl: jsonData.directUrl },
-      location,
-    );
+    const input = {
+      uid: instanceSettings.uid,
+      url: instanceSettings.url,
+      accessMode: jsonData.accessMode,
+      directUrl: jsonData.directUrl,
+    };
+    try {
+      this.endpoints = endpoints(input, location);
+    } catch (err) {
+      // A half-filled configuration must not break the data source page: queries and the test
+      // report it instead; REST through the proxy still works for the editors.
+      this.configError = err as Error;
+      this.endpoints = endpoints({ ...input, accessMode: 'proxy' }, location);
+    }
     this.fetchImpl = deps.fetch ?? ((url, init) => globalThis.fetch(url, { ...init, credentials: 'same-origin' }));
     this.WebSocketImpl = deps.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
     this.pollIntervalMs = jsonData.pollIntervalMs || DEFAULT_OPTIONS.pollIntervalMs;
@@ -121,6 +127,11 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
   }
 
   query(request: DataQueryRequest<SgQuery>): Observable<DataQueryResponse> {
+    if (this.configError) {
+      return throwError(() => ({
+        message: `${(this.configError as { code?: string }).code}: ${this.configError!.message}`,
+      }));
+    }
     const from = request.range.from.valueOf();
     const to = request.range.to.valueOf();
     const streams = request.targets
@@ -128,7 +139,10 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
       .map((t) => {
         const channel = this.interpolate(t.channel, request.scopedVars)!;
         const live = t.asAnnotation ? false : (t.live ?? DEFAULT_QUERY.live!);
-        const bufferSize = Math.min(QUERY_LIMITS.maxBufferSize, Math.max(1, Math.floor(t.bufferSize || DEFAULT_QUERY.bufferSize!)));
+        const bufferSize = Math.min(
+          QUERY_LIMITS.maxBufferSize,
+          Math.max(1, Math.floor(t.bufferSize || DEFAULT_QUERY.bufferSize!))
+        );
         const spec: TargetSpec = {
           refId: t.refId,
           channel,
@@ -162,7 +176,9 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
     const q = parseVariableQuery(this.interpolate(query, options?.scopedVars) ?? '');
     if (q.kind === 'channels') {
       const channels = await this.api.channels();
-      return channels.filter((c) => !q.pattern || matchChannel(q.pattern, c.name)).map((c) => ({ text: c.name, value: c.name }));
+      return channels
+        .filter((c) => !q.pattern || matchChannel(q.pattern, c.name))
+        .map((c) => ({ text: c.name, value: c.name }));
     }
     if (q.kind === 'fields') {
       const info = await this.api.channel(q.channel);
@@ -181,6 +197,9 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
 
   /** Checks REST through Grafana, auth, and the WebSocket path; the message says which step failed and what to change. */
   async testDatasource(): Promise<TestDataSourceResponse> {
+    if (this.configError) {
+      return { status: 'error', message: `Settings: ${this.configError.message}` };
+    }
     return checkConnection({
       api: this.api,
       endpoints: this.endpoints,

@@ -145,10 +145,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
       });
     } catch (err) {
       const timeout = ac.signal.aborted;
-      throw new StreamgaugeError(timeout ? SdkErrorCode.Timeout : SdkErrorCode.Network, timeout ? `no answer within ${o.requestTimeoutMs} ms` : `cannot reach ${endpoint}: ${(err as Error).message}`, {
-        retryable: true,
-        cause: err,
-      });
+      throw new StreamgaugeError(
+        timeout ? SdkErrorCode.Timeout : SdkErrorCode.Network,
+        timeout ? `no answer within ${o.requestTimeoutMs} ms` : `cannot reach ${endpoint}: ${(err as Error).message}`,
+        {
+          retryable: true,
+          cause: err,
+        },
+      );
     } finally {
       clearTimeout(t);
     }

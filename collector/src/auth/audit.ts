@@ -7,13 +7,7 @@ import { TokenBucket } from '../limits/token-bucket';
 import type { Logger } from '../logger';
 
 export type AuditEvent =
-  | 'auth_refused'
-  | 'token_issued'
-  | 'token_refused'
-  | 'ticket_issued'
-  | 'admin_keys_listed'
-  | 'metrics_auth_refused'
-  | 'audit_suppressed';
+  'auth_refused' | 'token_issued' | 'token_refused' | 'ticket_issued' | 'admin_keys_listed' | 'metrics_auth_refused' | 'audit_suppressed';
 
 export interface AuditFields {
   /** Key or token subject (the configured key name). */

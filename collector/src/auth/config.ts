@@ -59,11 +59,11 @@ export interface LimitsConfig {
   wsMessagesBurst: number;
   /** Frames refused in a row (rate limited) before the connection is closed with 4429. */
   wsMaxRefusedFrames: number;
-  /** Publish requests per API key (per client IP when auth is off) per second; 0 turns the limit off. */
+  /** Publish requests per API key per second (not applied with auth off); 0 turns the limit off. */
   publishRequestsPerSecond: number;
   /** Burst of publish requests per key. */
   publishBurst: number;
-  /** Keys (or IPs) tracked at most by the publish limiter. */
+  /** Keys tracked at most by the publish limiter. */
   maxTrackedPublishers: number;
   /** A WebSocket opened without credentials must send an `auth` frame within this time, or is closed with 4401. */
   authTimeoutMs: number;

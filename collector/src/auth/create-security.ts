@@ -77,7 +77,10 @@ export function createSecurity(config: Config, logger: Logger, registry: Registr
         if (!p) {
           metrics.authFailures.inc({ transport: 'sse', reason: 'invalid' });
           audit(logger, 'auth_refused', { transport: 'sse', remote: req.ip, reason: 'ticket unknown, used or expired' });
-          throw sgError(ErrorCode.Unauthorized, 'stream ticket unknown, already used or expired: get a new one from POST /api/v1/stream-ticket');
+          throw sgError(
+            ErrorCode.Unauthorized,
+            'stream ticket unknown, already used or expired: get a new one from POST /api/v1/stream-ticket',
+          );
         }
         return p;
       }

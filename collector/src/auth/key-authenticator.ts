@@ -25,18 +25,22 @@ export interface KeyAuthenticatorOptions {
   metrics?: SecurityMetrics;
 }
 
-/** The credential in the headers, if any: `Authorization: Bearer …` first, then `X-API-Key`. */
+/**
+ * The credential in the headers, if any: `Authorization: Bearer …` first, then `X-API-Key`. An
+ * Authorization header of another scheme (Basic, forwarded by a proxy) does not hide an
+ * X-API-Key; alone it is an invalid credential ('').
+ */
 export function credentialOf(headers: IncomingHttpHeaders): string | undefined {
   const authz = headers.authorization;
-  if (typeof authz === 'string') {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authz);
-    return m ? m[1] : '';
+  const bearer = typeof authz === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authz) : null;
+  if (bearer) {
+    return bearer[1];
   }
   const x = headers['x-api-key'];
   if (typeof x === 'string') {
     return x.trim();
   }
-  return undefined;
+  return typeof authz === 'string' ? '' : undefined;
 }
 
 export function createKeyAuthenticator(o: KeyAuthenticatorOptions): Authenticator {
@@ -62,12 +66,18 @@ export function createKeyAuthenticator(o: KeyAuthenticatorOptions): Authenticato
     try {
       v = await o.tokens.verify(token);
     } catch (err) {
-      const reason = err instanceof SgError && (err.details as { reason?: string } | undefined)?.reason === 'expired' ? 'expired' : 'invalid';
+      const reason =
+        err instanceof SgError && (err.details as { reason?: string } | undefined)?.reason === 'expired' ? 'expired' : 'invalid';
       throw fail(ctx, reason, err instanceof SgError ? err.message : 'invalid token');
     }
     // A token outlives neither its key nor a narrowing of the key's scopes in the config.
     const key = o.keys.byKeyName(v.subject);
-    if (!key || uncovered(key.scopes.publish, v.scopes.publish).length || uncovered(key.scopes.subscribe, v.scopes.subscribe).length || (v.scopes.admin && !key.scopes.admin)) {
+    if (
+      !key ||
+      uncovered(key.scopes.publish, v.scopes.publish).length ||
+      uncovered(key.scopes.subscribe, v.scopes.subscribe).length ||
+      (v.scopes.admin && !key.scopes.admin)
+    ) {
       throw fail(ctx, 'invalid', 'token no longer matches its API key', v.subject);
     }
     return principalFromScopes(v.subject, v.scopes, 'token', v.expiresAt);

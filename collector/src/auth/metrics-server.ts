@@ -13,7 +13,13 @@ import type { Logger } from '../logger';
 import { metricsBearerHook } from './metrics-guard';
 import type { SecurityMetrics } from './security-metrics';
 
-export function mountMetrics(app: FastifyInstance, config: Config, registry: Registry, logger: Logger, metrics?: SecurityMetrics): FastifyInstance | undefined {
+export function mountMetrics(
+  app: FastifyInstance,
+  config: Config,
+  registry: Registry,
+  logger: Logger,
+  metrics?: SecurityMetrics,
+): FastifyInstance | undefined {
   const m = config.auth.metrics;
   let separate: FastifyInstance | undefined;
   let target = app;
@@ -24,7 +30,14 @@ export function mountMetrics(app: FastifyInstance, config: Config, registry: Reg
       void reply.code(e.statusCode).send(e.toBody());
     });
     separate.setNotFoundHandler((req, reply) => {
-      void reply.code(404).send(sgError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}: this port serves only ${config.metrics.path}`).toBody());
+      void reply
+        .code(404)
+        .send(
+          sgError(
+            ErrorCode.NotFound,
+            `no route ${req.method} ${req.url.split('?')[0]}: this port serves only ${config.metrics.path}`,
+          ).toBody(),
+        );
     });
     const s = separate;
     app.addHook('onClose', async () => {

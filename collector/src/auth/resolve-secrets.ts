@@ -35,7 +35,9 @@ export function resolveAuthSecrets(auth: AuthConfig, env: Readonly<Record<string
     for (const kind of ['publish', 'subscribe'] as const) {
       (k.scopes[kind] ?? []).forEach((p, j) => {
         if (!isScopePattern(p)) {
-          problems.push(`${where}.scopes.${kind}[${j}] ${JSON.stringify(p)}: not a channel name or pattern (e.g. app/scans, app/*, evm/**, **)`);
+          problems.push(
+            `${where}.scopes.${kind}[${j}] ${JSON.stringify(p)}: not a channel name or pattern (e.g. app/scans, app/*, evm/**, **)`,
+          );
         }
       });
     }

@@ -66,10 +66,16 @@ export function createTokenIssuer(c: TokensConfig): TokenIssuer {
     async verify(token) {
       let payload;
       try {
-        ({ payload } = await jwtVerify(token, await verifyKey, { issuer: c.issuer, algorithms: [c.algorithm], requiredClaims: ['exp', 'sub'] }));
+        ({ payload } = await jwtVerify(token, await verifyKey, {
+          issuer: c.issuer,
+          algorithms: [c.algorithm],
+          requiredClaims: ['exp', 'sub'],
+        }));
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired) {
-          throw sgError(ErrorCode.Unauthorized, 'token expired: request a new one from POST /api/v1/token', { details: { reason: 'expired' } });
+          throw sgError(ErrorCode.Unauthorized, 'token expired: request a new one from POST /api/v1/token', {
+            details: { reason: 'expired' },
+          });
         }
         throw sgError(ErrorCode.Unauthorized, 'invalid token', { details: { reason: 'invalid' } });
       }

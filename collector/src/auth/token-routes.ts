@@ -39,7 +39,10 @@ export function requestedScopes(body: unknown, key: Scopes): Scopes {
   const publish = patterns(sc.publish, 'scopes.publish') ?? [...key.publish];
   const subscribe = patterns(sc.subscribe, 'scopes.subscribe') ?? [...key.subscribe];
   const admin = sc.admin === true;
-  const extra = [...uncovered(key.publish, publish).map((p) => `publish ${p}`), ...uncovered(key.subscribe, subscribe).map((p) => `subscribe ${p}`)];
+  const extra = [
+    ...uncovered(key.publish, publish).map((p) => `publish ${p}`),
+    ...uncovered(key.subscribe, subscribe).map((p) => `subscribe ${p}`),
+  ];
   if (admin && !key.admin) {
     extra.push('admin');
   }
@@ -82,7 +85,12 @@ export function registerSecurityRoutes(app: FastifyInstance, security: Security)
     const ttl = Math.min((ttlRaw as number | undefined) ?? config.tokens.defaultTtlSeconds, config.tokens.maxTtlSeconds);
     const issued = await security.tokens!.sign(p.name, scopes, ttl);
     security.metrics.issued.inc({ kind: 'token' });
-    audit(logger, 'token_issued', { principal: p.name, remote: req.ip, ttlSeconds: ttl, admin: scopes.admin, publish: scopes.publish, subscribe: scopes.subscribe }, scopes.admin ? 'warn' : 'info');
+    audit(
+      logger,
+      'token_issued',
+      { principal: p.name, remote: req.ip, ttlSeconds: ttl, admin: scopes.admin, publish: scopes.publish, subscribe: scopes.subscribe },
+      scopes.admin ? 'warn' : 'info',
+    );
     void reply.header('cache-control', 'no-store');
     return issued;
   });

@@ -51,8 +51,16 @@ export class ConnectionGuard {
     readonly limits: LimitsConfig,
     readonly metrics?: SecurityMetrics,
   ) {
-    this.perIp = new KeyedLimiter({ ratePerSecond: limits.connectionsPerIpPerSecond, burst: limits.connectionsPerIpBurst, maxKeys: limits.maxTrackedIps });
-    this.perPublisher = new KeyedLimiter({ ratePerSecond: limits.publishRequestsPerSecond, burst: limits.publishBurst, maxKeys: limits.maxTrackedPublishers });
+    this.perIp = new KeyedLimiter({
+      ratePerSecond: limits.connectionsPerIpPerSecond,
+      burst: limits.connectionsPerIpBurst,
+      maxKeys: limits.maxTrackedIps,
+    });
+    this.perPublisher = new KeyedLimiter({
+      ratePerSecond: limits.publishRequestsPerSecond,
+      burst: limits.publishBurst,
+      maxKeys: limits.maxTrackedPublishers,
+    });
   }
 
   /** Tracked IPs and publishers (for tests of the bounds). */
@@ -72,12 +80,15 @@ export class ConnectionGuard {
     }
   }
 
-  /** Throws SG_RATE_LIMITED when `publisher` (key name, or IP with auth off) sent too many publish requests. */
+  /** Throws SG_RATE_LIMITED when `publisher` (a key name) sent too many publish requests. */
   admitPublish(publisher: string): void {
     const d = this.perPublisher.take(publisher);
     if (!d.ok) {
       this.metrics?.rateLimited.inc({ kind: 'publish' });
-      throw rateLimited(`too many publish requests for this key (auth.limits.publishRequestsPerSecond = ${this.limits.publishRequestsPerSecond})`, d.retryAfterMs);
+      throw rateLimited(
+        `too many publish requests for this key (auth.limits.publishRequestsPerSecond = ${this.limits.publishRequestsPerSecond})`,
+        d.retryAfterMs,
+      );
     }
   }
 

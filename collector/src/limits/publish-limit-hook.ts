@@ -1,7 +1,8 @@
 /**
  * Publish requests per API key (auth.limits.publishRequestsPerSecond): an onRequest hook, so an
  * over-limit request is refused before its body is read or parsed. Answers 429 SG_RATE_LIMITED
- * with Retry-After. With auth off every client is `anonymous`, so the bucket is per client IP.
+ * with Retry-After. With auth off there are no keys to limit: the collector then serves loopback
+ * (or an explicitly insecure network), and local scripts publishing fast are not throttled.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { principalOf } from '../http/request-principal';
@@ -14,8 +15,11 @@ export function publishLimitHook(guard: ConnectionGuard, path = '/api/v1/publish
       return;
     }
     const p = principalOf(req);
+    if (p.via === 'open') {
+      return;
+    }
     try {
-      guard.admitPublish(p.via === 'open' ? `ip:${req.ip}` : `key:${p.name}`);
+      guard.admitPublish(p.name);
     } catch (err) {
       void reply.header('retry-after', String(retryAfterSeconds(err as SgError) ?? 1));
       throw err;

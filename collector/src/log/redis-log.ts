@@ -80,6 +80,7 @@ interface Shard {
   downAnnounced: boolean;
   resyncing: boolean;
   usedMemoryBytes: number | null;
+  lastError?: Error;
 }
 
 /** FNV-1a 32-bit: stable across processes and versions, unlike a language's own string hash. */
@@ -157,27 +158,37 @@ export class RedisLog implements EventLog {
     this.o.urls.forEach((url, index) => {
       const client = new Redis(url, options) as ScriptedRedis;
       client.defineCommand('sgAppend', { lua: APPEND_LUA });
-      client.defineCommand('sgEnsure', { numberOfKeys: 3, lua: ENSURE_LUA });
+      client.defineCommand('sgEnsure', { numberOfKeys: 4, lua: ENSURE_LUA });
       client.defineCommand('sgRead', { numberOfKeys: 1, lua: READ_LUA });
       client.defineCommand('sgRetention', { numberOfKeys: 2, lua: RETENTION_LUA });
       // The subscriber keeps its subscriptions across reconnects (ioredis autoResubscribe).
       const sub = new Redis(url, { ...options, commandTimeout: undefined });
+      const shard: Shard = { index, url, client, sub, up: false, downAnnounced: false, resyncing: false, usedMemoryBytes: null };
       for (const c of [client, sub]) {
         // Connection errors surface as 'close' and as failed commands; without a listener ioredis prints them.
-        c.on('error', (err: Error) => this.o.logger.debug({ err, shard: index }, 'redis connection error'));
+        c.on('error', (err: Error) => {
+          shard.lastError = err;
+          this.o.logger.debug({ err, shard: index }, 'redis connection error');
+        });
       }
-      this.shards.push({ index, url, client, sub, up: false, downAnnounced: false, resyncing: false, usedMemoryBytes: null });
+      this.shards.push(shard);
     });
     try {
       await Promise.all(
         this.shards.map(async (s) => {
-          await withTimeout(Promise.all([s.client.connect(), s.sub.connect()]), this.connectTimeoutMs, `redis ${redactUrl(s.url)}`);
-          await s.sub.subscribe(this.notifyChannel);
+          try {
+            await withTimeout(Promise.all([s.client.connect(), s.sub.connect()]), this.connectTimeoutMs, 'no connection');
+            await s.sub.subscribe(this.notifyChannel);
+          } catch (err) {
+            // ioredis reports "Connection is closed"; the 'error' event had the reason (ECONNREFUSED…).
+            const why = s.lastError?.message ?? (err as Error).message;
+            throw new Error(`cannot reach Redis at ${redactUrl(s.url)} (store.redis.urls): ${why}`, { cause: err });
+          }
         }),
       );
     } catch (err) {
       await this.close();
-      throw sgError(ErrorCode.StoreUnavailable, `cannot reach Redis (store.redis.urls): ${(err as Error).message}`, { cause: err });
+      throw sgError(ErrorCode.StoreUnavailable, (err as Error).message, { cause: err });
     }
     for (const s of this.shards) {
       s.sub.on('message', (_channel: string, text: string) => this.onNotice(s, text));
@@ -302,18 +313,25 @@ export class RedisLog implements EventLog {
       }
     }
     const changed: ChannelMeta[] = [];
-    for (const name of names) {
-      const before = this.cache.get(name);
-      const now = await this.fetchMeta(s, name);
-      if (
-        !before ||
-        before.epoch !== now.epoch ||
-        before.lastOffset !== now.lastOffset ||
-        before.firstOffset !== now.firstOffset ||
-        before.count !== now.count
-      ) {
-        changed.push(now);
-      }
+    const all = [...names];
+    // 100 at a time: ioredis pipelines them on the one connection.
+    for (let i = 0; i < all.length; i += 100) {
+      await Promise.all(
+        all.slice(i, i + 100).map(async (name) => {
+          const before = this.cache.get(name);
+          const b = before && { ...before };
+          const now = await this.fetchMeta(s, name);
+          if (
+            !b ||
+            b.epoch !== now.epoch ||
+            b.lastOffset !== now.lastOffset ||
+            b.firstOffset !== now.firstOffset ||
+            b.count !== now.count
+          ) {
+            changed.push(now);
+          }
+        }),
+      );
     }
     return changed;
   }
@@ -323,14 +341,20 @@ export class RedisLog implements EventLog {
       this.metaKey(name),
       this.streamKey(name),
       this.setKey,
+      this.latestKey(name),
       name,
       newEpoch(),
       this.instanceId,
       this.notifyChannel,
     );
     const meta = metaFromReply(name, r, 0);
+    const prev = this.cache.get(name);
+    if (prev && prev.epoch === meta.epoch && prev.lastOffset > meta.lastOffset) {
+      // A notice for a newer append overtook this reply (another connection): keep the newer state.
+      return { ...prev };
+    }
     this.cache.set(name, meta);
-    return meta;
+    return { ...meta };
   }
 
   async refreshMeta(channel: string): Promise<ChannelMeta | undefined> {

@@ -38,6 +38,8 @@ for c = 1, nch do
   names[c] = ARGV[4 + 2 * c]
   maxLens[c] = tonumber(ARGV[5 + 2 * c])
   if redis.call('HSETNX', meta, 'epoch', newEpoch) == 1 then
+    -- a new epoch starts with no history: drop what a lost meta hash (evicted, deleted) left behind
+    redis.call('DEL', KEYS[3 * c - 1], KEYS[3 * c])
     redis.call('HSET', meta, 'last_offset', 0, 'last_ts', 0)
     redis.call('SADD', setKey, names[c])
   end
@@ -116,13 +118,14 @@ return head
 /**
  * Returns a channel's metadata, creating the channel with a fresh epoch if it does not exist
  * (HSETNX: when several instances race, one epoch wins and all of them read it back).
- * KEYS: meta, stream, channel set. ARGV: name, newEpoch, inst, notifyChannel.
+ * KEYS: meta, stream, channel set, latest. ARGV: name, newEpoch, inst, notifyChannel.
  * Returns epoch, first, count, last, lastTs, created (1/0).
  */
 export const ENSURE_LUA = `
 local meta, stream, setKey = KEYS[1], KEYS[2], KEYS[3]
 local created = 0
 if redis.call('HSETNX', meta, 'epoch', ARGV[2]) == 1 then
+  redis.call('DEL', stream, KEYS[4])
   redis.call('HSET', meta, 'last_offset', 0, 'last_ts', 0)
   redis.call('SADD', setKey, ARGV[1])
   created = 1

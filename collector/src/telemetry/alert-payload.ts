@@ -85,7 +85,10 @@ export function parseAlertWebhook(body: unknown, maxAlerts: number, forced?: Ale
     throw sgError(ErrorCode.BadRequest, 'alerts: required, an array of alerts ({"status","labels","annotations","startsAt",…})');
   }
   if (body.alerts.length > maxAlerts) {
-    throw sgError(ErrorCode.BatchTooLarge, `alerts: at most ${maxAlerts} per request (telemetry.alerts.maxAlertsPerRequest), got ${body.alerts.length}`);
+    throw sgError(
+      ErrorCode.BatchTooLarge,
+      `alerts: at most ${maxAlerts} per request (telemetry.alerts.maxAlertsPerRequest), got ${body.alerts.length}`,
+    );
   }
   const source = forced ?? detectSource(body);
   const receiver = typeof body.receiver === 'string' ? body.receiver : null;

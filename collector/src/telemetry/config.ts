@@ -80,6 +80,11 @@ export interface TelemetryConfig {
   maxTtlSeconds: number;
   /** How often changed aggregate rows are published (changes are batched meanwhile). */
   aggregatesIntervalMs: number;
+  /**
+   * This instance publishes expiries (TTL deletes) and aggregate rows. With several collectors on
+   * one Redis store, leave it true on exactly one of them, or each publishes them.
+   */
+  publishDerived: boolean;
   alerts: {
     /** POST /api/v1/alerts/webhook and the alerts/active channel. */
     enabled: boolean;
@@ -96,6 +101,7 @@ export const TELEMETRY_DEFAULTS: TelemetryConfig = {
   ttlCheckIntervalMs: 1_000,
   maxTtlSeconds: 30 * 86_400,
   aggregatesIntervalMs: 1_000,
+  publishDerived: true,
   alerts: { enabled: true, maxAlertsPerRequest: 1_000 },
 };
 
@@ -157,6 +163,7 @@ export const telemetryConfigSchema = strict({
   ttlCheckIntervalMs: { type: 'integer', minimum: 10 },
   maxTtlSeconds: { type: 'integer', minimum: 1 },
   aggregatesIntervalMs: { type: 'integer', minimum: 10 },
+  publishDerived: { type: 'boolean' },
   alerts: strict({ enabled: { type: 'boolean' }, maxAlertsPerRequest: { type: 'integer', minimum: 1 } }),
 });
 
@@ -248,9 +255,7 @@ export function telemetryConfigProblems(t: ReadonlyTelemetry, kinds: ReadonlyMap
       }
       labelNames.add(l.name);
       if (!l.allow && l.maxValues === undefined) {
-        problems.push(
-          `${at}: label ${l.name} has neither allow (a list of values) nor maxValues: its cardinality would be unbounded`,
-        );
+        problems.push(`${at}: label ${l.name} has neither allow (a list of values) nor maxValues: its cardinality would be unbounded`);
       }
       if (l.allow && l.maxValues !== undefined) {
         problems.push(`${at}: label ${l.name}: allow and maxValues contradict each other: keep one`);

@@ -59,6 +59,7 @@ export const DEMO_CHANNELS: readonly ChannelDefinition[] = [
     kind: 'stream',
     description: 'Events of the attendance system (logs panel).',
     fields: eventFields([
+      { name: 'type', type: 'string', description: 'service_started | scan_rejected | sync_failed | cloud_outage | component_status' },
       { name: 'device', type: 'string' },
       { name: 'component', type: 'string' },
     ]),
@@ -169,6 +170,16 @@ export const DEMO_METRIC_RULES: readonly MetricRule[] = [
     labels: [{ name: 'result', field: 'result', allow: ['success', 'failed'] }],
   },
   {
+    name: 'attendance_events_total',
+    help: 'Attendance system events, by type and level.',
+    type: 'counter',
+    channel: 'attendance/events',
+    labels: [
+      { name: 'type', field: 'type', allow: ['service_started', 'scan_rejected', 'sync_failed', 'cloud_outage', 'component_status'] },
+      { name: 'level', field: 'level', allow: ['info', 'warning', 'error', 'critical'] },
+    ],
+  },
+  {
     name: 'attendance_scan_latency_seconds',
     help: 'Scan latency at the device.',
     type: 'histogram',
@@ -248,7 +259,7 @@ export const DEMO_METRIC_RULES: readonly MetricRule[] = [
   },
   {
     name: 'pipeline_records_total',
-    help: 'Records scraped by the pipeline (sum of the runs\' records field).',
+    help: "Records scraped by the pipeline (sum of the runs' records field).",
     type: 'counter',
     channel: 'pipeline/runs',
     value: 'records',

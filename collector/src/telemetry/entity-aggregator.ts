@@ -167,6 +167,12 @@ export class EntityAggregator {
     return new Set(this.groups.keys());
   }
 
+  markDirty(dimensions: string[]): void {
+    for (const d of dimensions) {
+      this.dirty.add(d);
+    }
+  }
+
   markAllDirty(): void {
     for (const d of this.groups.keys()) {
       this.dirty.add(d);

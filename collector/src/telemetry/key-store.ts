@@ -31,12 +31,21 @@ export class ChannelKeys {
   ) {}
 
   /** Upserts a key; returns the previous record (undefined when new or not tracked). */
-  upsert(key: string, data: Record<string, unknown>, offset: number, ts: number, expiresAt: number | undefined): { prev?: KeyRecord; tracked: boolean } {
+  upsert(
+    key: string,
+    data: Record<string, unknown>,
+    offset: number,
+    ts: number,
+    expiresAt: number | undefined,
+  ): { prev?: KeyRecord; tracked: boolean } {
     const prev = this.records.get(key);
     if (!prev && this.records.size >= this.maxKeys) {
       if (!this.warned) {
         this.warned = true;
-        this.logger.warn({ channel: this.channel, maxTrackedKeys: this.maxKeys }, 'telemetry.maxTrackedKeys reached: new keys of this channel are not tracked (metrics, aggregates, TTL)');
+        this.logger.warn(
+          { channel: this.channel, maxTrackedKeys: this.maxKeys },
+          'telemetry.maxTrackedKeys reached: new keys of this channel are not tracked (metrics, aggregates, TTL)',
+        );
       }
       return { tracked: false };
     }

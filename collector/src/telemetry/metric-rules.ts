@@ -65,11 +65,11 @@ export class CompiledRule {
     } else if (rule.type === 'histogram') {
       this.histogram = new Histogram({ ...base, ...(rule.buckets ? { buckets: [...rule.buckets] } : {}) });
     } else {
-      const self = this;
+      const collect = (g: Gauge): void => this.collectGauge(g, liveKeys());
       this.gauge = new Gauge({
         ...base,
         collect() {
-          self.collectGauge(this, liveKeys());
+          collect(this);
         },
       });
     }
@@ -143,7 +143,10 @@ export class CompiledRule {
 
   /** Gauges over state and entity channels: group the live keys by label set, then combine. */
   private collectGauge(g: Gauge, channels: Iterable<ChannelKeys>): void {
-    const groups = new Map<string, { labels: Record<string, string>; n: number; sum: number; min: number; max: number; last: number; lastOffset: number }>();
+    const groups = new Map<
+      string,
+      { labels: Record<string, string>; n: number; sum: number; min: number; max: number; last: number; lastOffset: number }
+    >();
     let anyChannel = false;
     for (const ch of channels) {
       if (!this.matches(ch.channel)) {
@@ -168,13 +171,27 @@ export class CompiledRule {
       return;
     }
     for (const x of groups.values()) {
-      const v = agg === 'count' ? x.n : agg === 'sum' ? x.sum : agg === 'min' ? x.min : agg === 'max' ? x.max : agg === 'avg' ? x.sum / x.n : x.last;
+      const v =
+        agg === 'count'
+          ? x.n
+          : agg === 'sum'
+            ? x.sum
+            : agg === 'min'
+              ? x.min
+              : agg === 'max'
+                ? x.max
+                : agg === 'avg'
+                  ? x.sum / x.n
+                  : x.last;
       g.set(x.labels, v);
     }
   }
 
   private addToGroup(
-    groups: Map<string, { labels: Record<string, string>; n: number; sum: number; min: number; max: number; last: number; lastOffset: number }>,
+    groups: Map<
+      string,
+      { labels: Record<string, string>; n: number; sum: number; min: number; max: number; last: number; lastOffset: number }
+    >,
     rec: KeyRecord,
   ): void {
     if (!matchesFilter(rec.data, this.rule.filter)) {

@@ -7,8 +7,11 @@ import type { EventLog } from '../log/event-log';
 import { registerAlertWebhook } from './alerts-webhook-route';
 import { registerSnapshotRoute } from './snapshot-route';
 
-export function registerTelemetryRoutes(app: FastifyInstance, o: { config: Config; hub: Hub; registry: ChannelRegistry; log: EventLog }): void {
-  registerSnapshotRoute(app, o);
+export function registerTelemetryRoutes(
+  app: FastifyInstance,
+  o: { config: Config; hub: Hub; registry: ChannelRegistry; log: EventLog },
+): void {
+  registerSnapshotRoute(app, { ...o, maxLimit: o.config.limits.historyMaxLimit });
   if (o.config.telemetry.alerts.enabled) {
     registerAlertWebhook(app, o.hub, o.config.telemetry.alerts);
   }

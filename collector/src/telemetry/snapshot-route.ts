@@ -1,6 +1,8 @@
 /**
- * GET /api/v1/snapshot?channel=NAME: the current value of every live key of a state or entity
- * channel, in offset order: the same snapshot a subscription receives first, over REST.
+ * GET /api/v1/snapshot?channel=NAME[&limit=N]: the current value of every live key of a state or
+ * entity channel, in offset order: the same snapshot a subscription receives first, over REST.
+ * At most `limit` keys (default and cap: limits.historyMaxLimit), the most recently updated ones;
+ * `more: true` says some were left out.
  */
 import type { FastifyInstance } from 'fastify';
 import { ErrorCode } from '@streamgauge/protocol';
@@ -9,7 +11,7 @@ import type { ChannelRegistry } from '../channels/channel-registry';
 import type { EventLog } from '../log/event-log';
 import { principalOf } from '../http/request-principal';
 
-export function registerSnapshotRoute(app: FastifyInstance, o: { registry: ChannelRegistry; log: EventLog }): void {
+export function registerSnapshotRoute(app: FastifyInstance, o: { registry: ChannelRegistry; log: EventLog; maxLimit: number }): void {
   app.get('/api/v1/snapshot', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const name = q.channel;
@@ -21,13 +23,25 @@ export function registerSnapshotRoute(app: FastifyInstance, o: { registry: Chann
       throw sgError(ErrorCode.UnknownChannel, `unknown channel ${name}`);
     }
     if (c.kind === 'stream') {
-      throw sgError(ErrorCode.BadRequest, `${name} is a stream channel: snapshots exist for state and entity channels; use /api/v1/messages?channel=${name}`);
+      throw sgError(
+        ErrorCode.BadRequest,
+        `${name} is a stream channel: snapshots exist for state and entity channels; use /api/v1/messages?channel=${name}`,
+      );
+    }
+    let limit = o.maxLimit;
+    if (q.limit !== undefined && q.limit !== '') {
+      const n = Number(q.limit);
+      if (!Number.isSafeInteger(n) || n < 1 || n > o.maxLimit) {
+        throw sgError(ErrorCode.BadRequest, `limit must be an integer from 1 to ${o.maxLimit} (limits.historyMaxLimit)`);
+      }
+      limit = n;
     }
     // Read the offset first: the snapshot then holds at least everything up to it.
     const lastOffset = c.lastOffset;
-    const latest = await o.log.latestByKey(name);
+    const all = await o.log.latestByKey(name);
+    const latest = all.length > limit ? all.slice(all.length - limit) : all;
     const head = { channel: name, kind: c.kind, epoch: c.epoch, keyField: c.schema.keyField ?? null, lastOffset, count: latest.length };
     reply.type('application/json; charset=utf-8');
-    return `${JSON.stringify(head).slice(0, -1)},"messages":[${latest.map((m) => m.item).join(',')}]}`;
+    return `${JSON.stringify(head).slice(0, -1)},"messages":[${latest.map((m) => m.item).join(',')}],"more":${all.length > limit}}`;
   });
 }

@@ -8,7 +8,7 @@
  * and itself are all seen, in offset order per channel.
  *
  * One instance owns expiry and aggregates: with several collectors on one Redis store each would
- * publish them (docs/channels-entities.md says so).
+ * publish them, so all but one set telemetry.publishDerived: false (docs/channels-entities.md).
  */
 import { Gauge, type Registry } from 'prom-client';
 import { ErrorCode, type PublishItem } from '@streamgauge/protocol';
@@ -47,7 +47,11 @@ export interface Telemetry {
 }
 
 /** Rules and aggregates in effect: the config's own, plus the demo's when demo is enabled. */
-export function effectiveTelemetry(config: Config): { metrics: MetricRule[]; entities: EntityAggregateRule[]; definitions: ChannelDefinition[] } {
+export function effectiveTelemetry(config: Config): {
+  metrics: MetricRule[];
+  entities: EntityAggregateRule[];
+  definitions: ChannelDefinition[];
+} {
   const demo = config.demo.enabled;
   return {
     metrics: [...(config.telemetry.metrics as MetricRule[]), ...(demo ? DEMO_METRIC_RULES : [])],
@@ -195,7 +199,8 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
           }
         } else {
           const ttl = mine?.[i]?.ttl;
-          const expiresAt = c.kind === 'entity' && typeof ttl === 'number' && ttl > 0 ? m.ts + Math.min(ttl, t.maxTtlSeconds) * 1000 : undefined;
+          const expiresAt =
+            c.kind === 'entity' && typeof ttl === 'number' && ttl > 0 ? m.ts + Math.min(ttl, t.maxTtlSeconds) * 1000 : undefined;
           const r = keys.upsert(m.key, data, m.offset, m.ts, expiresAt);
           if (r.tracked) {
             const d = data;
@@ -254,7 +259,10 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
       } catch (err) {
         if (err instanceof SgError && err.code === ErrorCode.SchemaMismatch) {
           // A declared `reason` field of another type: delete without it.
-          await publishSafely(batch.map((it) => ({ ...it, data: {} })), 'expiry');
+          await publishSafely(
+            batch.map((it) => ({ ...it, data: {} })),
+            'expiry',
+          );
         } else {
           logger.warn({ err }, 'publishing expiries failed; retrying on the next pass');
           for (const it of batch) {
@@ -269,15 +277,16 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   const flushAggregates = async (): Promise<void> => {
     for (const a of aggregators) {
       const items = a.takeChanges();
-      if (items.length) {
-        await publishSafely(items, `aggregates ${a.rule.output}`);
+      if (items.length && !(await publishSafely(items, `aggregates ${a.rule.output}`))) {
+        // The store refused (unavailable, shutting down): publish these rows again next time.
+        a.markDirty(items.map((it) => String(it.data.dimension)));
       }
     }
   };
 
   let sweeping = false;
   const ttlTimer = setInterval(() => {
-    if (sweeping) {
+    if (sweeping || !t.publishDerived) {
       return;
     }
     sweeping = true;
@@ -288,7 +297,7 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   ttlTimer.unref();
   let flushing = false;
   const aggTimer = setInterval(() => {
-    if (flushing) {
+    if (flushing || !t.publishDerived) {
       return;
     }
     flushing = true;

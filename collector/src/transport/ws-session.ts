@@ -47,7 +47,10 @@ export class WsSession implements Sink {
     if (this.principal.via === 'none') {
       // Admitted without credentials (browsers cannot set headers on a WebSocket): it has
       // auth.limits.authTimeoutMs to send an `auth` frame, and may do nothing else meanwhile.
-      this.authTimer = setTimeout(() => this.close(CloseCode.Unauthorized, 'authentication timeout: send {"op":"auth","token"} first'), o.authTimeoutMs ?? 10_000);
+      this.authTimer = setTimeout(
+        () => this.close(CloseCode.Unauthorized, 'authentication timeout: send {"op":"auth","token"} first'),
+        o.authTimeoutMs ?? 10_000,
+      );
       this.authTimer.unref();
     }
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
@@ -216,14 +219,16 @@ export class WsSession implements Sink {
       return;
     }
     // Read the principal at each decision: pattern subscriptions check channels created later.
-    this.o.hub.subscribe(this, channel, since, id, (c) => this.principal.canSubscribe(c)).catch((err: unknown) => {
-      if (err instanceof SgError) {
-        this.error(err.code, err.message, id, channel);
-      } else {
-        this.o.logger.error({ err, channel }, 'subscribe failed');
-        this.error(ErrorCode.Internal, 'subscribe failed', id, channel);
-      }
-    });
+    this.o.hub
+      .subscribe(this, channel, since, id, (c) => this.principal.canSubscribe(c))
+      .catch((err: unknown) => {
+        if (err instanceof SgError) {
+          this.error(err.code, err.message, id, channel);
+        } else {
+          this.o.logger.error({ err, channel }, 'subscribe failed');
+          this.error(ErrorCode.Internal, 'subscribe failed', id, channel);
+        }
+      });
   }
 
   private authenticate(f: Record<string, unknown>, id: number | string | undefined): void {

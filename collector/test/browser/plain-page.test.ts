@@ -4,32 +4,23 @@
  * refused (cross-site WebSocket hijacking defence) and counted in
  * streamgauge_connections_refused_total{reason="origin"}. Screenshots: collector/test-results/.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
 import { launchChromium } from './launch-chromium';
+import { type PageServer, startPageServer } from './page-server';
+/** The page's DOM as the waitForFunction callbacks below use it (the collector's tsconfig has no "dom" lib). */
+declare const document: {
+  getElementById(id: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+};
 
-const PAGE_HTML = readFileSync(join(__dirname, 'plain-page.html'), 'utf8');
 /** Declared up front: subscribing to a channel that does not exist yet is SG_UNKNOWN_CHANNEL. */
 const CHANNELS = {
   channels: { definitions: [{ name: 'browser/plain' }, { name: 'browser/foreign' }, { name: 'browser/allowed' }] },
 };
 const SHOTS = join(__dirname, '..', '..', 'test-results');
-
-/** Serves the plain page at every path: a second origin, foreign to the collector. */
-function startPageServer(): Promise<{ server: Server; origin: string }> {
-  return new Promise((resolve, reject) => {
-    const server = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(PAGE_HTML);
-    });
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
-  });
-}
 
 /** The value of one sample of streamgauge_connections_refused_total (0 when absent). */
 async function refusedCount(baseUrl: string, transport: string, reason: string): Promise<number> {
@@ -66,37 +57,39 @@ describe('plain browser page (no libraries) against a real collector', () => {
   let collector: CollectorProcess | undefined;
   let allowing: CollectorProcess | undefined;
   let browser: Browser | undefined;
-  let pages: { server: Server; origin: string } | undefined;
+  /** Another origin, page only: foreign to both collectors. */
+  let foreign: PageServer | undefined;
+  /** The page and `collector` on one origin, as behind a reverse proxy. */
+  let sameOrigin: PageServer | undefined;
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    pages = await startPageServer();
+    foreign = await startPageServer();
     [collector, allowing, browser] = await Promise.all([
       startCollector({ config: CHANNELS }),
-      // Lists the page server's origin: only that foreign origin may open the WebSocket.
-      startCollector({ config: CHANNELS, env: { SG_ALLOWED_ORIGINS: pages.origin } }),
+      // Lists the foreign page's origin: only that origin may open the WebSocket.
+      startCollector({ config: CHANNELS, env: { SG_ALLOWED_ORIGINS: foreign.origin } }),
       launchChromium(),
     ]);
+    sameOrigin = await startPageServer({ proxyTo: collector.url });
   });
 
   afterAll(async () => {
     await browser?.close();
+    await Promise.all([sameOrigin?.close(), foreign?.close()]);
     await Promise.all([collector?.stop(), allowing?.stop()]);
     collector?.cleanup();
     allowing?.cleanup();
-    await new Promise<void>((r) => (pages ? pages.server.close(() => r()) : r()));
   });
 
-  test("a page served from the collector's origin shows live messages from its own WebSocket and from EventSource", async () => {
+  test('a page on the same origin as the collector shows live messages from its own WebSocket and from EventSource', async () => {
     const c = collector!;
     const page = await browser!.newPage({ viewport: { width: 1000, height: 500 } });
     try {
-      // The collector serves no HTML, so the page is written into a document the collector served
-      // (/healthz), which gives it the collector's origin. Chromium's Local Network Access checks
-      // block a page fulfilled by the test harness from opening sockets to 127.0.0.1, and a
-      // cross-origin EventSource would need CORS: the collector's own origin is the honest setup.
-      await page.goto(`${c.url}/healthz?channel=browser/plain`);
-      await page.setContent(PAGE_HTML);
+      // Default ws.allowedOrigins: same host only. The page's origin reaches the collector through
+      // a Host-preserving pipe (page-server.ts), so `new WebSocket('ws://<page host>/ws')` and
+      // `new EventSource('/api/v1/stream?…')` are same-origin and pass the check.
+      await page.goto(`${sameOrigin!.origin}/plain-page.html?channel=browser/plain`);
       await waitForStatus(page, 'ws-status', /^subscribed$/);
       await waitForStatus(page, 'sse-status', /^subscribed$/);
 
@@ -132,7 +125,7 @@ describe('plain browser page (no libraries) against a real collector', () => {
     const sseBefore = await refusedCount(c.url, 'sse', 'origin');
     const page = await browser!.newPage({ viewport: { width: 1000, height: 400 } });
     try {
-      await page.goto(`${pages!.origin}/plain-page.html?channel=browser/foreign&ws=${encodeURIComponent(c.wsUrl)}&sse=${encodeURIComponent(c.url)}`);
+      await page.goto(`${foreign!.origin}/plain-page.html?channel=browser/foreign&ws=${encodeURIComponent(c.wsUrl)}&sse=${encodeURIComponent(c.url)}`);
       // The upgrade is answered 403 (SG_ORIGIN_FORBIDDEN); a browser only sees 1006.
       await waitForStatus(page, 'ws-status', /^closed 1006$/);
       await waitForStatus(page, 'sse-status', /^failed$/);
@@ -152,7 +145,7 @@ describe('plain browser page (no libraries) against a real collector', () => {
     try {
       // EventSource is left out: a cross-origin EventSource needs CORS headers, which the
       // collector does not send (docs/testing-browser.md).
-      await page.goto(`${pages!.origin}/plain-page.html?channel=browser/allowed&ws=${encodeURIComponent(c.wsUrl)}&sse=none`);
+      await page.goto(`${foreign!.origin}/plain-page.html?channel=browser/allowed&ws=${encodeURIComponent(c.wsUrl)}&sse=none`);
       await waitForStatus(page, 'ws-status', /^subscribed$/);
       const r = await publish(c.url, { messages: [{ channel: 'browser/allowed', data: { ok: true } }] });
       expect(r.status).toBe(200);

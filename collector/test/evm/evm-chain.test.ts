@@ -81,12 +81,14 @@ beforeAll(async () => {
             contracts: [{ name: 'badge', address: badge, abiFile, events: ['Transfer'] }],
             watchAddresses: [getAddress(ACCOUNTS[2])],
           },
+          // The same chain with a window of one confirmation: the depth-3 reorg below goes past it.
+          { name: 'shallow', chainId: 31337, rpcUrls: [chain.wsUrl], confirmations: 1, startBlock: 0 },
         ],
       },
     },
   });
   client = await WsTestClient.connect(collector.wsUrl);
-  for (const ch of [BLOCKS, TXS, EVENTS, REORGS]) {
+  for (const ch of [BLOCKS, TXS, EVENTS, REORGS, 'evm/shallow/blocks', 'evm/shallow/reorgs']) {
     const r = await client.subscribe(ch, { last: 1000 });
     expect(r.type).toBe('subscribed');
   }
@@ -231,6 +233,25 @@ test('behavior: a reorg made with snapshot/revert yields one reorg message with 
   expect(await metric(collector!.url, 'streamgauge_evm_reorgs_total', { chain: 'local' })).toBe(1);
   expect(await metric(collector!.url, 'streamgauge_evm_reorg_last_depth', { chain: 'local' })).toBe(3);
   expect(await metric(collector!.url, 'streamgauge_evm_head_block', { chain: 'local' })).toBe(9);
+
+  // With confirmations: 1 the window holds blocks 7-8 only: block 6 was taken as final, so the
+  // reorg message says so, and reports only the orphaned blocks it could see.
+  await waitForData(client!, 'evm/shallow/blocks', (b) => b.number === 9);
+  expect(dataOf(client!, 'evm/shallow/reorgs')).toEqual([
+    {
+      depth: 2,
+      oldHead: old[2].hash,
+      oldHeadNumber: 8,
+      newHead: head.hash,
+      newHeadNumber: 9,
+      orphaned: [7, 8],
+      orphanedHashes: old.slice(1).map((b) => b.hash),
+      commonAncestor: 6,
+      commonAncestorHash: null,
+      beyondConfirmations: true,
+    },
+  ]);
+  expect(dataOf(client!, 'evm/shallow/blocks').map((b) => b.number)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 7, 8, 9]);
 });
 
 test('behavior: a reverted call to a watched contract is published with status reverted and emits no event', async () => {

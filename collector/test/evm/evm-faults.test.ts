@@ -48,6 +48,8 @@ beforeAll(async () => {
           requestTimeoutMs: 2_000,
           maxBackoffMs: 400,
         },
+        // Configured for mainnet but pointed at the dev chain: the endpoint must never be used.
+        { name: 'wrongid', chainId: 1, rpcUrls: [chain.httpUrl], startBlock: 0, pollIntervalMs: 100, maxBackoffMs: 400 },
       ],
     },
   };
@@ -55,6 +57,7 @@ beforeAll(async () => {
   client = await WsTestClient.connect(collector.wsUrl);
   await client.subscribe(BLOCKS, { last: 1000 });
   await client.subscribe(STATUS);
+  await client.subscribe('evm/flaky/reorgs', { last: 1000 });
 });
 
 afterAll(async () => {
@@ -79,6 +82,28 @@ test('behavior: a dead first RPC URL fails over to the live one and the chain is
   expect(await metric(base, 'streamgauge_evm_source_up', { chain: 'flaky' })).toBe(1);
   const status = await waitForData(client!, STATUS, (s) => s.state === 'following');
   expect(status).toMatchObject({ chain: 'flaky', endpoint: `127.0.0.1:${proxy.port}`, subscribed: false });
+});
+
+test('behavior: an endpoint serving another chain id is never used: the chain stays down with the reason', async () => {
+  const c = await WsTestClient.connect(collector!.wsUrl);
+  try {
+    await c.subscribe('evm/wrongid/blocks', { last: 1000 });
+    await c.subscribe('evm/wrongid/status');
+    const down = await waitForData(c, 'evm/wrongid/status', (s) => s.state === 'down');
+    expect(down).toEqual({
+      chain: 'wrongid',
+      state: 'down',
+      endpoint: `127.0.0.1:${chain.port}`,
+      head: null,
+      detail: `all 1 RPC endpoints failed; last: 127.0.0.1:${chain.port} serves chain id 31337, not 1`,
+      subscribed: false,
+    });
+    expect(dataOf(c, 'evm/wrongid/blocks')).toEqual([]);
+    expect(await metric(collector!.url, 'streamgauge_evm_source_up', { chain: 'wrongid' })).toBe(0);
+    expect(await metric(collector!.url, 'streamgauge_evm_head_block', { chain: 'wrongid' })).toBeUndefined();
+  } finally {
+    c.close();
+  }
 });
 
 test('behavior: the RPC going down mid-stream shows state down, and on its return the missed blocks are backfilled exactly once', async () => {
@@ -113,6 +138,7 @@ test('behavior: a restarted collector continues after the last block it publishe
   collector = await startCollector({ config, dataDir: first!.dataDir, port: first!.port });
   client = await WsTestClient.connect(collector.wsUrl);
   await client.subscribe(BLOCKS, { last: 1000 });
+  await client.subscribe('evm/flaky/reorgs', { last: 1000 });
   await mine(1);
   const last = before + 4;
   await waitForData(client, BLOCKS, (b) => b.number === last);
@@ -124,6 +150,39 @@ test('behavior: a restarted collector continues after the last block it publishe
   for (const b of blocks) {
     expect(b.hash).toBe((await chain.rpc<any>('eth_getBlockByNumber', [`0x${b.number.toString(16)}`, false])).hash);
   }
+});
+
+test('behavior: a polled chain whose head moves back (revert, no new block yet) gets a reorg to the ancestor with no replacement', async () => {
+  const snapshot = await chain.rpc<string>('evm_snapshot');
+  const ancestor = await head();
+  await mine(2);
+  await waitForData(client!, BLOCKS, (b) => b.number === ancestor + 2);
+  const orphaned = dataOf(client!, BLOCKS).slice(-2);
+  await chain.rpc('evm_revert', [snapshot]);
+  const reorg = await waitForData(client!, 'evm/flaky/reorgs', () => true);
+  const ancestorHash = (await chain.rpc<any>('eth_getBlockByNumber', [`0x${ancestor.toString(16)}`, false])).hash;
+  expect(reorg).toEqual({
+    depth: 2,
+    oldHead: orphaned[1].hash,
+    oldHeadNumber: ancestor + 2,
+    newHead: ancestorHash,
+    newHeadNumber: ancestor,
+    orphaned: [ancestor + 1, ancestor + 2],
+    orphanedHashes: orphaned.map((b) => b.hash),
+    commonAncestor: ancestor,
+    commonAncestorHash: ancestorHash,
+    beyondConfirmations: false,
+  });
+  await chain.rpc('evm_mine', [Number((await chain.rpc<any>('eth_getBlockByNumber', ['latest', false])).timestamp) + 600]);
+  await waitForData(client!, BLOCKS, (b) => b.number === ancestor + 1 && b.hash !== orphaned[0].hash);
+  expect(
+    dataOf(client!, BLOCKS)
+      .slice(-3)
+      .map((b) => b.number),
+  ).toEqual([ancestor + 1, ancestor + 2, ancestor + 1]);
+  const last = dataOf(client!, BLOCKS).slice(-1)[0];
+  expect(last.parentHash).toBe(ancestorHash);
+  expect(last.hash).toBe((await chain.rpc<any>('eth_getBlockByNumber', ['latest', false])).hash);
 });
 
 describe('following over a WebSocket RPC', () => {

@@ -5,7 +5,7 @@
  */
 import { type CollectorProcess } from '../helpers/collector-process';
 import { type PrometheusProcess, startPrometheus } from '../helpers/prometheus-process';
-import { publishOk, startInstances, waitForChannel } from './cluster';
+import { publishOk, startInstances, waitForChannel } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(120_000);

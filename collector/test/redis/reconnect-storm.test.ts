@@ -4,7 +4,7 @@
  * whole life: gaps 0, duplicates 0.
  */
 import { type CollectorProcess } from '../helpers/collector-process';
-import { ResumingSubscriber, publishOk, sleep, startInstance, startInstances, waitForChannel } from './cluster';
+import { ResumingSubscriber, publishOk, sleep, startInstance, startInstances, waitForChannel } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(180_000);

@@ -3,10 +3,11 @@
  * every instance), subscribers are told recovered:false with reason epoch_changed, and delivery
  * continues in the new epoch from offset 1.
  */
-import { CloseCode } from '@streamgauge/protocol';
-import { type CollectorProcess } from '../helpers/collector-process';
+import Redis from 'ioredis';
+import { CloseCode, ErrorCode } from '@streamgauge/protocol';
+import { type CollectorProcess, publish } from '../helpers/collector-process';
 import { WsTestClient } from '../helpers/ws-test-client';
-import { ResumingSubscriber, publishOk, startInstances, waitForChannel, waitForReady } from './cluster';
+import { ResumingSubscriber, publishOk, startInstances, waitForChannel, waitForReady } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(120_000);
@@ -81,5 +82,47 @@ describe('Redis store, Redis restarted without persistence', () => {
     expect(reply).toMatchObject({ type: 'subscribed', recovered: false, reason: 'epoch_changed', epoch: reset.epoch, offset: 0 });
     await late.waitForOffset('lost/history', 2);
     expect(late.gapsAndDuplicates('lost/history')).toEqual({ gaps: 0, duplicates: 0 });
+  });
+
+  test('behavior: a channel whose metadata Redis evicted starts over in a new epoch on every instance instead of failing', async () => {
+    const [a, b] = sg;
+    const before = await publishOk(a.url, 'evicted/meta', [1, 2]);
+    await waitForChannel(b.url, 'evicted/meta');
+    const onB = new ResumingSubscriber('evicted/meta');
+    subs.push(onB);
+    await onB.connect(b.wsUrl, { epoch: before[0].epoch, offset: 0 });
+    await onB.waitForOffset(2);
+    const admin = new Redis(redis.url);
+    try {
+      await admin.del('sg:ch:evicted/meta');
+    } finally {
+      admin.disconnect();
+    }
+    const after = await publishOk(a.url, 'evicted/meta', [3]);
+    expect(after[0].offset).toBe(1);
+    expect(after[0].epoch).not.toBe(before[0].epoch);
+    const reset = await onB.client.waitFor((f) => f.type === 'subscribed' && f.reason === 'epoch_changed');
+    expect(reset.epoch).toBe(after[0].epoch);
+    const h = (await (await fetch(`${b.url}/api/v1/messages?channel=evicted/meta`)).json()) as any;
+    expect(h).toMatchObject({ epoch: after[0].epoch, firstOffset: 1, lastOffset: 1 });
+    expect(h.messages.map((m: any) => m.data.seq)).toEqual([3]);
+  });
+
+  test('behavior: Redis out of memory answers publishes with 503 SG_STORE_UNAVAILABLE and keeps nothing of them', async () => {
+    const [a] = sg;
+    await publishOk(a.url, 'oom/x', [1]);
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config('SET', 'maxmemory', '1');
+      const r = await publish(a.url, { channel: 'oom/x', data: { seq: 2 } });
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe(ErrorCode.StoreUnavailable);
+      expect(r.body.error.message).toContain('OOM');
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
+    const ok = await publishOk(a.url, 'oom/x', [3]);
+    expect(ok[0].offset).toBe(2);
   });
 });

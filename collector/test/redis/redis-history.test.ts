@@ -5,7 +5,7 @@
  */
 import { type CollectorProcess, publish } from '../helpers/collector-process';
 import { WsTestClient } from '../helpers/ws-test-client';
-import { publishOk, sleep, startInstances, waitForChannel } from './cluster';
+import { publishOk, sleep, startInstances, waitForChannel } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(120_000);
@@ -120,7 +120,14 @@ describe('Redis log queries', () => {
       ['b', 2],
       ['c', 3],
     ]);
-    const h = await history(b.url, 'channel=things/live');
+    // Live, through the notice: a key with quotes, a backslash, a tab, a newline and non-ASCII survives.
+    const odd = 'ü "q" \\ tab\tnl\n✓';
+    expect((await publish(a.url, { channel: 'things/live', data: { id: odd, v: 4, text: 'line\nbreak\ttab "x"' } })).status).toBe(200);
+    const live = await c.waitFor((f) => f.type === 'messages' && !f.snapshot);
+    expect(live.messages).toEqual([
+      expect.objectContaining({ offset: 5, key: odd, data: { id: odd, v: 4, text: 'line\nbreak\ttab "x"' } }),
+    ]);
+    const h = await history(b.url, 'channel=things/live&limit=4');
     expect(h.messages.map((m: any) => [m.offset, m.key, m.deleted ?? false])).toEqual([
       [1, 'a', false],
       [2, 'b', false],

@@ -18,7 +18,7 @@ import {
   startInstances,
   waitForChannel,
   waitForReady,
-} from './cluster';
+} from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(120_000);
@@ -186,15 +186,15 @@ describe('Redis store with three collector instances (persistent Redis)', () => 
     ]);
   });
 
-  test('behavior: when an instance dies, its clients resume on another with zero gaps and zero duplicates', async () => {
+  /** 20 clients on a fresh instance, publishing through `via` all along; the instance is killed and they resume on `rescue`. */
+  async function failover(channel: string, via: CollectorProcess, rescue: CollectorProcess): Promise<void> {
     const victim = await startInstance(redis.url);
     extra.push(victim);
-    const [a, b] = sg;
-    const first = await publishOk(a.url, 'fail/over', [0]);
-    await waitForChannel(victim.url, 'fail/over');
+    const first = await publishOk(via.url, channel, [0]);
+    await waitForChannel(victim.url, channel);
     const moving: ResumingSubscriber[] = [];
     for (let i = 0; i < 20; i++) {
-      const s = new ResumingSubscriber('fail/over');
+      const s = new ResumingSubscriber(channel);
       subs.push(s);
       moving.push(s);
       await s.connect(victim.wsUrl, { epoch: first[0].epoch, offset: 0 });
@@ -203,27 +203,51 @@ describe('Redis store with three collector instances (persistent Redis)', () => 
     let publishing = true;
     const publisher = (async () => {
       while (publishing) {
-        await publishOk(a.url, 'fail/over', [seq++, seq++]);
+        await publishOk(via.url, channel, [seq++, seq++]);
         await sleep(2);
       }
     })();
     await sleep(300);
     await victim.stop('SIGKILL');
     // The clients notice the dead socket and reconnect to another instance, resuming from their position.
-    await Promise.all(moving.map((s) => s.connect(b.wsUrl)));
+    await Promise.all(moving.map((s) => s.connect(rescue.wsUrl)));
     await sleep(300);
     publishing = false;
     await publisher;
-    const last = (await publishOk(a.url, 'fail/over', [-1]))[0].offset;
+    const last = (await publishOk(via.url, channel, [-1]))[0].offset;
     for (const s of moving) {
       await s.waitForOffset(last);
       expect(s.gapsAndDuplicates()).toEqual({ gaps: 0, duplicates: 0 });
       expect(s.received[0]).toBe(1);
       expect(s.received.length).toBe(last);
     }
+  }
+
+  test('behavior: when an instance dies, its clients resume on another with zero gaps and zero duplicates', async () => {
+    await failover('fail/over', sg[0], sg[1]);
   });
 
-  test('behavior: Redis down makes readiness false, publishes answer 503 SG_STORE_UNAVAILABLE, WebSocket subscribers are closed with 4504; all resume when Redis returns', async () => {
+  test('behavior: an instance started later serves the existing channels with their offsets, epochs and history', async () => {
+    const first = await publishOk(
+      sg[0].url,
+      'late/join',
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    const late = await startInstance(redis.url);
+    extra.push(late);
+    const list = (await (await fetch(`${late.url}/api/v1/channels`)).json()) as any;
+    const info = list.channels.find((c: any) => c.name === 'late/join');
+    expect(info).toMatchObject({ epoch: first[0].epoch, lastOffset: 10, firstOffset: 1, count: 10 });
+    expect(info.schema.fields).toEqual([expect.objectContaining({ name: 'seq', type: 'number' })]);
+    const s = new ResumingSubscriber('late/join');
+    subs.push(s);
+    await s.connect(late.wsUrl, { epoch: first[0].epoch, offset: 6 });
+    await publishOk(sg[1].url, 'late/join', [11]);
+    await s.waitForOffset(11);
+    expect(s.received).toEqual([7, 8, 9, 10, 11]);
+  });
+
+  test('behavior: Redis down makes readiness false, publishes answer 503 SG_STORE_UNAVAILABLE, WebSocket subscribers are closed with 4504, SSE ones told; all resume when Redis returns', async () => {
     const [a, b, c] = sg;
     const first = await publishOk(a.url, 'redis/restart', [0]);
     await waitForChannel(b.url, 'redis/restart');
@@ -235,6 +259,15 @@ describe('Redis store with three collector instances (persistent Redis)', () => 
     await onC.connect(c.wsUrl, { epoch: first[0].epoch, offset: 0 });
     await publishOk(b.url, 'redis/restart', [1, 2, 3]);
     await onC.waitForOffset(4);
+
+    // An SSE client stays connected through the outage: it is told, then resumes by itself.
+    const sse = readSse(
+      `${c.url}/api/v1/stream?channels=redis/restart`,
+      { 'last-event-id': `redis/restart:${first[0].epoch}:4` },
+      (ev) => ev.some((e) => e.event === 'messages' && e.data.messages.some((m: any) => m.offset === 6)),
+      60_000,
+    );
+    await sleep(200);
 
     // A crash: with appendfsync always, everything acknowledged is on disk.
     await redis.stop('SIGKILL');
@@ -266,6 +299,10 @@ describe('Redis store with three collector instances (persistent Redis)', () => 
       expect(s.received).toEqual([1, 2, 3, 4, 5, 6]);
       expect(s.epoch).toBe(first[0].epoch);
     }
+    const sseEvents = await sse;
+    expect(sseEvents.find((e) => e.event === 'error')!.data).toMatchObject({ type: 'error', code: ErrorCode.StoreUnavailable });
+    expect(sseEvents.filter((e) => e.event === 'messages').flatMap((e) => e.data.messages.map((m: any) => m.offset))).toEqual([5, 6]);
+
     // The refused publish was not kept.
     const h = (await (await fetch(`${a.url}/api/v1/messages?channel=redis/restart&limit=100`)).json()) as any;
     expect(h.messages.map((m: any) => m.data.seq)).toEqual([0, 1, 2, 3, 4, 5]);
@@ -277,5 +314,23 @@ describe('Redis store with three collector instances (persistent Redis)', () => 
     expect(reply).toMatchObject({ type: 'subscribed', recovered: true, offset: 4 });
     await late.waitForOffset('redis/restart', 6);
     expect(late.gapsAndDuplicates('redis/restart', 5)).toEqual({ gaps: 0, duplicates: 0 });
+  });
+
+  test('behavior: after the Redis restart, fan-out across instances and failover with zero gaps and duplicates still hold', async () => {
+    const [a, b, c] = sg;
+    const first = await publishOk(c.url, 'after/restart', [0]);
+    await waitForChannel(a.url, 'after/restart');
+    await waitForChannel(b.url, 'after/restart');
+    const onA = new ResumingSubscriber('after/restart');
+    const onB = new ResumingSubscriber('after/restart');
+    subs.push(onA, onB);
+    await onA.connect(a.wsUrl, { epoch: first[0].epoch, offset: 0 });
+    await onB.connect(b.wsUrl, { epoch: first[0].epoch, offset: 0 });
+    await publishOk(c.url, 'after/restart', [1, 2, 3]);
+    for (const s of [onA, onB]) {
+      await s.waitForOffset(4);
+      expect(s.received).toEqual([1, 2, 3, 4]);
+    }
+    await failover('after/restart/failover', b, c);
   });
 });

@@ -7,7 +7,7 @@ import Redis from 'ioredis';
 import { ErrorCode } from '@streamgauge/protocol';
 import { shardOf } from '../../src/log/redis-log';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
-import { NO_IP_LIMITS, ResumingSubscriber, publishOk, waitForChannel } from './cluster';
+import { NO_IP_LIMITS, ResumingSubscriber, publishOk, waitForChannel } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(120_000);

@@ -4,7 +4,14 @@ import { backoffDelay } from '../../../sdk/src';
 
 describe('SDK surface', () => {
   test('behaviour: the public exports are exactly these', () => {
-    expect(Object.keys(sdk).sort()).toEqual(['PUBLISHER_DEFAULTS', 'SdkErrorCode', 'StreamgaugeError', 'backoffDelay', 'createPublisher', 'createSubscriber']);
+    expect(Object.keys(sdk).sort()).toEqual([
+      'PUBLISHER_DEFAULTS',
+      'SdkErrorCode',
+      'StreamgaugeError',
+      'backoffDelay',
+      'createPublisher',
+      'createSubscriber',
+    ]);
   });
 
   test('behaviour: backoff is full jitter capped at maxMs', () => {
@@ -16,6 +23,8 @@ describe('SDK surface', () => {
 
   test('errors: options that contradict each other are refused at creation', () => {
     expect(() => sdk.createPublisher({ url: 'ftp://x' })).toThrow('url must start with http:// or https://, got "ftp://x"');
-    expect(() => sdk.createPublisher({ url: 'http://x', maxBatch: 10, maxQueue: 5 })).toThrow('maxBatch (10) must be >= 1 and <= maxQueue (5)');
+    expect(() => sdk.createPublisher({ url: 'http://x', maxBatch: 10, maxQueue: 5 })).toThrow(
+      'maxBatch (10) must be >= 1 and <= maxQueue (5)',
+    );
   });
 });

@@ -9,13 +9,29 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ErrorCode } from '@streamgauge/protocol';
 import { type CollectorProcess, freePort, startCollector } from '../helpers/collector-process';
-import { type ConnectionState, type MessageItem, SdkErrorCode, StreamgaugeError, type WebSocketConstructor, createPublisher, createSubscriber } from '../../../sdk/src';
+import {
+  type ConnectionState,
+  type MessageItem,
+  SdkErrorCode,
+  StreamgaugeError,
+  type WebSocketConstructor,
+  createPublisher,
+  createSubscriber,
+} from '../../../sdk/src';
 
 const CONFIG = {
   channels: {
     definitions: [
       { name: 'app/seq', kind: 'stream', fields: [{ name: 'n', type: 'number' }] },
-      { name: 'app/components', kind: 'state', keyField: 'component', fields: [{ name: 'component', type: 'string' }, { name: 'status', type: 'string' }] },
+      {
+        name: 'app/components',
+        kind: 'state',
+        keyField: 'component',
+        fields: [
+          { name: 'component', type: 'string' },
+          { name: 'status', type: 'string' },
+        ],
+      },
     ],
   },
 };
@@ -127,7 +143,10 @@ describe('SDK publisher retry', () => {
   test('errors: a refused request (SG_BAD_REQUEST) is not retried and comes back at once', async () => {
     const f = countingFetch();
     const pub = createPublisher({ url: sg!.url, fetch: f.fetch });
-    await expect(pub.publish({ channel: 'app/seq', key: 'k', data: { n: 1 } })).rejects.toMatchObject({ code: ErrorCode.BadRequest, status: 400 });
+    await expect(pub.publish({ channel: 'app/seq', key: 'k', data: { n: 1 } })).rejects.toMatchObject({
+      code: ErrorCode.BadRequest,
+      status: 400,
+    });
     expect(f.calls()).toBe(1);
     await pub.close();
   });
@@ -170,7 +189,12 @@ describe('SDK subscriber (real collector)', () => {
   });
 
   test('behaviour: after a collector restart the subscription resumes with no gap and no duplicate', async () => {
-    const sub = createSubscriber({ url: sg.wsUrl, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnectBaseMs: 100, reconnectMaxMs: 500 });
+    const sub = createSubscriber({
+      url: sg.wsUrl,
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      reconnectBaseMs: 100,
+      reconnectMaxMs: 500,
+    });
     const states: ConnectionState[] = [];
     sub.onState((e) => states.push(e.newState));
     const received: MessageItem[] = [];

@@ -29,6 +29,13 @@ describe('API keys and tokens over REST (real collector)', () => {
     expect(r.body.error.code).toBe(ErrorCode.Unauthorized);
   });
 
+  test('behavior: every REST answer, refusals included, carries nosniff and a deny-all CSP', async () => {
+    for (const r of [await getJson(`${sg.url}/api/v1/channels`), await getJson(`${sg.url}/api/v1/channels`, bearer(READER_KEY))]) {
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    }
+  });
+
   test('behavior: a publish with a wrong key is refused with 401 SG_UNAUTHORIZED', async () => {
     const r = await publish(sg.url, { channel: 'app/x', data: { n: 1 } }, bearer('not-a-key-0123456789'));
     expect(r.status).toBe(401);
@@ -41,7 +48,16 @@ describe('API keys and tokens over REST (real collector)', () => {
   });
 
   test('behavior: a publish outside the key publish scope is refused with 403 SG_FORBIDDEN and nothing is stored', async () => {
-    const r = await publish(sg.url, { messages: [{ channel: 'app/y', data: { n: 1 } }, { channel: 'evm/y', data: { n: 1 } }] }, bearer(PUB_KEY));
+    const r = await publish(
+      sg.url,
+      {
+        messages: [
+          { channel: 'app/y', data: { n: 1 } },
+          { channel: 'evm/y', data: { n: 1 } },
+        ],
+      },
+      bearer(PUB_KEY),
+    );
     expect(r.status).toBe(403);
     expect(r.body.error.code).toBe(ErrorCode.Forbidden);
     const h = await getJson(`${sg.url}/api/v1/messages?channel=app/y`, bearer(ADMIN_KEY));
@@ -137,7 +153,9 @@ describe('API keys and tokens over REST (real collector)', () => {
     const out = sg.output();
     const auditLines = out.split('\n').filter((l) => l.includes('"audit":true'));
     expect(auditLines.some((l) => l.includes('"event":"auth_refused"'))).toBe(true);
-    expect(auditLines.some((l) => l.includes('"event":"token_issued"') && l.includes('"principal":"ops"') && l.includes('"admin":true'))).toBe(true);
+    expect(
+      auditLines.some((l) => l.includes('"event":"token_issued"') && l.includes('"principal":"ops"') && l.includes('"admin":true')),
+    ).toBe(true);
     expect(auditLines.some((l) => l.includes('"event":"admin_keys_listed"'))).toBe(true);
     for (const secret of [PUB_KEY, READER_KEY, ADMIN_KEY, TOKEN_SECRET, 'wrong-key-0123456789', 'eyJ']) {
       expect(out).not.toContain(secret);

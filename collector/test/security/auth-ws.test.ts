@@ -44,6 +44,14 @@ describe('WebSocket authentication (real collector)', () => {
     sg?.cleanup();
   });
 
+  test('behavior: the Origin check stays on with auth: a cross-site upgrade is refused with HTTP 403 even with a valid key', async () => {
+    await expect(WsTestClient.connect(sg.wsUrl, { headers: { origin: 'https://evil.example', 'x-api-key': READER_KEY } })).rejects.toThrow(
+      'HTTP 403',
+    );
+    const sameSite = await connect({ origin: `http://127.0.0.1:${sg.port}`, 'x-api-key': READER_KEY });
+    expect((await sameSite.subscribe('app/public/a')).type).toBe('subscribed');
+  });
+
   test('behavior: an upgrade with a wrong key is refused with HTTP 401', async () => {
     await expect(WsTestClient.connect(sg.wsUrl, { headers: bearer('wrong-key-0123456789') })).rejects.toThrow('HTTP 401');
   });

@@ -169,7 +169,9 @@ describe('flood on loopback (real collector)', () => {
       await publish(sg.url, { channel: 'app/flood/busy', data: { seq: -1 } }, bearer(PUB_KEY));
       await sleep(250);
     }
-    process.stdout.write(`flood: closes ${JSON.stringify(Object.fromEntries(closes))}, heap ${(heapBefore / 2 ** 20).toFixed(1)} -> ${(heapAfter / 2 ** 20).toFixed(1)} MiB\n`);
+    process.stdout.write(
+      `flood: closes ${JSON.stringify(Object.fromEntries(closes))}, heap ${(heapBefore / 2 ** 20).toFixed(1)} -> ${(heapAfter / 2 ** 20).toFixed(1)} MiB\n`,
+    );
     expect(sample(text, 'streamgauge_clients{transport="ws"}')).toBe(1);
     expect(sample(text, 'streamgauge_send_queue_bytes')).toBeLessThan(64 * 1024);
     expect(heapAfter).toBeLessThan(heapBefore + 32 * 1024 * 1024);

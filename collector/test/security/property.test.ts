@@ -75,10 +75,22 @@ const itemArb = fc.oneof(
 const bodyArb: fc.Arbitrary<{ contentType: string; payload: string }> = fc.oneof(
   itemArb.map((it) => ({ contentType: 'application/json', payload: JSON.stringify(it) ?? 'null' })),
   fc.array(itemArb, { maxLength: 6 }).map((messages) => ({ contentType: 'application/json', payload: JSON.stringify({ messages }) })),
-  fc.oneof(anyJson, fc.constant({ messages: [] }), fc.constant({ messages: 'x' })).map((v) => ({ contentType: 'application/json', payload: JSON.stringify(v) ?? 'null' })),
+  fc
+    .oneof(anyJson, fc.constant({ messages: [] }), fc.constant({ messages: 'x' }))
+    .map((v) => ({ contentType: 'application/json', payload: JSON.stringify(v) ?? 'null' })),
   fc.string({ maxLength: 200 }).map((s) => ({ contentType: 'application/json', payload: s })),
-  fc.array(fc.oneof(itemArb.map((v) => JSON.stringify(v) ?? ''), fc.string({ maxLength: 30 })), { maxLength: 5 }).map((lines) => ({ contentType: 'application/x-ndjson', payload: lines.join('\n') })),
-  fc.tuple(fc.constantFrom('text/plain', 'application/xml', 'application/json; charset=utf-8'), fc.string({ maxLength: 50 })).map(([contentType, payload]) => ({ contentType, payload })),
+  fc
+    .array(
+      fc.oneof(
+        itemArb.map((v) => JSON.stringify(v) ?? ''),
+        fc.string({ maxLength: 30 }),
+      ),
+      { maxLength: 5 },
+    )
+    .map((lines) => ({ contentType: 'application/x-ndjson', payload: lines.join('\n') })),
+  fc
+    .tuple(fc.constantFrom('text/plain', 'application/xml', 'application/json; charset=utf-8'), fc.string({ maxLength: 50 }))
+    .map(([contentType, payload]) => ({ contentType, payload })),
 );
 
 describe('property: generated input never crashes the collector and every refusal has a documented code', () => {
@@ -102,7 +114,13 @@ describe('property: generated input never crashes the collector and every refusa
       store: { path: ':memory:' },
       log: { level: 'silent' },
       metrics: { process: false },
-      channels: { maxChannels: 40, definitions: [{ name: 'app/state', kind: 'state', keyField: 'id' }, { name: 'app/ent', kind: 'entity', keyField: 'id' }] },
+      channels: {
+        maxChannels: 40,
+        definitions: [
+          { name: 'app/state', kind: 'state', keyField: 'id' },
+          { name: 'app/ent', kind: 'entity', keyField: 'id' },
+        ],
+      },
       ws: { maxSubscriptionsPerConnection: 32 },
       auth: {
         keys: [{ name: 'publisher', key: PUB_KEY, scopes: { publish: ['app/**'], subscribe: ['app/**'] } }],
@@ -187,7 +205,16 @@ describe('property: generated input never crashes the collector and every refusa
     expect(unhandled).toEqual([]);
     // The generators reach the interesting answers, not only one kind of refusal.
     process.stdout.write(`publish answers: ${JSON.stringify(Object.fromEntries(seen))}\n`);
-    for (const code of ['200', ErrorCode.BadRequest, ErrorCode.BadJson, ErrorCode.BadChannelName, ErrorCode.Forbidden, ErrorCode.UnsupportedMediaType, ErrorCode.ChannelLimit, ErrorCode.SchemaMismatch]) {
+    for (const code of [
+      '200',
+      ErrorCode.BadRequest,
+      ErrorCode.BadJson,
+      ErrorCode.BadChannelName,
+      ErrorCode.Forbidden,
+      ErrorCode.UnsupportedMediaType,
+      ErrorCode.ChannelLimit,
+      ErrorCode.SchemaMismatch,
+    ]) {
       expect(seen.get(code) ?? 0).toBeGreaterThan(0);
     }
   });

@@ -3,12 +3,14 @@ import { ANONYMOUS } from '../../src/auth/principal';
 import { inScope, patternCovers, principalFromScopes, uncovered } from '../../src/auth/scopes';
 import { TicketStore } from '../../src/auth/stream-tickets';
 import { KeyStore, sha256 } from '../../src/auth/key-store';
+import { credentialOf } from '../../src/auth/key-authenticator';
 import { KeyedLimiter } from '../../src/limits/keyed-limiter';
 import { TokenBucket } from '../../src/limits/token-bucket';
 import { FrameLimiter } from '../../src/limits/connection-guard';
 import { AUTH_DEFAULTS } from '../../src/auth/config';
 import { requestedScopes } from '../../src/auth/token-routes';
 import { ErrorCode } from '@streamgauge/protocol';
+import { resolveConfig } from '../../src/config/load-config';
 
 describe('scopes', () => {
   test.each([
@@ -50,10 +52,26 @@ describe('scopes', () => {
   test('behavior: a token request wider than the key is refused with SG_FORBIDDEN, malformed with SG_BAD_REQUEST', () => {
     const key = { publish: ['app/**'], subscribe: ['app/**'], admin: false };
     expect(requestedScopes({ scopes: { subscribe: ['app/x'] } }, key)).toEqual({ publish: ['app/**'], subscribe: ['app/x'], admin: false });
-    expect(() => requestedScopes({ scopes: { subscribe: ['evm/**'] } }, key)).toThrow(expect.objectContaining({ code: ErrorCode.Forbidden }));
+    expect(() => requestedScopes({ scopes: { subscribe: ['evm/**'] } }, key)).toThrow(
+      expect.objectContaining({ code: ErrorCode.Forbidden }),
+    );
     expect(() => requestedScopes({ scopes: { admin: true } }, key)).toThrow(expect.objectContaining({ code: ErrorCode.Forbidden }));
     expect(() => requestedScopes({ scopes: { publish: 'app/x' } }, key)).toThrow(expect.objectContaining({ code: ErrorCode.BadRequest }));
     expect(() => requestedScopes([], key)).toThrow(expect.objectContaining({ code: ErrorCode.BadRequest }));
+  });
+});
+
+describe('credentials in headers', () => {
+  test.each([
+    [{ authorization: 'Bearer abc' }, 'abc'],
+    [{ authorization: 'bearer  abc ' }, 'abc'],
+    [{ 'x-api-key': ' abc ' }, 'abc'],
+    [{ authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': 'abc' }, 'abc'],
+    [{ authorization: 'Bearer abc', 'x-api-key': 'def' }, 'abc'],
+    [{ authorization: 'Basic dXNlcjpwYXNz' }, ''],
+    [{}, undefined],
+  ])('behavior: %j gives %j', (headers, expected) => {
+    expect(credentialOf(headers)).toBe(expected);
   });
 });
 
@@ -131,5 +149,29 @@ describe('stream tickets', () => {
     const t = new TicketStore(30_000, 10);
     const p = principalFromScopes('k', { publish: [], subscribe: ['**'], admin: false }, 'token', 5_000);
     expect(t.issue(p, 0).expiresAt).toBe(5_000);
+  });
+});
+
+describe('auth config', () => {
+  test('behavior: keyEnv, SG_TOKEN_SECRET and SG_METRICS_TOKEN are resolved from the environment passed in', () => {
+    const c = resolveConfig(
+      { auth: { keys: [{ name: 'k', keyEnv: 'MY_KEY', scopes: { subscribe: ['**'] } }] } },
+      { MY_KEY: 'k'.repeat(20), SG_TOKEN_SECRET: 's'.repeat(40), SG_METRICS_TOKEN: 'm'.repeat(20), SG_METRICS_PORT: '9464' },
+    );
+    expect(c.auth.keys[0].key).toBe('k'.repeat(20));
+    expect(c.auth.keys[0].keyEnv).toBeUndefined();
+    expect(c.auth.tokens.secret).toBe('s'.repeat(40));
+    expect(c.auth.metrics).toMatchObject({ bearerToken: 'm'.repeat(20), port: 9464 });
+    expect(Object.isFrozen(c.auth.keys[0])).toBe(true);
+  });
+
+  test('behavior: a short HS256 secret, a missing PEM file and an unknown option fail with messages naming them', () => {
+    expect(() => resolveConfig({ auth: { tokens: { secret: 'short' } } })).toThrow(
+      'auth.tokens.secret: an HS256 secret needs at least 32 characters',
+    );
+    expect(() => resolveConfig({ auth: { tokens: { algorithm: 'ES256', privateKeyFile: '/nonexistent.key' } } })).toThrow(
+      /cannot read \/nonexistent.key[\s\S]*publicKeyFile: required for ES256/,
+    );
+    expect(() => resolveConfig({ auth: { limits: { wsMessagesPerSec: 1 } } })).toThrow('unknown option "wsMessagesPerSec"');
   });
 });

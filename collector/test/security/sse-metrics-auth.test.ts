@@ -7,7 +7,11 @@ import { type CollectorProcess, freePort, publish, startCollector } from '../hel
 import { ADMIN_KEY, AUTH_ENV, PUB_KEY, READER_KEY, authConfig, bearer, getJson, mintToken, sample } from './fixtures';
 
 /** Opens an SSE stream and resolves with the first event of type `event` (then aborts), or the HTTP error. */
-async function firstSseEvent(url: string, event: string, headers: Record<string, string> = {}): Promise<{ status: number; data?: any; body?: any }> {
+async function firstSseEvent(
+  url: string,
+  event: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; data?: any; body?: any }> {
   const ac = new AbortController();
   const r = await fetch(url, { headers, signal: ac.signal });
   if (r.status !== 200) {
@@ -143,11 +147,15 @@ describe('/metrics protection (real collector)', () => {
 
 describe('safe defaults at startup', () => {
   test('behavior: with no keys, a non-loopback host is refused before listening (exit 78, insecure_refused)', async () => {
-    await expect(startCollector({ env: { SG_HOST: '0.0.0.0' }, readyTimeoutMs: 5_000 })).rejects.toThrow(/exited with 78[\s\S]*insecure_refused/);
+    await expect(startCollector({ env: { SG_HOST: '0.0.0.0' }, readyTimeoutMs: 5_000 })).rejects.toThrow(
+      /exited with 78[\s\S]*insecure_refused/,
+    );
   });
 
   test('behavior: a keyEnv naming an unset variable fails at startup with a message naming it (exit 78)', async () => {
-    await expect(startCollector({ config: { auth: authConfig() }, readyTimeoutMs: 5_000 })).rejects.toThrow(/exited with 78[\s\S]*SG_TEST_ADMIN_KEY \(keyEnv\) is not set/);
+    await expect(startCollector({ config: { auth: authConfig() }, readyTimeoutMs: 5_000 })).rejects.toThrow(
+      /exited with 78[\s\S]*SG_TEST_ADMIN_KEY \(keyEnv\) is not set/,
+    );
   });
 
   test('behavior: a key given twice or with an invalid scope pattern fails at startup', async () => {

@@ -89,13 +89,16 @@ describe('auth off (real collector)', () => {
     sg?.cleanup();
   });
 
-  test('behavior: with no keys, POST /api/v1/token and /api/v1/stream-ticket answer 404 SG_NOT_FOUND and everything is open', async () => {
+  test('behavior: with no keys, POST /api/v1/token and /api/v1/stream-ticket answer 404 SG_NOT_FOUND, and publishing is open and unthrottled', async () => {
     const t = await mintToken(sg.url, 'anything-0123456789', {});
     expect(t.status).toBe(404);
     expect(t.body.error.code).toBe(ErrorCode.NotFound);
     const r = await fetch(`${sg.url}/api/v1/stream-ticket`, { method: 'POST' });
     expect(r.status).toBe(404);
-    expect((await publish(sg.url, { channel: 'app/open', data: { n: 1 } })).status).toBe(200);
+    // No keys, no per-key publish limit: more requests than the default burst (200) all pass.
+    for (let i = 0; i < 250; i++) {
+      expect((await publish(sg.url, { channel: 'app/open', data: { n: i } })).status).toBe(200);
+    }
     const m = await getJson(`${sg.url}/metrics`);
     expect(sample(m.body, 'streamgauge_auth_failures_total{transport="http",reason="missing"}')).toBe(0);
   });
@@ -104,7 +107,10 @@ describe('auth off (real collector)', () => {
 describe('audit rate', () => {
   test('behavior: audit lines over the rate are dropped and reported once in an audit_suppressed line', () => {
     const lines: Record<string, unknown>[] = [];
-    const logger = { warn: (o: Record<string, unknown>) => lines.push(o), info: (o: Record<string, unknown>) => lines.push(o) } as unknown as Logger;
+    const logger = {
+      warn: (o: Record<string, unknown>) => lines.push(o),
+      info: (o: Record<string, unknown>) => lines.push(o),
+    } as unknown as Logger;
     for (let i = 0; i < AUDIT_BURST + 50; i++) {
       audit(logger, 'auth_refused', { transport: 'http', reason: 'invalid', token: 'secret-token' });
     }

@@ -99,7 +99,10 @@ describe('alert webhook (real collector)', () => {
   });
 
   const changesFor = (fingerprint: string) =>
-    c.frames.filter((f) => f.type === 'messages' && f.channel === 'alerts/active').flatMap((f) => f.messages).filter((m: any) => m.key === fingerprint);
+    c.frames
+      .filter((f) => f.type === 'messages' && f.channel === 'alerts/active')
+      .flatMap((f) => f.messages)
+      .filter((m: any) => m.key === fingerprint);
 
   test('behaviour: a Grafana alert appears firing on alerts/active, then resolved', async () => {
     const r = await post(sg, grafanaPayload('firing'));
@@ -123,7 +126,9 @@ describe('alert webhook (real collector)', () => {
     expect(await firingGauge(sg)).toBe(1);
 
     expect((await post(sg, grafanaPayload('resolved'))).body).toMatchObject({ accepted: 1, firing: 0, resolved: 1 });
-    await c.waitFor((f) => f.type === 'messages' && f.messages.some((m: any) => m.key === 'c6eadffa33fcdf37' && m.data.status === 'resolved'));
+    await c.waitFor(
+      (f) => f.type === 'messages' && f.messages.some((m: any) => m.key === 'c6eadffa33fcdf37' && m.data.status === 'resolved'),
+    );
     expect(changesFor('c6eadffa33fcdf37').map((m: any) => [m.data.status, m.data.endsAt])).toEqual([
       ['firing', null],
       ['resolved', '2026-11-23T10:05:00.000Z'],
@@ -151,14 +156,22 @@ describe('alert webhook (real collector)', () => {
     try {
       await late.subscribe('alerts/active');
       const snap = await late.waitFor((f) => f.type === 'messages' && f.snapshot === true);
-      expect(Object.fromEntries(snap.messages.map((m: any) => [m.key, m.data.status]))).toEqual({ c6eadffa33fcdf37: 'resolved', '9f3a0c2e8b1d4f67': 'firing' });
+      expect(Object.fromEntries(snap.messages.map((m: any) => [m.key, m.data.status]))).toEqual({
+        c6eadffa33fcdf37: 'resolved',
+        '9f3a0c2e8b1d4f67': 'firing',
+      });
     } finally {
       late.close();
     }
     await post(sg, alertmanagerPayload('resolved'));
-    await c.waitFor((f) => f.type === 'messages' && f.messages.some((m: any) => m.key === '9f3a0c2e8b1d4f67' && m.data.status === 'resolved'));
+    await c.waitFor(
+      (f) => f.type === 'messages' && f.messages.some((m: any) => m.key === '9f3a0c2e8b1d4f67' && m.data.status === 'resolved'),
+    );
     const rest = (await (await fetch(`${sg.url}/api/v1/snapshot?channel=alerts/active`)).json()) as any;
-    expect(rest.messages.find((m: any) => m.key === '9f3a0c2e8b1d4f67').data).toMatchObject({ status: 'resolved', endsAt: '2026-11-23T11:02:00.000Z' });
+    expect(rest.messages.find((m: any) => m.key === '9f3a0c2e8b1d4f67').data).toMatchObject({
+      status: 'resolved',
+      endsAt: '2026-11-23T11:02:00.000Z',
+    });
     expect(await firingGauge(sg)).toBe(0);
   });
 
@@ -176,15 +189,43 @@ describe('alert webhook (real collector)', () => {
   });
 
   test.each([
-    { name: 'no alerts array', body: { status: 'firing' } as any, code: ErrorCode.BadRequest, message: 'alerts: required, an array of alerts ({"status","labels","annotations","startsAt",…})' },
-    { name: 'a bad status', body: { alerts: [{ status: 'pending', labels: { alertname: 'A' } }] } as any, code: ErrorCode.BadRequest, message: 'alerts[0].status: must be "firing" or "resolved", got "pending"' },
-    { name: 'labels missing', body: { alerts: [{ status: 'firing' }] } as any, code: ErrorCode.BadRequest, message: 'alerts[0].labels: required, an object of strings (alertname, severity…)' },
-    { name: 'a label that is not a string', body: { alerts: [{ status: 'firing', labels: { alertname: 'A', n: 1 } }] } as any, code: ErrorCode.BadRequest, message: 'alerts[0].labels.n: must be a string, got number' },
-    { name: 'a bad startsAt', body: { alerts: [{ status: 'firing', labels: { alertname: 'A' }, startsAt: 'yesterday' }] } as any, code: ErrorCode.BadRequest, message: 'alerts[0].startsAt: must be an RFC 3339 time, got "yesterday"' },
+    {
+      name: 'no alerts array',
+      body: { status: 'firing' } as any,
+      code: ErrorCode.BadRequest,
+      message: 'alerts: required, an array of alerts ({"status","labels","annotations","startsAt",…})',
+    },
+    {
+      name: 'a bad status',
+      body: { alerts: [{ status: 'pending', labels: { alertname: 'A' } }] } as any,
+      code: ErrorCode.BadRequest,
+      message: 'alerts[0].status: must be "firing" or "resolved", got "pending"',
+    },
+    {
+      name: 'labels missing',
+      body: { alerts: [{ status: 'firing' }] } as any,
+      code: ErrorCode.BadRequest,
+      message: 'alerts[0].labels: required, an object of strings (alertname, severity…)',
+    },
+    {
+      name: 'a label that is not a string',
+      body: { alerts: [{ status: 'firing', labels: { alertname: 'A', n: 1 } }] } as any,
+      code: ErrorCode.BadRequest,
+      message: 'alerts[0].labels.n: must be a string, got number',
+    },
+    {
+      name: 'a bad startsAt',
+      body: { alerts: [{ status: 'firing', labels: { alertname: 'A' }, startsAt: 'yesterday' }] } as any,
+      code: ErrorCode.BadRequest,
+      message: 'alerts[0].startsAt: must be an RFC 3339 time, got "yesterday"',
+    },
   ])('errors: a payload with $name is refused whole with $code and nothing is published', async ({ body, code, message }) => {
     const before = (await (await fetch(`${sg.url}/api/v1/snapshot?channel=alerts/active`)).json()) as any;
     const good = { status: 'firing', labels: { alertname: 'ShouldNotAppear' } };
-    const withGood = { ...(body as Record<string, unknown>), ...(Array.isArray((body as any).alerts) ? { alerts: [good, ...(body as any).alerts] } : {}) };
+    const withGood = {
+      ...(body as Record<string, unknown>),
+      ...(Array.isArray((body as any).alerts) ? { alerts: [good, ...(body as any).alerts] } : {}),
+    };
     const r = await post(sg, withGood);
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe(code);

@@ -10,7 +10,15 @@ import { ErrorCode } from '@streamgauge/protocol';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
 
 const DEFINITIONS = [
-  { name: 'app/status', kind: 'state', keyField: 'component', fields: [{ name: 'component', type: 'string' }, { name: 'status', type: 'string' }] },
+  {
+    name: 'app/status',
+    kind: 'state',
+    keyField: 'component',
+    fields: [
+      { name: 'component', type: 'string' },
+      { name: 'status', type: 'string' },
+    ],
+  },
   {
     name: 'app/conns',
     kind: 'entity',
@@ -21,11 +29,31 @@ const DEFINITIONS = [
       { name: 'bitrate_bps', type: 'number' },
     ],
   },
-  { name: 'app/log', kind: 'stream', fields: [{ name: 'level', type: 'string' }, { name: 'message', type: 'string' }] },
+  {
+    name: 'app/log',
+    kind: 'stream',
+    fields: [
+      { name: 'level', type: 'string' },
+      { name: 'message', type: 'string' },
+    ],
+  },
 ];
 const RULES = [
-  { name: 'app_conns_active', help: 'Live connections.', type: 'gauge', channel: 'app/conns', aggregate: 'count', labels: [{ name: 'country', field: 'country', allow: ['US', 'DE'] }] },
-  { name: 'app_log_total', help: 'Log lines.', type: 'counter', channel: 'app/log', labels: [{ name: 'level', field: 'level', allow: ['info', 'error'] }] },
+  {
+    name: 'app_conns_active',
+    help: 'Live connections.',
+    type: 'gauge',
+    channel: 'app/conns',
+    aggregate: 'count',
+    labels: [{ name: 'country', field: 'country', allow: ['US', 'DE'] }],
+  },
+  {
+    name: 'app_log_total',
+    help: 'Log lines.',
+    type: 'counter',
+    channel: 'app/log',
+    labels: [{ name: 'level', field: 'level', allow: ['info', 'error'] }],
+  },
 ];
 
 describe('bad input to telemetry (real collector)', () => {
@@ -34,7 +62,11 @@ describe('bad input to telemetry (real collector)', () => {
     sg = await startCollector({
       config: {
         channels: { definitions: DEFINITIONS },
-        telemetry: { metrics: RULES, entities: [{ channel: 'app/conns', output: 'app/conns/agg', groupBy: ['country'], sum: ['bitrate_bps'] }], aggregatesIntervalMs: 50 },
+        telemetry: {
+          metrics: RULES,
+          entities: [{ channel: 'app/conns', output: 'app/conns/agg', groupBy: ['country'], sum: ['bitrate_bps'] }],
+          aggregatesIntervalMs: 50,
+        },
       },
     });
     const r = await publish(sg.url, {
@@ -116,15 +148,18 @@ describe('bad input to telemetry (real collector)', () => {
       code: ErrorCode.BadRequest,
       message: 'messages[1]: key and delete apply only to state and entity channels; app/log is a stream',
     },
-  ])('errors: $name is refused with $code, and the valid message in the same batch is not stored either', async ({ item, status, code, message }) => {
-    const before = await state();
-    const r = await publish(sg.url, {
-      messages: [{ channel: 'app/conns', data: { id: 'z', country: 'DE', bitrate_bps: 999 } }, item],
-    });
-    expect(r.status).toBe(status);
-    expect(r.body.error).toEqual({ code, message });
-    expect(await state()).toEqual(before);
-  });
+  ])(
+    'errors: $name is refused with $code, and the valid message in the same batch is not stored either',
+    async ({ item, status, code, message }) => {
+      const before = await state();
+      const r = await publish(sg.url, {
+        messages: [{ channel: 'app/conns', data: { id: 'z', country: 'DE', bitrate_bps: 999 } }, item],
+      });
+      expect(r.status).toBe(status);
+      expect(r.body.error).toEqual({ code, message });
+      expect(await state()).toEqual(before);
+    },
+  );
 
   test('errors: the snapshot route refuses a missing, unknown or stream channel with exact codes', async () => {
     const get = async (q: string) => {
@@ -135,7 +170,14 @@ describe('bad input to telemetry (real collector)', () => {
       status: 400,
       body: { error: { code: ErrorCode.BadRequest, message: 'channel is required: /api/v1/snapshot?channel=attendance/components' } },
     });
-    expect(await get('?channel=app/nope')).toEqual({ status: 404, body: { error: { code: ErrorCode.UnknownChannel, message: 'unknown channel app/nope' } } });
+    expect(await get('?channel=app/status&limit=0')).toEqual({
+      status: 400,
+      body: { error: { code: ErrorCode.BadRequest, message: 'limit must be an integer from 1 to 10000 (limits.historyMaxLimit)' } },
+    });
+    expect(await get('?channel=app/nope')).toEqual({
+      status: 404,
+      body: { error: { code: ErrorCode.UnknownChannel, message: 'unknown channel app/nope' } },
+    });
     expect(await get('?channel=app/log')).toEqual({
       status: 400,
       body: {
@@ -181,10 +223,23 @@ describe('bad telemetry configuration is refused at startup', () => {
   test('errors: a label with neither allow nor maxValues (unbounded cardinality)', async () => {
     const out = await refused({
       channels: { definitions: [conns] },
-      telemetry: { metrics: [{ name: 'conns_by_ip', help: 'h', type: 'gauge', channel: 'app/conns', aggregate: 'count', labels: [{ name: 'ip', field: 'ip' }] }] },
+      telemetry: {
+        metrics: [
+          {
+            name: 'conns_by_ip',
+            help: 'h',
+            type: 'gauge',
+            channel: 'app/conns',
+            aggregate: 'count',
+            labels: [{ name: 'ip', field: 'ip' }],
+          },
+        ],
+      },
     });
     expect(out).toContain('invalid configuration (telemetry):');
-    expect(out).toContain('telemetry.metrics[0] (conns_by_ip): label ip has neither allow (a list of values) nor maxValues: its cardinality would be unbounded');
+    expect(out).toContain(
+      'telemetry.metrics[0] (conns_by_ip): label ip has neither allow (a list of values) nor maxValues: its cardinality would be unbounded',
+    );
   });
 
   test('errors: labels whose combinations exceed telemetry.maxSeriesPerRule', async () => {

@@ -47,7 +47,15 @@ const CONFIG = {
   telemetry: {
     ttlCheckIntervalMs: 100,
     aggregatesIntervalMs: 100,
-    entities: [{ channel: 'tv/conns', output: 'tv/conns/aggregates', groupBy: ['country', 'stream'], sum: ['bitrate_bps', 'bytes'], durationFrom: 'started_at' }],
+    entities: [
+      {
+        channel: 'tv/conns',
+        output: 'tv/conns/aggregates',
+        groupBy: ['country', 'stream'],
+        sum: ['bitrate_bps', 'bytes'],
+        durationFrom: 'started_at',
+      },
+    ],
   },
 };
 
@@ -61,7 +69,11 @@ function byKey(messages: { key?: string; data: any }[]): Record<string, any> {
 }
 
 /** Polls the aggregates snapshot until pred holds for the rows by dimension. */
-async function waitForRows(sg: CollectorProcess, pred: (rows: Record<string, any>) => boolean, timeoutMs = 10_000): Promise<Record<string, any>> {
+async function waitForRows(
+  sg: CollectorProcess,
+  pred: (rows: Record<string, any>) => boolean,
+  timeoutMs = 10_000,
+): Promise<Record<string, any>> {
   const deadline = Date.now() + timeoutMs;
   let rows: Record<string, any> = {};
   while (Date.now() < deadline) {
@@ -131,7 +143,9 @@ describe('telemetry channels (real collector)', () => {
     });
     await publish(sg.url, { channel: 'app/components', data: { component: 'cloud', status: 'offline', detail: 'ETIMEDOUT' } });
     const change = await c.waitFor((f) => f.type === 'messages' && f.channel === 'app/components' && !f.snapshot);
-    expect(change.messages).toEqual([expect.objectContaining({ offset: 4, key: 'cloud', data: { component: 'cloud', status: 'offline', detail: 'ETIMEDOUT' } })]);
+    expect(change.messages).toEqual([
+      expect.objectContaining({ offset: 4, key: 'cloud', data: { component: 'cloud', status: 'offline', detail: 'ETIMEDOUT' } }),
+    ]);
 
     const rest = await snapshot(sg, 'app/components');
     expect(rest.status).toBe(200);
@@ -140,6 +154,10 @@ describe('telemetry channels (real collector)', () => {
       camera: { component: 'camera', status: 'degraded', detail: 'frame drops' },
       cloud: { component: 'cloud', status: 'offline', detail: 'ETIMEDOUT' },
     });
+    expect(rest.body.more).toBe(false);
+    // limit keeps the most recently updated keys and says some were left out.
+    const one = await fetch(`${sg.url}/api/v1/snapshot?channel=app/components&limit=1`).then((r) => r.json() as Promise<any>);
+    expect(one).toMatchObject({ count: 1, more: true, messages: [{ key: 'cloud', offset: 4 }] });
   });
 
   test('behaviour: entities are upserted, deleted and expired by TTL, and the aggregates follow to the unit', async () => {
@@ -219,8 +237,33 @@ describe('telemetry channels (real collector)', () => {
     });
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe(ErrorCode.BadRequest);
-    expect(r.body.error.message).toBe('messages[1]: state channel app/components needs a key (1-256 characters) in "key" or data.component');
+    expect(r.body.error.message).toBe(
+      'messages[1]: state channel app/components needs a key (1-256 characters) in "key" or data.component',
+    );
     const after = await snapshot(sg, 'app/components');
     expect(after.body).toEqual(before.body);
+  });
+});
+
+describe('telemetry.publishDerived: false (a follower instance)', () => {
+  let sg: CollectorProcess;
+  beforeAll(async () => {
+    sg = await startCollector({ config: { ...CONFIG, telemetry: { ...CONFIG.telemetry, publishDerived: false } } });
+  });
+  afterAll(async () => {
+    await sg?.stop();
+    sg?.cleanup();
+  });
+
+  test('behaviour: it publishes neither expiries nor aggregate rows, and still serves the entities', async () => {
+    const r = await publish(sg.url, {
+      channel: 'tv/conns',
+      ttl: 0.1,
+      data: { id: 'f', country: 'US', stream: 'news', bitrate_bps: 1, bytes: 1 },
+    });
+    expect(r.status).toBe(200);
+    await new Promise((res) => setTimeout(res, 600));
+    expect(Object.keys(byKey((await snapshot(sg, 'tv/conns')).body.messages))).toEqual(['f']);
+    expect((await snapshot(sg, 'tv/conns/aggregates')).body).toMatchObject({ count: 0, lastOffset: 0 });
   });
 });

@@ -44,7 +44,13 @@ describe('demo generator (pure)', () => {
           } else {
             lastSeen.set(key, i);
             const city = cities.get(it.data.city as string);
-            if (!city || city.country !== it.data.country || city.latitude !== it.data.latitude || city.longitude !== it.data.longitude || it.ttl !== 30) {
+            if (
+              !city ||
+              city.country !== it.data.country ||
+              city.latitude !== it.data.latitude ||
+              city.longitude !== it.data.longitude ||
+              it.ttl !== 30
+            ) {
               problems.push(`connection ${key} not on a real city, or no ttl: ${JSON.stringify(it)}`);
             }
           }
@@ -89,7 +95,9 @@ describe('demo traffic (real collector with --demo)', () => {
     for (const r of [...DEMO_METRIC_RULES.map((x) => x.name), 'streamgauge_alerts_firing']) {
       expect(text).toContain(`# TYPE ${r} `);
     }
-    const kinds = ((await (await fetch(`${sg.url}/api/v1/channels`)).json()) as any).channels.filter((c: any) => DEMO_CHANNEL_NAMES.includes(c.name));
+    const kinds = ((await (await fetch(`${sg.url}/api/v1/channels`)).json()) as any).channels.filter((c: any) =>
+      DEMO_CHANNEL_NAMES.includes(c.name),
+    );
     expect(Object.fromEntries(kinds.map((c: any) => [c.name, c.kind]))).toMatchObject({
       'iptv/connections': 'entity',
       'iptv/connections/aggregates': 'state',

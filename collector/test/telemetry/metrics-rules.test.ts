@@ -43,8 +43,14 @@ describe('metric rules (real collector, real Prometheus)', () => {
     const started = Date.now() - 30_000;
     const r = await publish(sg.url, {
       messages: [
-        ...[100, 200, 300].map((ms) => ({ channel: 'attendance/scans', data: { device: 'gate-a', employee: 'e1', result: 'success', latency_ms: ms } })),
-        ...[400, 2000].map((ms) => ({ channel: 'attendance/scans', data: { device: 'gate-b', employee: 'e2', result: 'failed', latency_ms: ms } })),
+        ...[100, 200, 300].map((ms) => ({
+          channel: 'attendance/scans',
+          data: { device: 'gate-a', employee: 'e1', result: 'success', latency_ms: ms },
+        })),
+        ...[400, 2000].map((ms) => ({
+          channel: 'attendance/scans',
+          data: { device: 'gate-b', employee: 'e2', result: 'failed', latency_ms: ms },
+        })),
         { channel: 'attendance/sync', data: { queue: 'main', queue_size: 60, failed_syncs: 12, last_sync_at: Date.now() } },
         { channel: 'attendance/components', data: { component: 'camera', status: 'online', detail: 'ok' } },
         { channel: 'attendance/components', data: { component: 'cloud', status: 'degraded', detail: 'slow' } },
@@ -57,11 +63,29 @@ describe('metric rules (real collector, real Prometheus)', () => {
           ['c5', 'CA', 'music', 8],
         ].map(([id, country, stream, bps]) => ({
           channel: 'iptv/connections',
-          data: { id, user: 'u', stream, ip: '198.51.100.7', country, city: 'x', isp: 'y', latitude: 0, longitude: 0, bytes: 0, bitrate_bps: bps, started_at: started },
+          data: {
+            id,
+            user: 'u',
+            stream,
+            ip: '198.51.100.7',
+            country,
+            city: 'x',
+            isp: 'y',
+            latitude: 0,
+            longitude: 0,
+            bytes: 0,
+            bitrate_bps: bps,
+            started_at: started,
+          },
         })),
         { channel: 'dns/events', data: { level: 'warning', message: 'rate limit', category: 'security', role: 'resolver' } },
         { channel: 'dns/events', data: { level: 'warning', message: 'rate limit', category: 'security', role: 'resolver' } },
         { channel: 'dns/events', data: { level: 'info', message: 'zone reloaded', category: 'config', role: 'primary' } },
+        {
+          channel: 'attendance/events',
+          data: { type: 'sync_failed', level: 'error', message: 'sync batch failed: HTTP 502', component: 'cloud' },
+        },
+        { channel: 'attendance/events', data: { type: 'firmware', level: 'info', message: 'gate-a updated', device: 'gate-a' } },
         { channel: 'pipeline/runs', data: { source: 'shop-a', status: 'success', records: 100, duration_s: 3, errors: 0 } },
         { channel: 'pipeline/runs', data: { source: 'shop-b', status: 'success', records: 250, duration_s: 4, errors: 1 } },
         { channel: 'pipeline/runs', data: { source: 'news', status: 'failed', records: 0, duration_s: 1, errors: 9 } },
@@ -78,14 +102,23 @@ describe('metric rules (real collector, real Prometheus)', () => {
     sg?.cleanup();
   });
 
-  test('behaviour: counters count events by allowlisted label (attendance_scans_total, dns_events_total, pipeline_*_total)', async () => {
+  test('behaviour: counters count events by allowlisted label, others under "other" (attendance_scans_total, attendance_events_total, dns_events_total, pipeline_*_total)', async () => {
     await expectSeries('attendance_scans_total', { success: 3, failed: 2 }, 'result');
     await expectSeries('pipeline_runs_total', { success: 2, failed: 1 }, 'status');
     await expectSeries('pipeline_records_total', { '': 350 });
-    await expectSeries('label_join(dns_events_total > 0, "cl", "/", "category", "level")', { 'security/warning': 2, 'config/info': 1 }, 'cl');
+    await expectSeries(
+      'label_join(attendance_events_total > 0, "tl", "/", "type", "level")',
+      { 'sync_failed/error': 1, 'other/info': 1 },
+      'tl',
+    );
+    await expectSeries(
+      'label_join(dns_events_total > 0, "cl", "/", "category", "level")',
+      { 'security/warning': 2, 'config/info': 1 },
+      'cl',
+    );
   });
 
-  test('behaviour: the success-rate alert query sees 60 % with more than 3 scans', async () => {
+  test('behaviour: the success rate of scans (success over all) is 0.6 for 3 of 5', async () => {
     const v = await prom.waitFor('sum(attendance_scans_total{result="success"}) / sum(attendance_scans_total)', (x) => x.length === 1);
     expect(Number(v[0].value[1])).toBeCloseTo(0.6, 10);
   });
@@ -114,5 +147,29 @@ describe('metric rules (real collector, real Prometheus)', () => {
     await expectSeries('attendance_scan_latency_seconds_count', { '': 5 });
     await expectSeries('attendance_scan_latency_seconds_sum', { '': 3 });
     await expectSeries('attendance_scan_latency_seconds_bucket{le="0.25"}', { '': 2 });
+  });
+  test('behaviour: the alert queries of docs/metrics-rules.md fire on data that should fire them', async () => {
+    // Prometheus has scraped the earlier values; what follows is an increase it can see.
+    await prom.waitFor('attendance_scans_total{result="success"}');
+    await publish(sg.url, {
+      messages: [
+        ...Array.from({ length: 8 }, () => ({
+          channel: 'attendance/scans',
+          data: { device: 'gate-a', employee: 'e', result: 'success', latency_ms: 100 },
+        })),
+        ...Array.from({ length: 4 }, () => ({
+          channel: 'attendance/scans',
+          data: { device: 'gate-a', employee: 'e', result: 'failed', latency_ms: 100 },
+        })),
+        { channel: 'attendance/sync', data: { queue: 'main', queue_size: 61, failed_syncs: 11 } },
+      ],
+    });
+    const rate = await prom.waitFor(
+      'sum(increase(attendance_scans_total{result="success"}[1m])) / sum(increase(attendance_scans_total[1m])) < 0.8 and sum(increase(attendance_scans_total[1m])) > 10',
+    );
+    expect(Number(rate[0].value[1])).toBeCloseTo(8 / 12, 1);
+    expect(Number((await prom.waitFor('attendance_sync_queue_size > 50'))[0].value[1])).toBe(61);
+    expect(Number((await prom.waitFor('attendance_sync_failed > 10'))[0].value[1])).toBe(11);
+    expect((await prom.waitFor('attendance_component_up == 0')).map((v) => v.metric.component)).toEqual(['sms']);
   });
 });

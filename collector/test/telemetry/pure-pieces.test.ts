@@ -11,17 +11,31 @@ describe('telemetry pure pieces', () => {
   test('behaviour: the demo config passes its own validation (names the dashboards rely on stay valid)', () => {
     const kinds = new Map<string, string>(DEMO_CHANNELS.map((d) => [d.name, d.kind ?? 'stream']));
     kinds.set(ALERTS_CHANNEL.name, 'state');
-    expect(telemetryConfigProblems({ metrics: DEMO_METRIC_RULES, entities: DEMO_ENTITY_AGGREGATES, maxSeriesPerRule: 1000 }, kinds)).toEqual([]);
+    expect(
+      telemetryConfigProblems({ metrics: DEMO_METRIC_RULES, entities: DEMO_ENTITY_AGGREGATES, maxSeriesPerRule: 1000 }, kinds),
+    ).toEqual([]);
   });
 
   test('behaviour: seriesBound multiplies (allowed values + other) over labels', () => {
     expect(seriesBound({})).toBe(1);
-    expect(seriesBound({ labels: [{ name: 'a', field: 'a', allow: ['x', 'y'] }, { name: 'b', field: 'b', maxValues: 9 }] })).toBe(30);
+    expect(
+      seriesBound({
+        labels: [
+          { name: 'a', field: 'a', allow: ['x', 'y'] },
+          { name: 'b', field: 'b', maxValues: 9 },
+        ],
+      }),
+    ).toBe(30);
     expect(seriesBound({ labels: [{ name: 'a', field: 'a' }] })).toBe(Infinity);
   });
 
   test('behaviour: allowedLabelSets lists every allowlisted combination, none when a label uses maxValues', () => {
-    expect(allowedLabelSets([{ name: 'r', field: 'r', allow: ['ok', 'ko'] }, { name: 'l', field: 'l', allow: ['a'] }])).toEqual([
+    expect(
+      allowedLabelSets([
+        { name: 'r', field: 'r', allow: ['ok', 'ko'] },
+        { name: 'l', field: 'l', allow: ['a'] },
+      ]),
+    ).toEqual([
       { r: 'ok', l: 'a' },
       { r: 'ko', l: 'a' },
     ]);
@@ -30,7 +44,11 @@ describe('telemetry pure pieces', () => {
 
   test('behaviour: maxValues keeps the first N values and files later new ones under "other"', async () => {
     const registry = new Registry();
-    const rule = new CompiledRule({ name: 'x_total', help: 'h', type: 'counter', channel: 'a/b', labels: [{ name: 'k', field: 'k', maxValues: 2 }] }, registry, () => []);
+    const rule = new CompiledRule(
+      { name: 'x_total', help: 'h', type: 'counter', channel: 'a/b', labels: [{ name: 'k', field: 'k', maxValues: 2 }] },
+      registry,
+      () => [],
+    );
     for (const k of ['p', 'q', 'r', 'p', 's', undefined]) {
       rule.apply({ channel: 'a/b', kind: 'stream', deleted: false, ts: 0, data: k === undefined ? {} : { k } });
     }
@@ -42,12 +60,22 @@ describe('telemetry pure pieces', () => {
 
   test('behaviour: the aggregator counts groups past maxGroups under <field>=other', () => {
     const a = new EntityAggregator({ channel: 'e', output: 'e/agg', groupBy: ['c'], sum: ['n'], maxGroups: 2 });
-    for (const [c, n] of [['US', 1], ['DE', 2], ['FR', 4], ['JP', 8]] as const) {
+    for (const [c, n] of [
+      ['US', 1],
+      ['DE', 2],
+      ['FR', 4],
+      ['JP', 8],
+    ] as const) {
       a.upsert({ c, n }, undefined);
     }
     expect(a.row('c=other')).toMatchObject({ count: 2, n: 12 });
     expect(a.row('total')).toMatchObject({ count: 4, n: 15 });
-    expect(a.takeChanges().map((i) => (i.data as { dimension: string }).dimension).sort()).toEqual(['c=DE', 'c=US', 'c=other', 'total']);
+    expect(
+      a
+        .takeChanges()
+        .map((i) => (i.data as { dimension: string }).dimension)
+        .sort(),
+    ).toEqual(['c=DE', 'c=US', 'c=other', 'total']);
     expect(a.takeChanges()).toEqual([]);
   });
 

@@ -13,7 +13,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { type CollectorProcess, publish, startCollector } from '../../../collector/test/helpers/collector-process';
+import { type CollectorProcess, freePort, publish, startCollector } from '../../../collector/test/helpers/collector-process';
 import { launchChromium } from '../../../collector/test/browser/launch-chromium';
 import { WsTestClient } from '../../../collector/test/helpers/ws-test-client';
 import { type HostServer, startHostServer } from '../../test-host/host-server';
@@ -53,6 +53,13 @@ async function framesShown(page: Page): Promise<Array<{ caption: string; labels:
   );
 }
 
+/** Text and input values of the QueryEditor (pickers show their value in an input or as text). */
+async function editorShows(page: Page): Promise<string> {
+  return page.$eval('[data-testid="query-editor"]', (el) =>
+    [el.textContent ?? '', ...[...el.querySelectorAll('input')].map((i) => (i as HTMLInputElement).value)].join('\n'),
+  );
+}
+
 const texts = (page: Page, selector: string): Promise<string[]> => page.$$eval(selector, (els) => els.map((e) => (e.textContent ?? '').trim()));
 
 /** Cell texts of the data rows, per field name, in row order. */
@@ -71,45 +78,57 @@ async function waitFor(page: Page, what: string, fn: () => boolean | Promise<boo
   throw new Error(`timed out waiting for ${what}; host state: ${JSON.stringify(await hostState(page))}`);
 }
 
-describe('built plugin in Chromium through the Grafana-like test host', () => {
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/**
+ * A collector that requires API_KEY: it refuses requests without it, so rows arriving in the page
+ * prove the proxy added the route's Authorization header upstream.
+ */
+function startKeyedCollector(env: Record<string, string> = {}): Promise<CollectorProcess> {
+  return startCollector({
+    env,
+    config: {
+      auth: { keys: [{ name: 'grafana-proxy', key: API_KEY, scopes: { publish: ['**'], subscribe: ['**'] } }] },
+      channels: {
+        definitions: [
+          { name: CHANNEL, description: 'browser host test channel', fields: FIELDS },
+          { name: OTHER, description: 'picked in the QueryEditor', fields: FIELDS },
+        ],
+      },
+    },
+  });
+}
+
+describe('built plugin in Chromium, proxy mode (everything through the Grafana-like data source proxy)', () => {
   let collector: CollectorProcess | undefined;
   let host: HostServer | undefined;
-  let browser: Browser | undefined;
   let page: Page | undefined;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    [collector, browser] = await Promise.all([
-      startCollector({
-        config: {
-          // With a key configured the collector refuses requests without it: rows arriving in the
-          // page prove the proxy added the route's Authorization header upstream.
-          auth: { keys: [{ name: 'grafana-proxy', key: API_KEY, scopes: { publish: ['**'], subscribe: ['**'] } }] },
-          channels: {
-            definitions: [
-              { name: CHANNEL, description: 'browser host test channel', fields: FIELDS },
-              { name: OTHER, description: 'picked in the QueryEditor', fields: FIELDS },
-            ],
-          },
-        },
-      }),
-      launchChromium(),
-    ]);
+    collector = await startKeyedCollector();
     host = await startHostServer({
       distDir: DIST,
       jsonData: { collectorUrl: collector.url, accessMode: 'proxy' },
       secureJsonData: { apiKey: API_KEY },
       query: { channel: CHANNEL, live: true },
     });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page = await browser!.newPage({ viewport: { width: 1280, height: 1000 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(host.url);
   });
 
   afterAll(async () => {
     await page?.close().catch(() => undefined);
-    await browser?.close();
     await host?.close();
     await collector?.stop();
     collector?.cleanup();
@@ -144,8 +163,8 @@ describe('built plugin in Chromium through the Grafana-like test host', () => {
     await waitFor(p, 'GET /api/v1/channels through the proxy', () =>
       host!.proxied.some((r) => r.kind === 'http' && r.proxyPath.startsWith('/sg/api/v1/channels') && r.status === 200),
     );
-    // The selected channel is shown by the Select.
-    expect(await p.textContent('[data-testid="query-editor"]')).toContain(CHANNEL);
+    // The query's channel is shown in the Channel picker.
+    await waitFor(p, 'the channel in the picker', async () => (await editorShows(p)).includes(CHANNEL));
   });
 
   test('"Save & test" (testDatasource) succeeds through the proxy', async () => {
@@ -195,12 +214,11 @@ describe('built plugin in Chromium through the Grafana-like test host', () => {
     const upgradesBefore = host!.proxied.filter((x) => x.kind === 'upgrade').length;
     const r = await publish(collector!.url, { messages: [{ channel: OTHER, data: { value: 10, label: 'other-1' } }] }, AUTH);
     expect(r.status).toBe(200);
-    // The Channel Select is the first input of the editor (react-select): type, then Enter.
-    const select = p.locator('[data-testid="query-editor"] input').first();
-    await select.click();
-    await select.fill(OTHER);
-    await p.waitForSelector(`text=${OTHER}`);
-    await select.press('Enter');
+    // The Channel picker is the first input of the editor: type, then click the option, as a user does.
+    const picker = p.locator('[data-testid="query-editor"] input').first();
+    await picker.click();
+    await picker.fill(OTHER);
+    await p.locator('[role="option"]', { hasText: OTHER }).first().click();
     // History for the time range, then live.
     await waitFor(p, `the ${OTHER} frame`, async () => (await framesShown(p)).some((f) => f.labels.includes('other-1')));
     await publish(collector!.url, { messages: [{ channel: OTHER, data: { value: 11, label: 'other-2' } }] }, AUTH);
@@ -243,5 +261,65 @@ describe('built plugin in Chromium through the Grafana-like test host', () => {
     } finally {
       bare.close();
     }
+  });
+});
+
+describe('built plugin in Chromium, direct mode (socket straight to the collector, token through the proxy)', () => {
+  let collector: CollectorProcess | undefined;
+  let host: HostServer | undefined;
+  let page: Page | undefined;
+
+  beforeAll(async () => {
+    // The page's origin must be allowed by the collector: the browser connects to it directly.
+    const hostPort = await freePort();
+    collector = await startKeyedCollector({ SG_ALLOWED_ORIGINS: `http://127.0.0.1:${hostPort}` });
+    host = await startHostServer({
+      distDir: DIST,
+      port: hostPort,
+      uid: 'sg-direct',
+      jsonData: { collectorUrl: collector.url, accessMode: 'direct', directUrl: collector.url },
+      secureJsonData: { apiKey: API_KEY },
+      query: { channel: CHANNEL, live: true },
+    });
+    page = await browser!.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(host.url);
+  });
+
+  afterAll(async () => {
+    await page?.close().catch(() => undefined);
+    await host?.close();
+    await collector?.stop();
+    collector?.cleanup();
+  });
+
+  test('rows arrive over a socket opened straight to the collector, authenticated with a token minted through the proxy', async () => {
+    const p = page!;
+    await waitFor(p, 'POST /api/v1/token through the proxy', () =>
+      host!.proxied.some((r) => r.kind === 'http' && r.method === 'POST' && r.proxyPath === '/sg/api/v1/token' && r.status === 200),
+    );
+    await waitFor(p, 'the live query to be running', async () => (await p.textContent('[data-testid="query-status"]'))?.startsWith('response') ?? false);
+    const r = await publish(
+      collector!.url,
+      { messages: [{ channel: CHANNEL, data: { value: 7, label: 'direct-1' } }, { channel: CHANNEL, data: { value: 8, label: 'direct-2' } }] },
+      AUTH,
+    );
+    expect(r.status).toBe(200);
+    await waitFor(p, 'two rows in the page', async () => (await column(p, 'label')).length >= 2);
+    expect(await column(p, 'label')).toEqual(['direct-1', 'direct-2']);
+    expect(await column(p, 'value')).toEqual(['7', '8']);
+    // The API key stays with the proxy; the socket never went through it.
+    expect(host!.proxied.filter((x) => x.kind === 'upgrade')).toEqual([]);
+    expect(await p.content()).not.toContain(API_KEY);
+    await p.screenshot({ path: join(SHOTS, 'browser-host-direct.png'), fullPage: true });
+  });
+
+  test('"Save & test" succeeds in direct mode', async () => {
+    const p = page!;
+    await waitFor(p, 'testDatasource to finish', async () => {
+      const h = await p.textContent('[data-testid="health"]');
+      return !!h && !/^(not tested|testing)/.test(h);
+    });
+    const { health } = await hostState(p);
+    expect(health?.status).toBe('success');
   });
 });

@@ -20,7 +20,11 @@ const sources: DataSource[] = [];
 const watchers: QueryWatcher[] = [];
 
 async function send(channel: string, seqs: number[]) {
-  const r = await publish(collector.url, { messages: seqs.map((seq) => ({ channel, data: { seq } })) }, { authorization: `Bearer ${API_KEY}` });
+  const r = await publish(
+    collector.url,
+    { messages: seqs.map((seq) => ({ channel, data: { seq } })) },
+    { authorization: `Bearer ${API_KEY}` }
+  );
   expect(r.status).toBe(200);
 }
 
@@ -72,7 +76,9 @@ describe('access modes with API keys', () => {
     sources.push(d);
     const r = await d.testDatasource();
     expect(r.status).toBe('error');
-    expect(r.message).toMatch(/^REST: the collector rejected the API key \(SG_UNAUTHORIZED: .+\)\. Set the API key in this data source's settings\.$/);
+    expect(r.message).toMatch(
+      /^REST: the collector rejected the API key \(SG_UNAUTHORIZED: .+\)\. Set the API key in this data source's settings\.$/
+    );
   });
 
   test('a query through a proxy without the key fails with the collector error code', async () => {
@@ -91,7 +97,9 @@ describe('access modes with API keys', () => {
     const d = makeDataSource(proxy, { accessMode: 'direct', directUrl: collector.url, tokenTtlSeconds: 2 });
     sources.push(d);
     expect(d.endpoints.wsUrl).toBe(`${collector.wsUrl}`);
-    expect((await d.testDatasource()).message).toMatch(/^Collector reachable: REST and WebSocket directly work; \d+ channels visible\.$/);
+    expect((await d.testDatasource()).message).toMatch(
+      /^Collector reachable: REST and WebSocket directly work; \d+ channels visible\.$/
+    );
     const w = new QueryWatcher(d.query(request([{ channel: 'auth/direct' }])));
     watchers.push(w);
     await waitFor('connected', () => d.connectionState === ConnectionState.Connected);

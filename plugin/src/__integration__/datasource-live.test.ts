@@ -104,7 +104,11 @@ describe('DataSource against a real collector', () => {
 
   test('behaviour: a non-live query reads only the range and completes', async () => {
     const now = Date.now();
-    const w = watch(new QueryWatcher(ds().query(request([{ channel: 'app/scans', live: false }], { fromMs: now - 600_000, toMs: now }))));
+    const w = watch(
+      new QueryWatcher(
+        ds().query(request([{ channel: 'app/scans', live: false }], { fromMs: now - 600_000, toMs: now }))
+      )
+    );
     await waitFor('completion', () => w.completed);
     expect(w.emissions).toHaveLength(1);
     expect(w.emissions[0].state).toBe(LoadingState.Done);
@@ -114,7 +118,11 @@ describe('DataSource against a real collector', () => {
   test('behaviour: a slow-changing channel shows its last value at once, even when the range holds none', async () => {
     await send('app/other', [41]);
     const future = Date.now() + 10_000;
-    const w = watch(new QueryWatcher(ds().query(request([{ channel: 'app/other', live: true }], { fromMs: future, toMs: future + 60_000 }))));
+    const w = watch(
+      new QueryWatcher(
+        ds().query(request([{ channel: 'app/other', live: true }], { fromMs: future, toMs: future + 60_000 }))
+      )
+    );
     await waitFor('last value', () => w.values('seq').length === 1);
     expect(w.values('seq')).toEqual([41]);
   });
@@ -122,7 +130,11 @@ describe('DataSource against a real collector', () => {
   test('multiplexing: two panels on one channel and one on another share one socket; no data crosses panels; teardown releases everything', async () => {
     const d = ds();
     const p1 = watch(new QueryWatcher(d.query(request([{ channel: 'app/scans', fields: ['seq'] }], { panelId: 1 }))));
-    const p2 = watch(new QueryWatcher(d.query(request([{ channel: 'app/scans', fields: ['seq'], filter: 'seq > 100' }], { panelId: 2 }))));
+    const p2 = watch(
+      new QueryWatcher(
+        d.query(request([{ channel: 'app/scans', fields: ['seq'], filter: 'seq > 100' }], { panelId: 2 }))
+      )
+    );
     const p3 = watch(new QueryWatcher(d.query(request([{ channel: 'app/other' }], { panelId: 3 }))));
     await waitFor('one socket, two wire subscriptions', async () => {
       const s = await status();
@@ -151,12 +163,51 @@ describe('DataSource against a real collector', () => {
     expect(d.connectionState).toBe(ConnectionState.Idle);
   });
 
+  test('a listener joining a channel already live further on gets the hole from REST, then live, each message once', async () => {
+    const d = ds();
+    const p1 = watch(new QueryWatcher(d.query(request([{ channel: 'app/scans', fields: ['seq'] }], { panelId: 11 }))));
+    await waitFor('connected', () => d.connectionState === ConnectionState.Connected);
+    await send('app/scans', range(600, 604));
+    await waitFor('p1 live', () => p1.values('seq').includes(604));
+    const hist = (await (await fetch(`${collector.url}/api/v1/messages?channel=app/scans&tail=1&limit=5`)).json()) as {
+      epoch: string;
+      messages: Array<{ offset: number; data: { seq: number } }>;
+    };
+    const start = hist.messages[1].offset; // four messages behind the wire
+    const got: number[] = [];
+    const offsets: number[] = [];
+    const unsubscribe = d.manager.subscribe(
+      'app/scans',
+      { epoch: hist.epoch, offset: start },
+      {
+        onMessages: (items) => {
+          for (const m of items) {
+            offsets.push(m.offset);
+            got.push((m.data as { seq: number }).seq);
+          }
+        },
+      }
+    );
+    try {
+      await waitFor('hole filled', () => got.includes(604));
+      await send('app/scans', [605]);
+      await waitFor('live after the hole', () => got.includes(605));
+      expect(got).toEqual([602, 603, 604, 605]);
+      expect(offsets).toEqual(range(start + 1, start + 4));
+      expect(d.manager.stats.catchUps).toBeGreaterThanOrEqual(1);
+    } finally {
+      unsubscribe();
+    }
+  });
+
   test('behaviour: a query edit (new channel, same panel) applies without a reload', async () => {
     const d = ds();
     const before = watch(new QueryWatcher(d.query(request([{ channel: 'app/other' }], { panelId: 9 }))));
     await waitFor('first query', () => before.values('seq').length > 0);
     before.stop();
-    const after = watch(new QueryWatcher(d.query(request([{ channel: 'app/scans', fields: ['seq'] }], { panelId: 9 }))));
+    const after = watch(
+      new QueryWatcher(d.query(request([{ channel: 'app/scans', fields: ['seq'] }], { panelId: 9 })))
+    );
     await send('app/scans', [201]);
     await waitFor('edited query live', () => after.values('seq').includes(201));
     expect(after.values('seq')).not.toContain(500);
@@ -164,13 +215,21 @@ describe('DataSource against a real collector', () => {
 
   test('resume: the collector killed and restarted, the stream continues with no gap and no duplicate', async () => {
     const d = ds();
-    const w = watch(new QueryWatcher(d.query(request([{ channel: 'app/other', filter: 'seq >= 1000' }], { panelId: 4 }))));
+    const w = watch(
+      new QueryWatcher(d.query(request([{ channel: 'app/other', filter: 'seq >= 1000' }], { panelId: 4 })))
+    );
     await waitFor('connected', () => d.connectionState === ConnectionState.Connected);
     await send('app/other', range(1000, 1004));
     await waitFor('before the kill', () => w.values('seq').length === 5);
 
     await collector.stop('SIGKILL');
     await waitFor('reconnecting', () => d.connectionState === ConnectionState.Reconnecting);
+    // The connection state is visible on the panel while it lasts.
+    await waitFor('reconnecting notice', () =>
+      (w.frame()?.meta?.notices ?? []).some(
+        (n) => n.severity === 'warning' && /connection lost .*reconnecting/.test(n.text)
+      )
+    );
     collector = await startCollector({ config, dataDir: collector.dataDir, port: collector.port });
     // Published before the plugin is back: it must get them through the resume, not lose them.
     await send('app/other', range(1005, 1009));
@@ -207,7 +266,9 @@ describe('DataSource against a real collector', () => {
   test('fallback: when upgrades are refused the panel is fed by REST polling, and returns to WebSocket when it works', async () => {
     proxy.refuseUpgrades(true);
     const d = ds({ pollIntervalMs: 100 }, { connection: { fallbackAfterFailures: 2, wsRetryIntervalMs: 500 } });
-    const w = watch(new QueryWatcher(d.query(request([{ channel: 'app/other', filter: 'seq >= 2000' }], { panelId: 6 }))));
+    const w = watch(
+      new QueryWatcher(d.query(request([{ channel: 'app/other', filter: 'seq >= 2000' }], { panelId: 6 })))
+    );
     await waitFor('polling', () => d.connectionState === ConnectionState.Polling);
     await send('app/other', range(2000, 2004));
     await waitFor('rows by polling', () => w.values('seq').length === 5);
@@ -224,21 +285,33 @@ describe('DataSource against a real collector', () => {
 
   test('heartbeat: a connection that goes silent is detected and replaced, and the stream resumes', async () => {
     const d = ds({}, { connection: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 300 } });
-    const w = watch(new QueryWatcher(d.query(request([{ channel: 'app/other', filter: 'seq >= 3000' }], { panelId: 7 }))));
+    const w = watch(
+      new QueryWatcher(d.query(request([{ channel: 'app/other', filter: 'seq >= 3000' }], { panelId: 7 })))
+    );
     await waitFor('connected', () => d.connectionState === ConnectionState.Connected);
     const upgradesBefore = proxy.upgrades();
     proxy.freezeSockets();
     await send('app/other', [3000, 3001]);
-    await waitFor('a new socket', () => proxy.upgrades() > upgradesBefore && d.connectionState === ConnectionState.Connected);
+    await waitFor(
+      'a new socket',
+      () => proxy.upgrades() > upgradesBefore && d.connectionState === ConnectionState.Connected
+    );
     await waitFor('rows after the dead connection', () => w.values('seq').includes(3001));
     expect(w.values('seq')).toEqual([3000, 3001]);
     // The silent connection is cut, not left half-open: one socket remains.
-    await waitFor('the dead connection released', async () => proxy.openSockets() === 1 && (await status()).clients.ws === 1);
+    await waitFor(
+      'the dead connection released',
+      async () => proxy.openSockets() === 1 && (await status()).clients.ws === 1
+    );
   });
 
   test('bounded render rate: many messages are batched into few emissions, and the buffer bound holds', async () => {
     const d = ds({}, { minEmitIntervalMs: 500 });
-    const w = watch(new QueryWatcher(d.query(request([{ channel: 'app/other', filter: 'seq >= 4000', bufferSize: 150 }], { panelId: 10 }))));
+    const w = watch(
+      new QueryWatcher(
+        d.query(request([{ channel: 'app/other', filter: 'seq >= 4000', bufferSize: 150 }], { panelId: 10 }))
+      )
+    );
     await waitFor('connected', () => d.connectionState === ConnectionState.Connected);
     const before = w.emissions.length;
     await Promise.all(range(0, 19).map((i) => send('app/other', range(4000 + i * 10, 4009 + i * 10))));
@@ -267,16 +340,45 @@ describe('variables, annotations and the connection test', () => {
     const d = ds();
     const channels = (await d.metricFindQuery('channels(app/*)')).map((v) => v.text);
     expect(channels).toEqual(expect.arrayContaining(['app/scans', 'app/other', 'app/short']));
-    expect((await d.metricFindQuery('fields(app/scans)')).map((v) => v.text)).toEqual(['seq', 'latency', 'country', 'at']);
+    expect((await d.metricFindQuery('fields(app/scans)')).map((v) => v.text)).toEqual([
+      'seq',
+      'latency',
+      'country',
+      'at',
+    ]);
     const countries = (await d.metricFindQuery('values(app/scans, country)')).map((v) => v.text);
     expect(countries).toEqual(expect.arrayContaining(['BR', 'DE']));
     await expect(d.metricFindQuery('bogus(1)')).rejects.toMatchObject({ code: 'SG_PLUGIN_BAD_VARIABLE_QUERY' });
   });
 
+  test('a half-filled configuration (direct mode without a browser URL) is reported, not thrown at construction', async () => {
+    const d = ds({ accessMode: 'direct' });
+    expect(await d.testDatasource()).toEqual({
+      status: 'error',
+      message: 'Settings: direct mode needs the browser-facing collector URL (Browser URL in the data source settings)',
+    });
+    const w = watch(new QueryWatcher(d.query(request([{ channel: 'app/scans' }]))));
+    expect(w.errors).toEqual([
+      {
+        message:
+          'SG_PLUGIN_BAD_URL: direct mode needs the browser-facing collector URL (Browser URL in the data source settings)',
+      },
+    ]);
+    // The editors still list channels through the proxy.
+    expect((await d.api.channels()).length).toBeGreaterThan(0);
+  });
+
   test('annotations from a channel carry time, text and tags', async () => {
-    await publish(collector.url, { messages: [{ channel: 'app/deploys', data: { message: 'deployed v2', level: 'info' } }] });
+    await publish(collector.url, {
+      messages: [{ channel: 'app/deploys', data: { message: 'deployed v2', level: 'info' } }],
+    });
     const d = ds();
-    const q = d.annotations!.prepareQuery!({ name: 'deploys', enable: true, iconColor: 'red', target: { refId: 'X', channel: 'app/deploys' } } as never)!;
+    const q = d.annotations!.prepareQuery!({
+      name: 'deploys',
+      enable: true,
+      iconColor: 'red',
+      target: { refId: 'X', channel: 'app/deploys' },
+    } as never)!;
     const w = watch(new QueryWatcher(d.query(request([q]))));
     await waitFor('annotation frame', () => w.completed);
     expect(w.values('text')).toContain('deployed v2');
@@ -288,7 +390,9 @@ describe('variables, annotations and the connection test', () => {
     const d = ds();
     expect(await d.testDatasource()).toEqual({
       status: 'success',
-      message: expect.stringMatching(/^Collector reachable: REST and WebSocket through Grafana's proxy work; \d+ channels visible\.$/),
+      message: expect.stringMatching(
+        /^Collector reachable: REST and WebSocket through Grafana's proxy work; \d+ channels visible\.$/
+      ),
     });
     proxy.refuseUpgrades(true);
     const warn = await d.testDatasource();
@@ -305,7 +409,7 @@ describe('variables, annotations and the connection test', () => {
     }
     expect(broken.status).toBe('error');
     expect(broken.message).toBe(
-      `REST: Grafana's proxy could not reach the collector (HTTP 502). Check "Collector URL": it must be reachable from Grafana's server, not from your browser.`,
+      `REST: Grafana's proxy could not reach the collector (HTTP 502). Check "Collector URL": it must be reachable from Grafana's server, not from your browser.`
     );
   });
 });

@@ -2,15 +2,12 @@
  * REST client for the collector (history, channel list, polling fallback, token). The fetch
  * implementation is injectable so Node tests pass the real global fetch against a real collector.
  */
-import type {
-  ChannelInfo,
-  ChannelsResponse,
-  ErrorBody,
-  ErrorCode,
-  HistoryResponse,
-} from '@streamgauge/protocol';
+import type { ChannelInfo, ChannelsResponse, ErrorBody, ErrorCode, HistoryResponse } from '@streamgauge/protocol';
 
-export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
+export type FetchLike = (
+  url: string,
+  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }
+) => Promise<{
   ok: boolean;
   status: number;
   statusText: string;
@@ -34,7 +31,7 @@ export class CollectorApiError extends Error {
     message: string,
     readonly status: number,
     readonly url: string,
-    readonly cause?: unknown,
+    readonly cause?: unknown
   ) {
     super(message);
     this.name = 'CollectorApiError';
@@ -55,11 +52,17 @@ export interface TokenResponse {
   expiresAt: number;
 }
 
+export const API_DEFAULTS = {
+  /** A REST call that takes longer fails with SG_PLUGIN_NETWORK (a hung proxy must not hang panels), ms. */
+  requestTimeoutMs: 30_000,
+};
+
 export class CollectorApi {
   constructor(
     /** Prefix before `/api/v1/...`. */
     readonly base: string,
     private readonly fetchImpl: FetchLike,
+    private readonly requestTimeoutMs = API_DEFAULTS.requestTimeoutMs
   ) {}
 
   private async request<T>(path: string, init?: { method?: string; body?: unknown }): Promise<T> {
@@ -68,11 +71,21 @@ export class CollectorApi {
     try {
       res = await this.fetchImpl(url, {
         method: init?.method ?? 'GET',
-        headers: init?.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers:
+          init?.body === undefined
+            ? { accept: 'application/json' }
+            : { accept: 'application/json', 'content-type': 'application/json' },
         body: init?.body === undefined ? undefined : JSON.stringify(init.body),
+        signal: AbortSignal.timeout(this.requestTimeoutMs),
       });
     } catch (err) {
-      throw new CollectorApiError(PluginErrorCode.Network, `request to ${url} failed: ${(err as Error).message}`, 0, url, err);
+      throw new CollectorApiError(
+        PluginErrorCode.Network,
+        `request to ${url} failed: ${(err as Error).message}`,
+        0,
+        url,
+        err
+      );
     }
     const text = await res.text();
     let body: unknown;
@@ -92,11 +105,16 @@ export class CollectorApi {
         PluginErrorCode.Http,
         `HTTP ${res.status} ${res.statusText}${grafanaMessage ? `: ${grafanaMessage}` : ''} from ${url}`,
         res.status,
-        url,
+        url
       );
     }
     if (body === undefined) {
-      throw new CollectorApiError(PluginErrorCode.BadResponse, `${url} answered ${res.status} without a JSON body`, res.status, url);
+      throw new CollectorApiError(
+        PluginErrorCode.BadResponse,
+        `${url} answered ${res.status} without a JSON body`,
+        res.status,
+        url
+      );
     }
     return body as T;
   }

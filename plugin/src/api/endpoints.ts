@@ -48,7 +48,9 @@ export function endpoints(input: EndpointInput, location?: { protocol: string; h
   const proxyBase = `${trimSlash(input.url || `/api/datasources/proxy/uid/${input.uid}`)}/${PROXY_ROUTE}`;
   if (accessMode === 'direct') {
     if (!input.directUrl) {
-      throw new EndpointError('direct mode needs the browser-facing collector URL (Browser URL in the data source settings)');
+      throw new EndpointError(
+        'direct mode needs the browser-facing collector URL (Browser URL in the data source settings)'
+      );
     }
     return { accessMode, restBase: proxyBase, wsUrl: `${toWebSocketUrl(trimSlash(input.directUrl))}/ws` };
   }

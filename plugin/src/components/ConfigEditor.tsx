@@ -6,14 +6,23 @@ import { AccessMode, DEFAULT_OPTIONS, SgDataSourceOptions, SgSecureJsonData } fr
 interface Props extends DataSourcePluginOptionsEditorProps<SgDataSourceOptions, SgSecureJsonData> {}
 
 const ACCESS_OPTIONS = [
-  { label: 'Through Grafana', value: 'proxy' as AccessMode, description: 'The browser talks only to Grafana (default)' },
-  { label: 'Direct', value: 'direct' as AccessMode, description: 'The socket goes from the browser to the collector with a short-lived token' },
+  {
+    label: 'Through Grafana',
+    value: 'proxy' as AccessMode,
+    description: 'The browser talks only to Grafana (default)',
+  },
+  {
+    label: 'Direct',
+    value: 'direct' as AccessMode,
+    description: 'The socket goes from the browser to the collector with a short-lived token',
+  },
 ];
 
 /** Access mode, collector URL (as Grafana's server reaches it), browser URL, API key, polling interval. */
 export function ConfigEditor({ onOptionsChange, options }: Props) {
   const { jsonData, secureJsonFields } = options;
-  const setJson = (patch: Partial<SgDataSourceOptions>) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
+  const setJson = (patch: Partial<SgDataSourceOptions>) =>
+    onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
   const mode = jsonData.accessMode ?? DEFAULT_OPTIONS.accessMode;
 
   return (
@@ -21,19 +30,32 @@ export function ConfigEditor({ onOptionsChange, options }: Props) {
       <InlineField label="Access" labelWidth={20}>
         <RadioButtonGroup options={ACCESS_OPTIONS} value={mode} onChange={(v) => setJson({ accessMode: v })} />
       </InlineField>
-      <InlineField label="Collector URL" labelWidth={20} tooltip="As Grafana's server reaches it, e.g. http://collector:8080. Used by the proxy route." required>
+      <InlineField
+        label="Collector URL"
+        labelWidth={20}
+        tooltip="As Grafana's server reaches it, e.g. http://collector:8080. Used by the proxy route."
+        required
+      >
         <Input
           width={48}
           value={jsonData.collectorUrl ?? ''}
           placeholder="http://collector:8080"
           onChange={(e: ChangeEvent<HTMLInputElement>) =>
             // The proxy also needs the data source URL set; keep both equal.
-            onOptionsChange({ ...options, url: e.target.value, jsonData: { ...jsonData, collectorUrl: e.target.value } })
+            onOptionsChange({
+              ...options,
+              url: e.target.value,
+              jsonData: { ...jsonData, collectorUrl: e.target.value },
+            })
           }
         />
       </InlineField>
       {mode === 'direct' && (
-        <InlineField label="Browser URL" labelWidth={20} tooltip="Direct mode: the collector as browsers reach it, e.g. https://collector.example.com">
+        <InlineField
+          label="Browser URL"
+          labelWidth={20}
+          tooltip="Direct mode: the collector as browsers reach it, e.g. https://collector.example.com"
+        >
           <Input
             width={48}
             value={jsonData.directUrl ?? ''}
@@ -42,7 +64,11 @@ export function ConfigEditor({ onOptionsChange, options }: Props) {
           />
         </InlineField>
       )}
-      <InlineField label="API key" labelWidth={20} tooltip="Kept encrypted by Grafana; added by its proxy, never sent to browsers">
+      <InlineField
+        label="API key"
+        labelWidth={20}
+        tooltip="Kept encrypted by Grafana; added by its proxy, never sent to browsers"
+      >
         <SecretInput
           width={48}
           isConfigured={!!secureJsonFields?.apiKey}
@@ -55,7 +81,9 @@ export function ConfigEditor({ onOptionsChange, options }: Props) {
               secureJsonData: { ...options.secureJsonData, apiKey: '' },
             })
           }
-          onChange={(e: ChangeEvent<HTMLInputElement>) => onOptionsChange({ ...options, secureJsonData: { apiKey: e.target.value } })}
+          onChange={(e: ChangeEvent<HTMLInputElement>) =>
+            onOptionsChange({ ...options, secureJsonData: { apiKey: e.target.value } })
+          }
         />
       </InlineField>
       <InlineField label="Polling interval (ms)" labelWidth={20} tooltip="REST polling when WebSocket cannot connect">
@@ -63,7 +91,9 @@ export function ConfigEditor({ onOptionsChange, options }: Props) {
           type="number"
           width={12}
           value={jsonData.pollIntervalMs ?? DEFAULT_OPTIONS.pollIntervalMs}
-          onChange={(e: ChangeEvent<HTMLInputElement>) => setJson({ pollIntervalMs: Number(e.target.value) || undefined })}
+          onChange={(e: ChangeEvent<HTMLInputElement>) =>
+            setJson({ pollIntervalMs: Number(e.target.value) || undefined })
+          }
         />
       </InlineField>
     </>

@@ -1,5 +1,14 @@
 import React, { ChangeEvent, useEffect, useMemo, useState } from 'react';
-import { Combobox, ComboboxOption, InlineField, InlineFieldRow, InlineSwitch, Input, MultiCombobox, Text } from '@grafana/ui';
+import {
+  Combobox,
+  ComboboxOption,
+  InlineField,
+  InlineFieldRow,
+  InlineSwitch,
+  Input,
+  MultiCombobox,
+  Text,
+} from '@grafana/ui';
 import { QueryEditorProps } from '@grafana/data';
 import type { ChannelInfo } from '@streamgauge/protocol';
 import { DataSource } from '../datasource';
@@ -18,7 +27,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
     let cancelled = false;
     datasource.api.channels().then(
       (c) => !cancelled && setChannels(c),
-      (err: Error) => !cancelled && setLoadError(err.message),
+      (err: Error) => !cancelled && setLoadError(err.message)
     );
     return () => {
       cancelled = true;
@@ -29,12 +38,22 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
 
   const channel = channels.find((c) => c.name === query.channel);
   const channelOptions = useMemo(
-    () => channels.map((c) => ({ label: c.name, value: c.name, description: c.description ?? `${c.kind}, ${c.count} messages` })),
-    [channels],
+    () =>
+      channels.map((c) => ({
+        label: c.name,
+        value: c.name,
+        description: c.description ?? `${c.kind}, ${c.count} messages`,
+      })),
+    [channels]
   );
   const fieldOptions = useMemo(
-    () => (channel?.schema.fields ?? []).map((f) => ({ label: f.name, value: f.name, description: `${f.type}${f.unit ? `, ${f.unit}` : ''}` })),
-    [channel],
+    () =>
+      (channel?.schema.fields ?? []).map((f) => ({
+        label: f.name,
+        value: f.name,
+        description: `${f.type}${f.unit ? `, ${f.unit}` : ''}`,
+      })),
+    [channel]
   );
   let filterError: string | undefined;
   try {
@@ -73,7 +92,13 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
         </InlineField>
       </InlineFieldRow>
       <InlineFieldRow>
-        <InlineField label="Filter" labelWidth={12} invalid={!!filterError} error={filterError} tooltip="field op value, joined by and; ops = != > >= < <= ~">
+        <InlineField
+          label="Filter"
+          labelWidth={12}
+          invalid={!!filterError}
+          error={filterError}
+          tooltip="field op value, joined by and; ops = != > >= < <= ~"
+        >
           <Input
             width={32}
             value={query.filter ?? ''}
@@ -91,7 +116,11 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
             onBlur={() => onRunQuery()}
           />
         </InlineField>
-        <InlineField label="Window (s)" labelWidth={12} tooltip="Time kept in a live frame; 0: the dashboard's time range">
+        <InlineField
+          label="Window (s)"
+          labelWidth={12}
+          tooltip="Time kept in a live frame; 0: the dashboard's time range"
+        >
           <Input
             type="number"
             width={10}
@@ -100,7 +129,11 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
             onBlur={() => onRunQuery()}
           />
         </InlineField>
-        <InlineField label="Live" labelWidth={8} tooltip="On: history for the time range, then live. Off: history only.">
+        <InlineField
+          label="Live"
+          labelWidth={8}
+          tooltip="On: history for the time range, then live. Off: history only."
+        >
           <InlineSwitch value={query.live ?? true} onChange={(e) => update({ live: e.currentTarget.checked })} />
         </InlineField>
       </InlineFieldRow>

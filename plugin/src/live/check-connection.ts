@@ -83,7 +83,10 @@ export async function checkWebSocket(i: CheckInput): Promise<string | undefined>
       }
       resolve(problem);
     };
-    const timer = setTimeout(() => finish(`no welcome from ${i.endpoints.wsUrl} within ${i.timeoutMs ?? 5_000} ms`), i.timeoutMs ?? 5_000);
+    const timer = setTimeout(
+      () => finish(`no welcome from ${i.endpoints.wsUrl} within ${i.timeoutMs ?? 5_000} ms`),
+      i.timeoutMs ?? 5_000
+    );
     ws.onopen = () => {
       if (token) {
         ws.send(JSON.stringify({ op: 'auth', id: 'test', token }));
@@ -131,5 +134,8 @@ export async function checkConnection(i: CheckInput): Promise<TestDataSourceResp
       message: `REST works (${channels} channels), but WebSocket ${via} failed: ${wsProblem}. Live panels fall back to REST polling.`,
     };
   }
-  return { status: 'success', message: `Collector reachable: REST and WebSocket ${via} work; ${channels} channels visible.` };
+  return {
+    status: 'success',
+    message: `Collector reachable: REST and WebSocket ${via} work; ${channels} channels visible.`,
+  };
 }

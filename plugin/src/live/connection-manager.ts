@@ -101,6 +101,8 @@ interface Listener {
   queue: Array<{ items: MessageItem[]; epoch: string }> | null;
   queued: number;
   closed: boolean;
+  /** Consecutive failed REST catch-ups: the next one waits with backoff. */
+  catchUpFailures: number;
 }
 
 interface ChannelSub {
@@ -205,6 +207,7 @@ export class ConnectionManager {
       queue: null,
       queued: 0,
       closed: false,
+      catchUpFailures: 0,
     };
     let sub = this.channels.get(channel);
     if (!sub) {
@@ -217,7 +220,13 @@ export class ConnectionManager {
       // Joining a channel already delivered further than our position: fill the hole from REST.
       if (from && sub.epoch !== undefined && sub.offset !== undefined) {
         if (sub.epoch !== from.epoch) {
-          void this.resetListener(sub, l, { channel, reason: 'epoch_changed', epoch: sub.epoch, firstOffset: 0, lastOffset: sub.offset });
+          void this.resetListener(sub, l, {
+            channel,
+            reason: 'epoch_changed',
+            epoch: sub.epoch,
+            firstOffset: 0,
+            lastOffset: sub.offset,
+          });
         } else if (sub.offset > from.offset) {
           void this.catchUp(sub, l, sub.offset);
         }
@@ -286,7 +295,12 @@ export class ConnectionManager {
     }
     if (l.anchored && l.epoch !== undefined && l.epoch !== epoch) {
       const last = items[items.length - 1].offset;
-      void this.resetListener(sub, l, { channel: sub.name, reason: 'epoch_changed', epoch, firstOffset: items[0].offset, lastOffset: last }, [{ items, epoch }]);
+      void this.resetListener(
+        sub,
+        l,
+        { channel: sub.name, reason: 'epoch_changed', epoch, firstOffset: items[0].offset, lastOffset: last },
+        [{ items, epoch }]
+      );
       return;
     }
     let i = 0;
@@ -323,7 +337,12 @@ export class ConnectionManager {
   }
 
   /** Reads (l.lastOffset, until] from REST into the listener, then passes on what waited meanwhile. */
-  private async catchUp(sub: ChannelSub, l: Listener, until: number, pending: Array<{ items: MessageItem[]; epoch: string }> = []): Promise<void> {
+  private async catchUp(
+    sub: ChannelSub,
+    l: Listener,
+    until: number,
+    pending: Array<{ items: MessageItem[]; epoch: string }> = []
+  ): Promise<void> {
     l.queue = [...pending];
     l.queued = pending.reduce((n, p) => n + p.items.length, 0);
     this.stats.catchUps++;
@@ -336,13 +355,18 @@ export class ConnectionManager {
         }
         const first = r.messages[0]?.offset ?? r.lastOffset + 1;
         if (r.epoch !== l.epoch || (after + 1 < r.firstOffset && first > after + 1)) {
-          await this.resetListener(sub, l, {
-            channel: sub.name,
-            reason: r.epoch !== l.epoch ? 'epoch_changed' : 'expired',
-            epoch: r.epoch,
-            firstOffset: r.firstOffset,
-            lastOffset: r.lastOffset,
-          }, l.queue ?? []);
+          await this.resetListener(
+            sub,
+            l,
+            {
+              channel: sub.name,
+              reason: r.epoch !== l.epoch ? 'epoch_changed' : 'expired',
+              epoch: r.epoch,
+              firstOffset: r.firstOffset,
+              lastOffset: r.lastOffset,
+            },
+            l.queue ?? []
+          );
           return;
         }
         if (!r.messages.length) {
@@ -356,15 +380,41 @@ export class ConnectionManager {
         }
       }
     } catch (err) {
-      // REST is down too (collector restarting): what waits is delivered; a later hole retries.
-      l.handler.onError?.({ code: (err as { code?: string }).code ?? 'SG_PLUGIN_NETWORK', message: (err as Error).message });
+      // REST is down too (collector restarting): keep what waits and try again with backoff, so
+      // the hole is filled once REST is back and no request storm hits a failing proxy meanwhile.
+      l.handler.onError?.({
+        code: (err as { code?: string }).code ?? 'SG_PLUGIN_NETWORK',
+        message: (err as Error).message,
+      });
+      l.catchUpFailures++;
+      const delay = backoffDelay(
+        l.catchUpFailures,
+        this.o.minReconnectDelayMs,
+        this.o.maxReconnectDelayMs,
+        this.o.random
+      );
+      setTimeout(
+        () => {
+          if (!l.closed && this._state !== ConnectionState.Closed) {
+            void this.catchUp(sub, l, until, l.queue ?? []);
+          }
+        },
+        Math.max(delay, this.o.minReconnectDelayMs)
+      );
+      return;
     }
+    l.catchUpFailures = 0;
     if (!l.closed) {
       this.flushQueue(sub, l);
     }
   }
 
-  private async resetListener(sub: ChannelSub, l: Listener, info: ResetInfo, pending: Array<{ items: MessageItem[]; epoch: string }> = []): Promise<void> {
+  private async resetListener(
+    sub: ChannelSub,
+    l: Listener,
+    info: ResetInfo,
+    pending: Array<{ items: MessageItem[]; epoch: string }> = []
+  ): Promise<void> {
     l.queue = [...pending];
     l.queued = pending.reduce((n, p) => n + p.items.length, 0);
     this.stats.resets++;
@@ -374,7 +424,10 @@ export class ConnectionManager {
         pos = await l.handler.onReset(info);
       }
     } catch (err) {
-      l.handler.onError?.({ code: (err as { code?: string }).code ?? 'SG_PLUGIN_NETWORK', message: (err as Error).message });
+      l.handler.onError?.({
+        code: (err as { code?: string }).code ?? 'SG_PLUGIN_NETWORK',
+        message: (err as Error).message,
+      });
     }
     if (l.closed) {
       return;
@@ -475,7 +528,10 @@ export class ConnectionManager {
       return;
     }
     if (!this.polling) {
-      this.setState(this.stats.connects > 0 ? ConnectionState.Reconnecting : ConnectionState.Connecting, this._reason);
+      this.setState(
+        this._state === ConnectionState.Idle ? ConnectionState.Connecting : ConnectionState.Reconnecting,
+        this._reason
+      );
     }
     this.stats.connects++;
     let ws: WebSocketLike;
@@ -515,7 +571,7 @@ export class ConnectionManager {
           (t) => {
             this.send({ op: 'auth', id: 'auth', token: t.token });
           },
-          (err: Error) => this.dropSocket(ws, `token request failed: ${err.message}`, false),
+          (err: Error) => this.dropSocket(ws, `token request failed: ${err.message}`, false)
         );
       }
     };
@@ -589,7 +645,7 @@ export class ConnectionManager {
     this.tokenTimer = setTimeout(() => {
       this.o.getToken!().then(
         (t) => this.send({ op: 'auth', id: 'refresh', token: t.token }),
-        () => this.scheduleTokenRefresh(Date.now() + 5_000),
+        () => this.scheduleTokenRefresh(Date.now() + 5_000)
       );
     }, delay);
   }
@@ -684,7 +740,12 @@ export class ConnectionManager {
       return;
     }
     this.setState(ConnectionState.Reconnecting, reason);
-    const delay = backoffDelay(this.failures - 1, this.o.minReconnectDelayMs, this.o.maxReconnectDelayMs, this.o.random);
+    const delay = backoffDelay(
+      this.failures - 1,
+      this.o.minReconnectDelayMs,
+      this.o.maxReconnectDelayMs,
+      this.o.random
+    );
     if (this.failures < this.o.fallbackAfterFailures) {
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
       return;
@@ -692,10 +753,14 @@ export class ConnectionManager {
     // Poll only when REST works: a socket that cannot connect while REST answers is a proxy
     // refusing upgrades; when REST fails too the collector is down (restarting) and polling would
     // not help, so keep trying the socket with backoff.
-    const probe = this.o.api.status().then(
-      () => true,
-      () => false,
-    );
+    const probe = Promise.race([
+      this.o.api.status().then(
+        () => true,
+        () => false
+      ),
+      // A proxy that never answers counts as REST not working.
+      new Promise<boolean>((r) => setTimeout(() => r(false), this.o.connectTimeoutMs)),
+    ]);
     this.reconnectTimer = setTimeout(() => undefined, delay);
     void probe.then((restWorks) => {
       if (this._state === ConnectionState.Closed || this.channels.size === 0 || this.ws || this.polling) {
@@ -752,7 +817,10 @@ export class ConnectionManager {
           await this.pollChannel(sub);
         } catch (err) {
           for (const l of sub.listeners) {
-            l.handler.onError?.({ code: (err as { code?: string }).code ?? 'SG_PLUGIN_NETWORK', message: (err as Error).message });
+            l.handler.onError?.({
+              code: (err as { code?: string }).code ?? 'SG_PLUGIN_NETWORK',
+              message: (err as Error).message,
+            });
           }
         }
       }
@@ -793,12 +861,23 @@ export class ConnectionManager {
         return;
       }
       const first = r.messages[0]?.offset;
-      const lost = r.epoch !== sub.epoch ? 'epoch_changed' : first !== undefined && first > (sub.offset ?? 0) + 1 ? 'expired' : undefined;
+      const lost =
+        r.epoch !== sub.epoch
+          ? 'epoch_changed'
+          : first !== undefined && first > (sub.offset ?? 0) + 1
+            ? 'expired'
+            : undefined;
       if (lost) {
         sub.epoch = r.epoch;
         sub.offset = r.lastOffset;
         for (const l of [...sub.listeners]) {
-          void this.resetListener(sub, l, { channel: sub.name, reason: lost, epoch: r.epoch, firstOffset: r.firstOffset, lastOffset: r.lastOffset });
+          void this.resetListener(sub, l, {
+            channel: sub.name,
+            reason: lost,
+            epoch: r.epoch,
+            firstOffset: r.firstOffset,
+            lastOffset: r.lastOffset,
+          });
         }
         return;
       }

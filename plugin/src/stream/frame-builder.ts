@@ -11,12 +11,7 @@
  */
 // First: lets @grafana/data load under plain Node (benchmarks); a no-op in browsers.
 import './node-env';
-import {
-  type DataFrame,
-  type QueryResultMetaNotice,
-  StreamingDataFrame,
-  StreamingFrameAction,
-} from '@grafana/data';
+import { type DataFrame, type QueryResultMetaNotice, StreamingDataFrame, StreamingFrameAction } from '@grafana/data';
 import type { ChannelKind, ChannelSchema, MessageItem } from '@streamgauge/protocol';
 import { type FieldSpec, fieldSpecs, isLogsSchema } from './field-mapping';
 import { type MessagePredicate, compileFilter } from './message-filter';
@@ -97,7 +92,7 @@ export class FrameBuilder {
           fields: this.specs.map((s) => ({ name: s.name, type: s.type, config: s.config })),
         },
       },
-      { maxLength: this.maxLength, maxDelta: this.maxDeltaMs, action: StreamingFrameAction.Append },
+      { maxLength: this.maxLength, maxDelta: this.maxDeltaMs, action: StreamingFrameAction.Append }
     );
     frame.name = this.o.name;
     return frame;
@@ -164,7 +159,9 @@ export class FrameBuilder {
   /** A schema with more fields (inferred later, or declared after a restart): keeps the rows by name. */
   setSchema(schema: ChannelSchema): boolean {
     const next = fieldSpecs(schema, { fields: this.o.fields, kind: this.o.kind, annotation: this.o.annotation });
-    const same = next.length === this.specs.length && next.every((s, i) => s.name === this.specs[i].name && s.type === this.specs[i].type);
+    const same =
+      next.length === this.specs.length &&
+      next.every((s, i) => s.name === this.specs[i].name && s.type === this.specs[i].type);
     this.schema = schema;
     if (same) {
       return false;

@@ -67,5 +67,6 @@ export function compileFilter(text: string | undefined): MessagePredicate | unde
   if (!conditions.length) {
     return undefined;
   }
-  return (item) => conditions.every((c) => holds(c, c.field === 'key' && !(c.field in item.data) ? item.key : item.data[c.field]));
+  return (item) =>
+    conditions.every((c) => holds(c, c.field === 'key' && !(c.field in item.data) ? item.key : item.data[c.field]));
 }

@@ -75,7 +75,11 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
     let errorNotice: QueryResultMetaNotice | undefined;
 
     const applyNotices = () => {
-      builder?.setNotices([...resetNotices, ...(stateNotice ? [stateNotice] : []), ...(errorNotice ? [errorNotice] : [])]);
+      builder?.setNotices([
+        ...resetNotices,
+        ...(stateNotice ? [stateNotice] : []),
+        ...(errorNotice ? [errorNotice] : []),
+      ]);
     };
 
     const emit = (state: LoadingState) => {
@@ -116,7 +120,8 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
       return h.position;
     };
 
-    const effectiveWindow = () => (Number.isFinite(t.windowMs) && t.windowMs > 0 ? t.windowMs : Math.max(1, t.to - t.from));
+    const effectiveWindow = () =>
+      Number.isFinite(t.windowMs) && t.windowMs > 0 ? t.windowMs : Math.max(1, t.to - t.from);
 
     const run = async () => {
       const info: ChannelInfo = await deps.api.channel(t.channel);
@@ -134,7 +139,11 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
         filter: t.filter,
         annotation: t.annotation,
       });
-      const h = await loadHistory(deps.api, t.channel, { from: t.from, to: t.live ? undefined : t.to, limit: t.bufferSize });
+      const h = await loadHistory(deps.api, t.channel, {
+        from: t.from,
+        to: t.live ? undefined : t.to,
+        limit: t.bufferSize,
+      });
       if (closed) {
         return;
       }

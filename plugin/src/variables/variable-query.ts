@@ -25,7 +25,9 @@ export function parseVariableQuery(text: string): VariableQuery {
   }
   const m = CALL_RE.exec(t);
   if (!m) {
-    throw new VariableQueryError(`variable query "${t}": expected channels(), channels(pattern), fields(channel) or values(channel, field)`);
+    throw new VariableQueryError(
+      `variable query "${t}": expected channels(), channels(pattern), fields(channel) or values(channel, field)`
+    );
   }
   const fn = m[1].toLowerCase();
   const args = m[2] === '' ? [] : m[2].split(',').map((a) => a.trim().replace(/^(['"])(.*)\1$/, '$2'));

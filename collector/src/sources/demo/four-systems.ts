@@ -4,12 +4,7 @@
  * publishes them as one batch. Pure apart from its random source, so tests can seed it.
  */
 import type { PublishItem } from '@streamgauge/protocol';
-import {
-  DEMO_COMPONENTS,
-  DEMO_DATASETS,
-  DEMO_PIPELINE_SOURCES,
-  DEMO_STREAMS,
-} from '../../telemetry/demo-config';
+import { DEMO_COMPONENTS, DEMO_DATASETS, DEMO_PIPELINE_SOURCES, DEMO_STREAMS } from '../../telemetry/demo-config';
 import { DEMO_CITIES, type DemoCity } from './cities';
 
 export type Random = () => number;
@@ -112,8 +107,20 @@ export class FourSystems {
       this.tickNo === 1
         ? [
             // Each system announces its start, so every events channel has a first line at once.
-            { channel: 'attendance/events', data: { level: 'info', message: 'attendance service started (4 devices)', component: 'reader', device: null } },
-            { channel: 'dns/events', data: { category: 'config', level: 'info', message: 'configuration loaded: 3 zones', role: 'primary', server: 'ns1' } },
+            {
+              channel: 'attendance/events',
+              data: {
+                type: 'service_started',
+                level: 'info',
+                message: 'attendance service started (4 devices)',
+                component: 'reader',
+                device: null,
+              },
+            },
+            {
+              channel: 'dns/events',
+              data: { category: 'config', level: 'info', message: 'configuration loaded: 3 zones', role: 'primary', server: 'ns1' },
+            },
           ]
         : [];
     return [...hello, ...this.attendance(now), ...this.iptv(now), ...this.dns(now), ...this.pipeline(now)];
@@ -127,13 +134,19 @@ export class FourSystems {
       this.outageTicks = 60 + Math.floor(this.rnd() * 60);
       this.components.set('cloud', 'offline');
       out.push(this.componentItem('cloud', 'offline', 'cloud API unreachable: connect ETIMEDOUT'));
-      out.push({ channel: 'attendance/events', data: { level: 'critical', message: 'cloud sync stopped: API unreachable', component: 'cloud', device: null } });
+      out.push({
+        channel: 'attendance/events',
+        data: { type: 'cloud_outage', level: 'critical', message: 'cloud sync stopped: API unreachable', component: 'cloud', device: null },
+      });
     }
     const outage = this.outageTicks > 0;
     if (outage && --this.outageTicks === 0) {
       this.components.set('cloud', 'online');
       out.push(this.componentItem('cloud', 'online', 'connected'));
-      out.push({ channel: 'attendance/events', data: { level: 'info', message: 'cloud sync resumed', component: 'cloud', device: null } });
+      out.push({
+        channel: 'attendance/events',
+        data: { type: 'cloud_outage', level: 'info', message: 'cloud sync resumed', component: 'cloud', device: null },
+      });
     }
     const scans = Math.floor(this.rnd() * 4);
     for (let i = 0; i < scans; i++) {
@@ -142,10 +155,24 @@ export class FourSystems {
       const latency = Math.round(80 + this.rnd() * 300 + (failed ? 900 * this.rnd() : 0));
       out.push({
         channel: 'attendance/scans',
-        data: { device, employee: `emp-${String(1 + Math.floor(this.rnd() * 240)).padStart(4, '0')}`, result: failed ? 'failed' : 'success', latency_ms: latency },
+        data: {
+          device,
+          employee: `emp-${String(1 + Math.floor(this.rnd() * 240)).padStart(4, '0')}`,
+          result: failed ? 'failed' : 'success',
+          latency_ms: latency,
+        },
       });
       if (failed && this.chance(0.3)) {
-        out.push({ channel: 'attendance/events', data: { level: 'warning', message: `scan rejected at ${device}: face not matched`, device, component: 'camera' } });
+        out.push({
+          channel: 'attendance/events',
+          data: {
+            type: 'scan_rejected',
+            level: 'warning',
+            message: `scan rejected at ${device}: face not matched`,
+            device,
+            component: 'camera',
+          },
+        });
       }
       this.queueSize++;
     }
@@ -156,25 +183,49 @@ export class FourSystems {
       this.lastSyncAt = now;
       if (this.chance(0.05)) {
         this.failedSyncs++;
-        out.push({ channel: 'attendance/events', data: { level: 'error', message: 'sync batch failed: HTTP 502 from cloud', component: 'cloud', device: null } });
+        out.push({
+          channel: 'attendance/events',
+          data: {
+            type: 'sync_failed',
+            level: 'error',
+            message: 'sync batch failed: HTTP 502 from cloud',
+            component: 'cloud',
+            device: null,
+          },
+        });
       } else if (this.failedSyncs > 0 && this.chance(0.1)) {
         this.failedSyncs--;
       }
     } else if (outage) {
       this.failedSyncs += this.chance(0.3) ? 1 : 0;
     }
-    out.push({ channel: 'attendance/sync', data: { queue: 'main', queue_size: this.queueSize, failed_syncs: this.failedSyncs, last_sync_at: this.lastSyncAt || null } });
+    out.push({
+      channel: 'attendance/sync',
+      data: { queue: 'main', queue_size: this.queueSize, failed_syncs: this.failedSyncs, last_sync_at: this.lastSyncAt || null },
+    });
     for (const c of ['camera', 'sms', 'reader'] as const) {
       const s = this.components.get(c)!;
       if (s === 'online' && this.chance(0.003)) {
         const next: Status = this.chance(0.7) ? 'degraded' : 'offline';
         this.components.set(c, next);
         out.push(this.componentItem(c, next, next === 'degraded' ? `${c}: high error rate` : `${c}: no heartbeat`));
-        out.push({ channel: 'attendance/events', data: { level: next === 'offline' ? 'error' : 'warning', message: `${c} is ${next}`, component: c, device: null } });
+        out.push({
+          channel: 'attendance/events',
+          data: {
+            type: 'component_status',
+            level: next === 'offline' ? 'error' : 'warning',
+            message: `${c} is ${next}`,
+            component: c,
+            device: null,
+          },
+        });
       } else if (s !== 'online' && this.chance(0.05)) {
         this.components.set(c, 'online');
         out.push(this.componentItem(c, 'online', 'recovered'));
-        out.push({ channel: 'attendance/events', data: { level: 'info', message: `${c} recovered`, component: c, device: null } });
+        out.push({
+          channel: 'attendance/events',
+          data: { type: 'component_status', level: 'info', message: `${c} recovered`, component: c, device: null },
+        });
       }
     }
     if (this.tickNo === 1 || this.tickNo % 30 === 0) {
@@ -251,7 +302,10 @@ export class FourSystems {
     if (this.tickNo % 5 === 1) {
       for (const s of DEMO_STREAMS) {
         const viewers = [...this.connections.values()].filter((c) => c.stream === s).length;
-        out.push({ channel: 'iptv/streams', data: { stream: s, viewers, bitrate_bps: STREAM_BITRATES[s], status: this.chance(0.02) ? 'degraded' : 'up' } });
+        out.push({
+          channel: 'iptv/streams',
+          data: { stream: s, viewers, bitrate_bps: STREAM_BITRATES[s], status: this.chance(0.02) ? 'degraded' : 'up' },
+        });
       }
     }
     return out;
@@ -269,13 +323,28 @@ export class FourSystems {
         r < 0.35
           ? { category: 'security', level: 'warning', message: `rate limit applied to ${clientIp}: 1200 qps`, client_ip: clientIp }
           : r < 0.45
-            ? { category: 'security', level: 'critical', message: `possible DNS amplification from ${clientIp}: ANY queries`, client_ip: clientIp }
+            ? {
+                category: 'security',
+                level: 'critical',
+                message: `possible DNS amplification from ${clientIp}: ANY queries`,
+                client_ip: clientIp,
+              }
             : r < 0.6
-              ? { category: 'security', level: 'error', message: 'DNSSEC validation failed for example-bank.test', zone: 'example-bank.test' }
+              ? {
+                  category: 'security',
+                  level: 'error',
+                  message: 'DNSSEC validation failed for example-bank.test',
+                  zone: 'example-bank.test',
+                }
               : r < 0.8
                 ? { category: 'config', level: 'info', message: 'zone corp.example reloaded (serial 2026112301)', zone: 'corp.example' }
                 : r < 0.9
-                  ? { category: 'config', level: 'warning', message: 'zone transfer to ns2 refused: TSIG key mismatch', zone: 'corp.example' }
+                  ? {
+                      category: 'config',
+                      level: 'warning',
+                      message: 'zone transfer to ns2 refused: TSIG key mismatch',
+                      zone: 'corp.example',
+                    }
                   : { category: 'health', level: 'info', message: `${s.component} cache hit ratio 0.${80 + Math.floor(this.rnd() * 19)}` };
       out.push({ channel: 'dns/events', data: { ...event, role: s.role, server: s.component } });
     }
@@ -291,7 +360,13 @@ export class FourSystems {
         this.dnsStatus.set(s.component, next);
         out.push({
           channel: 'dns/events',
-          data: { category: 'health', level: next === 'online' ? 'info' : 'error', message: `${s.component} is ${next}`, role: s.role, server: s.component },
+          data: {
+            category: 'health',
+            level: next === 'online' ? 'info' : 'error',
+            message: `${s.component} is ${next}`,
+            role: s.role,
+            server: s.component,
+          },
         });
       }
       if (next !== st || this.tickNo % 5 === 1) {

@@ -24,7 +24,11 @@ export interface FakeGrafanaProxy {
   close(): Promise<void>;
 }
 
-export async function startFakeGrafanaProxy(o: { uid: string; target: () => string; apiKey?: string }): Promise<FakeGrafanaProxy> {
+export async function startFakeGrafanaProxy(o: {
+  uid: string;
+  target: () => string;
+  apiKey?: string;
+}): Promise<FakeGrafanaProxy> {
   const prefix = `/api/datasources/proxy/uid/${o.uid}/sg`;
   let refuse = false;
   let upgrades = 0;
@@ -54,11 +58,17 @@ export async function startFakeGrafanaProxy(o: { uid: string; target: () => stri
     }
     const t = new URL(o.target());
     const up = http.request(
-      { host: t.hostname, port: t.port, method: req.method, path: req.url.slice(prefix.length) || '/', headers: headersFor(req, t.host) },
+      {
+        host: t.hostname,
+        port: t.port,
+        method: req.method,
+        path: req.url.slice(prefix.length) || '/',
+        headers: headersFor(req, t.host),
+      },
       (ures) => {
         res.writeHead(ures.statusCode ?? 502, ures.headers);
         ures.pipe(res);
-      },
+      }
     );
     up.on('error', () => {
       if (!res.headersSent) {
@@ -81,7 +91,9 @@ export async function startFakeGrafanaProxy(o: { uid: string; target: () => stri
     const t = new URL(o.target());
     const upstream = net.connect(Number(t.port), t.hostname, () => {
       const h = headersFor(req, t.host);
-      const lines = Object.entries(h).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]));
+      const lines = Object.entries(h).flatMap(([k, v]) =>
+        Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]
+      );
       upstream.write(`GET ${req.url!.slice(prefix.length)} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
       if (head.length) {
         upstream.write(head);

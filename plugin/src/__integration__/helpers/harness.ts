@@ -2,7 +2,12 @@
  * Drives the real DataSource class in Node: real fetch, `ws` as WebSocket, a fake Grafana proxy in
  * front of a real collector process. Collects query emissions and waits for conditions.
  */
-import { type DataQueryRequest, type DataQueryResponse, type DataSourceInstanceSettings, dateTime } from '@grafana/data';
+import {
+  type DataQueryRequest,
+  type DataQueryResponse,
+  type DataSourceInstanceSettings,
+  dateTime,
+} from '@grafana/data';
 import WebSocket from 'ws';
 import type { Observable, Subscription } from 'rxjs';
 import { DataSource, type DataSourceDeps } from '../../datasource';
@@ -12,7 +17,11 @@ import type { FakeGrafanaProxy } from './fake-grafana-proxy';
 
 export const UID = 'sg-test';
 
-export function makeDataSource(proxy: FakeGrafanaProxy, jsonData: Partial<SgDataSourceOptions> = {}, deps: DataSourceDeps = {}): DataSource {
+export function makeDataSource(
+  proxy: FakeGrafanaProxy,
+  jsonData: Partial<SgDataSourceOptions> = {},
+  deps: DataSourceDeps = {}
+): DataSource {
   const settings = {
     id: 1,
     uid: UID,
@@ -39,7 +48,10 @@ export function makeDataSource(proxy: FakeGrafanaProxy, jsonData: Partial<SgData
   });
 }
 
-export function request(targets: Array<Partial<SgQuery>>, o: { panelId?: number; fromMs?: number; toMs?: number } = {}): DataQueryRequest<SgQuery> {
+export function request(
+  targets: Array<Partial<SgQuery>>,
+  o: { panelId?: number; fromMs?: number; toMs?: number } = {}
+): DataQueryRequest<SgQuery> {
   const to = o.toMs ?? Date.now();
   const from = o.fromMs ?? to - 3_600_000;
   return {
@@ -88,7 +100,7 @@ export class QueryWatcher {
     return [];
   }
 
-  frame(keyPart = '') {
+  frame(keyPart = ''): DataFrame | undefined {
     for (const [k, r] of this.latest) {
       if (k.includes(keyPart)) {
         return r.data[0];
@@ -102,7 +114,11 @@ export class QueryWatcher {
   }
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -13,12 +13,22 @@ describe('endpoints', () => {
 
   test('proxy mode follows the page: ws:// for an http Grafana', () => {
     expect(endpoints({ uid: 'abc' }, { protocol: 'http:', host: 'localhost:3000' }).wsUrl).toBe(
-      'ws://localhost:3000/api/datasources/proxy/uid/abc/sg/ws',
+      'ws://localhost:3000/api/datasources/proxy/uid/abc/sg/ws'
     );
   });
 
   test('direct mode: the socket goes to the browser-facing collector URL, REST stays on the proxy', () => {
-    expect(endpoints({ uid: 'abc', url: '/api/datasources/proxy/uid/abc', accessMode: 'direct', directUrl: 'https://sg.example.com/' }, page)).toEqual({
+    expect(
+      endpoints(
+        {
+          uid: 'abc',
+          url: '/api/datasources/proxy/uid/abc',
+          accessMode: 'direct',
+          directUrl: 'https://sg.example.com/',
+        },
+        page
+      )
+    ).toEqual({
       accessMode: 'direct',
       restBase: '/api/datasources/proxy/uid/abc/sg',
       wsUrl: 'wss://sg.example.com/ws',
@@ -27,7 +37,7 @@ describe('endpoints', () => {
 
   test('direct mode without a browser URL fails with a code and says what to set', () => {
     expect(() => endpoints({ uid: 'abc', accessMode: 'direct' }, page)).toThrow(
-      'direct mode needs the browser-facing collector URL (Browser URL in the data source settings)',
+      'direct mode needs the browser-facing collector URL (Browser URL in the data source settings)'
     );
     try {
       endpoints({ uid: 'abc', accessMode: 'direct' }, page);
@@ -40,6 +50,8 @@ describe('endpoints', () => {
     expect(toWebSocketUrl('http://a:1/x')).toBe('ws://a:1/x');
     expect(toWebSocketUrl('https://a/x')).toBe('wss://a/x');
     expect(toWebSocketUrl('wss://a/x')).toBe('wss://a/x');
-    expect(() => toWebSocketUrl('/relative')).toThrow('cannot make a WebSocket URL from /relative without the page location');
+    expect(() => toWebSocketUrl('/relative')).toThrow(
+      'cannot make a WebSocket URL from /relative without the page location'
+    );
   });
 });

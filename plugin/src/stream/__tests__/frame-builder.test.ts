@@ -54,7 +54,14 @@ describe('FrameBuilder field conversion', () => {
   test('converts values: numeric strings to numbers, ISO and seconds to ms, json kept as objects', () => {
     const b = new FrameBuilder({ schema });
     b.append([
-      item(1, { latency: '12.5', country: 'DE', ok: true, seenAt: '2026-01-01T12:00:00.000Z', extra: { a: 1 }, size: 10 }),
+      item(1, {
+        latency: '12.5',
+        country: 'DE',
+        ok: true,
+        seenAt: '2026-01-01T12:00:00.000Z',
+        extra: { a: 1 },
+        size: 10,
+      }),
       item(2, { latency: 7, country: 42, ok: 'false', seenAt: T0 / 1000, extra: [1, 2] }),
       item(3, { latency: 'n/a', ok: 'maybe', seenAt: 'not a time' }),
     ]);
@@ -87,7 +94,14 @@ describe('FrameBuilder field conversion', () => {
 
   test('log channels ask for the logs visualisation with message first, then level', () => {
     const b = new FrameBuilder({
-      schema: { declared: false, fields: [{ name: 'level', type: 'string' }, { name: 'service', type: 'string' }, { name: 'message', type: 'string' }] },
+      schema: {
+        declared: false,
+        fields: [
+          { name: 'level', type: 'string' },
+          { name: 'service', type: 'string' },
+          { name: 'message', type: 'string' },
+        ],
+      },
     });
     expect(b.frame.meta?.preferredVisualisationType).toBe('logs');
     expect(b.fieldNames).toEqual(['ts', 'message', 'level', 'service']);
@@ -95,10 +109,22 @@ describe('FrameBuilder field conversion', () => {
 
   test('Geomap-ready: latitude and longitude stay numeric, country codes stay strings', () => {
     const b = new FrameBuilder({
-      schema: { declared: true, fields: [{ name: 'latitude', type: 'number' }, { name: 'longitude', type: 'number' }, { name: 'country', type: 'string' }] },
+      schema: {
+        declared: true,
+        fields: [
+          { name: 'latitude', type: 'number' },
+          { name: 'longitude', type: 'number' },
+          { name: 'country', type: 'string' },
+        ],
+      },
     });
     b.append([item(1, { latitude: '52.5', longitude: 13.4, country: 'DE' })]);
-    expect(b.frame.fields.map((f) => f.type)).toEqual([FieldType.time, FieldType.number, FieldType.number, FieldType.string]);
+    expect(b.frame.fields.map((f) => f.type)).toEqual([
+      FieldType.time,
+      FieldType.number,
+      FieldType.number,
+      FieldType.string,
+    ]);
     expect(column(b, 'latitude')).toEqual([52.5]);
   });
 
@@ -117,7 +143,13 @@ describe('FrameBuilder field conversion', () => {
 
   test('annotation frames get time, text and tags columns', () => {
     const b = new FrameBuilder({
-      schema: { declared: true, fields: [{ name: 'message', type: 'string' }, { name: 'level', type: 'string' }] },
+      schema: {
+        declared: true,
+        fields: [
+          { name: 'message', type: 'string' },
+          { name: 'level', type: 'string' },
+        ],
+      },
       annotation: { tags: ['deploys'] },
     });
     b.append([item(1, { message: 'v1.2 deployed', level: 'info' })]);
@@ -175,13 +207,23 @@ describe('FrameBuilder bounds and ordering', () => {
   });
 
   test('rejects a buffer size below 1', () => {
-    expect(() => new FrameBuilder({ schema: numbers, maxLength: 0 })).toThrow('maxLength must be an integer >= 1, got 0');
+    expect(() => new FrameBuilder({ schema: numbers, maxLength: 0 })).toThrow(
+      'maxLength must be an integer >= 1, got 0'
+    );
   });
 
   test('a schema that grows keeps the rows by name', () => {
     const b = new FrameBuilder({ schema: numbers });
     b.append(many(1, 2));
-    expect(b.setSchema({ declared: false, fields: [{ name: 'v', type: 'number' }, { name: 'w', type: 'string' }] })).toBe(true);
+    expect(
+      b.setSchema({
+        declared: false,
+        fields: [
+          { name: 'v', type: 'number' },
+          { name: 'w', type: 'string' },
+        ],
+      })
+    ).toBe(true);
     b.append([item(3, { v: 3, w: 'x' })]);
     expect(column(b, 'v')).toEqual([1, 2, 3]);
     expect(column(b, 'w')).toEqual([undefined, undefined, 'x']);

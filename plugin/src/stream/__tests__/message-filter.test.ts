@@ -30,7 +30,9 @@ describe('message filter', () => {
   });
 
   test('a malformed condition fails with a code and says what is expected', () => {
-    expect(() => parseFilter('level error')).toThrow('filter "level error": expected field op value, op one of = != > >= < <= ~');
+    expect(() => parseFilter('level error')).toThrow(
+      'filter "level error": expected field op value, op one of = != > >= < <= ~'
+    );
     try {
       parseFilter('=');
     } catch (err) {
