@@ -6,7 +6,7 @@
  * bench/results/latest.json and BENCHMARKS.md, prints the summary table.
  *
  * Options: --quick, --only a,b (suite names below), --profile (collector under node --cpu-prof for
- * the latency and fan-out runs; profiles and their top functions land in bench/results/profiles/).
+ * the latency, fan-out, ingest and recovery runs; profiles and their top functions land in bench/results/profiles/).
  * Methodology: docs/benchmarks.md.
  */
 const { execFileSync, spawnSync } = require('node:child_process');
@@ -88,7 +88,7 @@ const SUITES = [
   ['recovery', async () => {
     const clients = quick ? 200 : 1_000;
     log(`  recovery: ${clients} clients across a collector restart`);
-    return runRecovery(ctx, { clients });
+    return runRecovery(ctx, { clients, profile });
   }],
   ['scrape', async () => {
     log('  scrape: /metrics with 100 channels');

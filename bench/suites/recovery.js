@@ -45,7 +45,7 @@ function startPublishing(getUrl) {
   };
 }
 
-async function runRecovery(ctx, { clients = 1000 } = {}) {
+async function runRecovery(ctx, { clients = 1000, profile = false } = {}) {
   let server = await startServer({ kind: 'collector' });
   const { port, dataDir } = server;
   let subs;
@@ -61,7 +61,7 @@ async function runRecovery(ctx, { clients = 1000 } = {}) {
     const stopAt = Date.now();
     await server.stop('SIGTERM');
     const stoppedAt = Date.now();
-    server = await startServer({ kind: 'collector', port, dataDir });
+    server = await startServer({ kind: 'collector', port, dataDir, cpuProfDir: profile ? ctx.profileDir : undefined });
     const readyAt = Date.now();
     const target = await lastOffset(server.url);
     let r;

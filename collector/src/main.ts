@@ -47,7 +47,17 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const sg = await buildApp(config);
+  let sg;
+  try {
+    sg = await buildApp(config);
+  } catch (err) {
+    // Feature sections (telemetry rules, chains) check what the schema cannot when they are built.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`streamgauge-collector: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
   const { logger } = sg;
   if (!sg.auth.enabled) {
     if (!isLoopback(config.server.host) && !config.auth.allowInsecure) {

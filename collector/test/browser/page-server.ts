@@ -40,10 +40,13 @@ export async function startPageServer(o: PageServerOptions = {}): Promise<PageSe
       res.end(PAGE_HTML);
       return;
     }
-    const up = httpRequest({ host: upstream!.hostname, port: upstream!.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = httpRequest(
+      { host: upstream!.hostname, port: upstream!.port, method: req.method, path: req.url, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });

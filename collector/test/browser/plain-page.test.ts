@@ -41,9 +41,13 @@ const statusText = (page: Page, id: string): Promise<string> => page.$eval(`#${i
 
 async function waitForStatus(page: Page, id: string, wanted: RegExp): Promise<void> {
   try {
-    await page.waitForFunction(([i, src]) => new RegExp(src).test(document.getElementById(i)?.textContent ?? ''), [id, wanted.source] as const, {
-      timeout: 15_000,
-    });
+    await page.waitForFunction(
+      ([i, src]) => new RegExp(src).test(document.getElementById(i)?.textContent ?? ''),
+      [id, wanted.source] as const,
+      {
+        timeout: 15_000,
+      },
+    );
   } catch (err) {
     throw new Error(`#${id} never matched ${wanted}: it shows "${await statusText(page, id)}" (${(err as Error).message.split('\n')[0]})`);
   }
@@ -125,7 +129,9 @@ describe('plain browser page (no libraries) against a real collector', () => {
     const sseBefore = await refusedCount(c.url, 'sse', 'origin');
     const page = await browser!.newPage({ viewport: { width: 1000, height: 400 } });
     try {
-      await page.goto(`${foreign!.origin}/plain-page.html?channel=browser/foreign&ws=${encodeURIComponent(c.wsUrl)}&sse=${encodeURIComponent(c.url)}`);
+      await page.goto(
+        `${foreign!.origin}/plain-page.html?channel=browser/foreign&ws=${encodeURIComponent(c.wsUrl)}&sse=${encodeURIComponent(c.url)}`,
+      );
       // The upgrade is answered 403 (SG_ORIGIN_FORBIDDEN); a browser only sees 1006.
       await waitForStatus(page, 'ws-status', /^closed 1006$/);
       await waitForStatus(page, 'sse-status', /^failed$/);

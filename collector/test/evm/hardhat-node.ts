@@ -31,6 +31,12 @@ export async function startHardhat(port?: number): Promise<HardhatNode> {
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  // If the test process dies without its afterAll, do not leave a chain running.
+  const killOnExit = (): void => {
+    proc.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
   const httpUrl = `http://127.0.0.1:${p}`;
   let nextId = 1;
   const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {

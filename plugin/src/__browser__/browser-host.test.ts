@@ -7,7 +7,8 @@
  * rxjs), with the host playing Grafana's data source proxy in front of a real collector process.
  * Proves: the bundle's externals are all provided by a Grafana-like host; the editors render with
  * the real @grafana/ui; testDatasource and a live query go through the proxy (REST and the
- * WebSocket upgrade, with the route's Authorization header added) and rows arrive as published.
+ * WebSocket upgrade, with the route's Authorization header added) and rows arrive as published;
+ * and in direct mode, the socket goes straight to the collector with a token minted via the proxy.
  * Screenshots: plugin/test-results/*.png. See docs/testing-browser.md.
  */
 import { mkdirSync } from 'node:fs';
