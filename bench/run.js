@@ -57,12 +57,24 @@ const ctx = { quick, log, profileDir };
 /** Every suite: name, what it runs. Quick mode runs fewer points with shorter windows. */
 const SUITES = [
   ['latency', async () => {
+    // Two rounds, the systems interleaved, and per system the round with the lower p99: other
+    // processes on the machine only ever add latency, so the less disturbed round is the better
+    // estimate. Both rounds are kept in latest.json (`rounds`).
     const runs = [];
     const rates = quick ? [10_000] : [1_000, 10_000];
+    const rounds = quick ? 1 : 2;
     for (const rate of rates) {
+      const all = [];
+      for (let round = 1; round <= rounds; round++) {
+        for (const kind of ['collector', 'ws', 'socketio']) {
+          log(`  latency: ${kind} at ${rate} msg/s, 100 subscribers (round ${round})`);
+          all.push({ round, ...(await runLatency(ctx, { kind, rate, profile: profile && kind === 'collector' && round === 1 })) });
+        }
+      }
       for (const kind of ['collector', 'ws', 'socketio']) {
-        log(`  latency: ${kind} at ${rate} msg/s, 100 subscribers`);
-        runs.push(await runLatency(ctx, { kind, rate, profile: profile && kind === 'collector' }));
+        const mine = all.filter((x) => x.system === kind);
+        const best = mine.reduce((a, b) => ((b.latencyMs.p99 ?? Infinity) < (a.latencyMs.p99 ?? Infinity) ? b : a));
+        runs.push({ ...best, rounds: mine.map((x) => ({ round: x.round, latencyMs: x.latencyMs, deliveredRatio: x.deliveredRatio, cpu: x.cpu })) });
       }
     }
     return runs;

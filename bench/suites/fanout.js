@@ -18,7 +18,7 @@ const CHANNEL = 'bench/fan';
 const BATCH = 100;
 
 async function runFanout(ctx, { kind, subscribers = 1000, profile = false }) {
-  const steps = ctx.quick ? [1_000] : [500, 1_000, 1_500, 2_000, 3_000, 4_000, 5_000, 6_000, 8_000, 10_000, 12_000, 16_000, 20_000];
+  const steps = ctx.quick ? [1_000] : /* mutable: a retry inserts itself */ [500, 1_000, 1_500, 2_000, 3_000, 4_000, 5_000, 6_000, 8_000, 10_000, 12_000, 16_000, 20_000];
   const stepS = ctx.quick ? 1 : 3;
   const server = await startServer({ kind, cpuProfDir: profile ? ctx.profileDir : undefined });
   const sendTimesSab = new SharedArrayBuffer(8 * 200_000);
@@ -35,6 +35,7 @@ async function runFanout(ctx, { kind, subscribers = 1000, profile = false }) {
     pub = new Publisher({ port: server.port, connections: 1 });
     await pub.connect();
     let seq = BATCH;
+    let retried = false;
     for (const rate of steps) {
       const count = rate * stepS;
       const requests = buildRequests({ host: '127.0.0.1', port: server.port, channel: CHANNEL, seq, count, batchSize: BATCH, pad: PAD });
@@ -66,6 +67,14 @@ async function runFanout(ctx, { kind, subscribers = 1000, profile = false }) {
       });
       ctx.log(`    ${kind} ${rate} msg/s x ${subscribers}: ${pass ? 'ok' : complete ? 'LAG' : 'LOSS'} in ${tookMs} ms, p99 ${r.latency.p99} ms, server CPU ${results[results.length - 1].serverCpuMsPerMillion} ms per 1M deliveries, cores: server ${split.serverCores}, bench ${split.benchCores}, other ${split.otherCores}`);
       seq = end;
+      if (!pass && complete && !retried) {
+        // Fell behind without loss: one retry of the same rate, since a burst of other load on
+        // the machine is enough to miss the deadline once.
+        retried = true;
+        steps.splice(steps.indexOf(rate) + 1, 0, rate);
+        await sleep(300);
+        continue;
+      }
       if (!pass) break;
       await sleep(300);
     }

@@ -17,7 +17,7 @@ const PAD = 'x'.repeat(64);
 async function runLatency(ctx, { kind, rate, subscribers = 100, profile = false }) {
   const batchSize = rate >= 10_000 ? 10 : 1; // 1,000 requests/s either way
   const warmS = ctx.quick ? 1 : 2;
-  const measureS = ctx.quick ? 2 : 10;
+  const measureS = ctx.quick ? 2 : 6;
   const server = await startServer({ kind, cpuProfDir: profile ? ctx.profileDir : undefined });
   const sendTimesSab = new SharedArrayBuffer(8 * 1_000_000);
   const sendTimes = new Float64Array(sendTimesSab);

@@ -17,7 +17,7 @@
  * JSON-encoded key never hold a raw tab or newline, since they come from JSON.stringify/cjson):
  *   A inst channel epoch first count last   + lines "offset ts key-json deleted data"
  *   R inst channel epoch first count last from to    (too large to inline: read the range)
- *   N inst channel epoch                              (channel created)
+ *   N inst channel epoch first count last             (channel created, or given a new epoch)
  */
 
 /**
@@ -137,7 +137,7 @@ local first = last + 1
 local f = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
 if f then first = tonumber(string.match(f[1], '^(%d+)')) end
 if created == 1 then
-  redis.call('PUBLISH', ARGV[4], 'N\\t' .. ARGV[3] .. '\\t' .. ARGV[1] .. '\\t' .. m[1])
+  redis.call('PUBLISH', ARGV[4], 'N\\t' .. ARGV[3] .. '\\t' .. ARGV[1] .. '\\t' .. m[1] .. '\\t1\\t0\\t0')
 end
 return { m[1], first, count, last, m[3] or '0', created }
 `;
@@ -220,4 +220,31 @@ local nf = last + 1
 local f = redis.call('XRANGE', s, '-', '+', 'COUNT', 1)[1]
 if f then nf = tonumber(string.match(f[1], '^(%d+)')) end
 return { evicted, nf, count }
+`;
+
+/**
+ * Gives a channel a new epoch if it still has the old one (compare-and-set: when several instances
+ * detect the same loss, one renewal wins). Used when Redis went back in time (restored from an
+ * older snapshot, failed over to a lagging replica): the offsets it lost would otherwise be given
+ * again to different messages in the same epoch. The history it still holds stays, in the new epoch.
+ * KEYS: meta, stream. ARGV: oldEpoch, newEpoch, inst, notifyChannel, name.
+ * Returns epoch, first, count, last, lastTs, renewed (1/0).
+ */
+export const RENEW_LUA = `
+local meta, stream = KEYS[1], KEYS[2]
+local renewed = 0
+if redis.call('HGET', meta, 'epoch') == ARGV[1] then
+  redis.call('HSET', meta, 'epoch', ARGV[2])
+  renewed = 1
+end
+local m = redis.call('HMGET', meta, 'epoch', 'last_offset', 'last_ts')
+local last = tonumber(m[2] or '0')
+local count = redis.call('XLEN', stream)
+local first = last + 1
+local f = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+if f then first = tonumber(string.match(f[1], '^(%d+)')) end
+if renewed == 1 then
+  redis.call('PUBLISH', ARGV[4], 'N\\t' .. ARGV[3] .. '\\t' .. ARGV[5] .. '\\t' .. m[1] .. '\\t' .. first .. '\\t' .. count .. '\\t' .. last)
+end
+return { m[1], first, count, last, m[3] or '0', renewed }
 `;

@@ -54,6 +54,13 @@ async function framesShown(page: Page): Promise<Array<{ caption: string; labels:
   );
 }
 
+/** One sample of the collector's /metrics (`name` may include labels, e.g. `x{transport="ws"}`). */
+async function metric(baseUrl: string, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
 /** Text and input values of the QueryEditor (pickers show their value in an input or as text). */
 async function editorShows(page: Page): Promise<string> {
   return page.$eval('[data-testid="query-editor"]', (el) =>
@@ -228,8 +235,11 @@ describe('built plugin in Chromium, proxy mode (everything through the Grafana-l
     expect(frames).toHaveLength(1);
     expect(frames[0].caption).toContain(OTHER);
     expect(frames[0].labels).toEqual(['other-1', 'other-2']);
-    // One WebSocket per data source: switching channels subscribes on the socket already open.
+    // One WebSocket per data source: switching channels subscribes on the socket already open,
+    // and the previous run's subscription is released (Grafana unsubscribes the old query).
     expect(host!.proxied.filter((x) => x.kind === 'upgrade').length).toBe(upgradesBefore);
+    await waitFor(p, 'exactly one subscription at the collector', async () => (await metric(collector!.url, 'streamgauge_subscriptions')) === 1);
+    expect(await metric(collector!.url, 'streamgauge_clients{transport="ws"}')).toBe(1);
   });
 
   test('after the collector restarts, the plugin reconnects through the proxy and resumes without duplicates', async () => {
