@@ -10,7 +10,7 @@ export function createLogger(level: string): Logger {
     level,
     base: { service: 'streamgauge-collector' },
     redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'token', 'apiKey', 'secret'],
+      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'token', 'ticket', 'apiKey', 'secret'],
       censor: '[redacted]',
     },
   }) as unknown as Logger;

@@ -112,7 +112,11 @@ export class HeadFollower {
         attempt++;
         const state: SourceState = e.code === 'EVM_ALL_ENDPOINTS_DOWN' ? 'down' : 'degraded';
         this.o.logger.warn({ chain: this.o.chain.name, attempt, code: e.code, err: e.message }, 'evm: step failed; retrying');
-        this.setState(state, e.message, false);
+        // A block that vanished mid-step is routine while the chain moves (or a backend lags): a
+        // few quick retries before calling the source degraded, so alerts do not flap on it.
+        if (e.code !== 'EVM_CHAIN_MOVED' || attempt > 3) {
+          this.setState(state, e.message, false);
+        }
         await this.sleep(backoffMs(attempt, this.o.chain.maxBackoffMs), false);
         continue;
       }
@@ -174,20 +178,20 @@ export class HeadFollower {
       const light = await this.getBlock(head, false);
       const known = this.tracker.at(head);
       if (known && known.hash === light.hash) {
-        if (head < tip.number) {
-          await this.reorg(light, true); // a shorter branch: `light` is the common ancestor
-          return true;
-        }
+        // Same block: nothing changed. A head below the published tip with a matching block is a
+        // lagging backend behind a load-balanced RPC, not a reorg: a chain is reorganised only by
+        // a competing block, and that one shows up here as a hash mismatch, or as a new block whose
+        // parent is not the tip.
         return false;
       }
-      await this.reorg(await this.getBlock(head), false);
+      await this.reorg(await this.getBlock(head));
       return true;
     }
     for (let n = tip.number + 1; n <= head && !this.stopped; n++) {
       const b = await this.getBlock(n);
       tip = this.tracker.tip()!;
       if (b.parentHash !== tip.hash) {
-        await this.reorg(b, false);
+        await this.reorg(b);
         return true;
       }
       await this.publishBlocks([await this.collect(b, tip.timestamp)]);
@@ -204,14 +208,11 @@ export class HeadFollower {
     return b;
   }
 
-  /**
-   * `b` is canonical now and conflicts with what was published. With `isAncestor`, `b` itself is
-   * the published block at its number and everything above it was orphaned (a shorter branch).
-   */
-  private async reorg(b: RpcBlock, isAncestor: boolean): Promise<void> {
+  /** `b` is canonical now and conflicts with what was published: find the ancestor, publish the reorg. */
+  private async reorg(b: RpcBlock): Promise<void> {
     const oldTip = this.tracker.tip()!;
-    const replacement: RpcBlock[] = isAncestor ? [] : [b];
-    let ancestor: TrackedBlock | undefined = isAncestor ? this.tracker.at(hexToNumber(b.number)) : undefined;
+    const replacement: RpcBlock[] = [b];
+    let ancestor: TrackedBlock | undefined;
     let parentHash = b.parentHash;
     let k = hexToNumber(b.number) - 1;
     const oldest = this.tracker.oldest()!.number;
