@@ -87,7 +87,7 @@ function summaryRows(r) {
   if (s.ingest) {
     rows.push({
       benchmark: `Ingest into SQLite, batches of ${num(s.ingest.batch)}, acknowledged when stored`,
-      streamgauge: `${num(s.ingest.messagesPerSecond)} msg/s`,
+      streamgauge: `${num(s.ingest.messagesPerSecond)} msg/s (${num(s.ingest.messagesPerCpuSecond)} per collector CPU second)`,
       baselines: '-',
       target: '>= 100,000 msg/s',
       met: met(s.ingest.messagesPerSecond >= 100_000 && s.ingest.failedRequests === 0),
@@ -204,7 +204,7 @@ function details(r) {
   }
   if (s.ingest) {
     const x = s.ingest;
-    out.push('### Ingest', '', `${num(x.messagesPerSecond)} msg/s over ${x.seconds} s: ${x.connections} connections x ${x.inFlight} requests in flight, ${num(x.batch)} messages per request, ${x.failedRequests} failed; cores: ${cpuNote(x.cpu)}.`, '');
+    out.push('### Ingest', '', `${num(x.messagesPerSecond)} msg/s (${num(x.messagesPerCpuSecond)} per CPU second of the collector) over ${x.seconds} s: ${x.connections} connections x ${x.inFlight} requests in flight, ${num(x.batch)} messages per request, ${x.failedRequests} failed; cores: ${cpuNote(x.cpu)}.`, '');
   }
   if (s.recovery) {
     const x = s.recovery;

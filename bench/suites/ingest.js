@@ -28,6 +28,8 @@ async function runIngest(ctx, { batch = 1_000, connections = 2, inFlight = 2, pr
       inFlight,
       seconds: Math.round(r.elapsedMs) / 1000,
       messagesPerSecond: Math.round((r.requestsOk * batch) / (r.elapsedMs / 1000)),
+      // What one core of the collector stores per second, whatever else shares the machine.
+      messagesPerCpuSecond: Math.round((r.requestsOk * batch) / split.serverCpuSeconds),
       failedRequests: r.failed,
       lastOffset: ch ? ch.lastOffset : null,
       cpu: split,

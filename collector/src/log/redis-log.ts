@@ -34,7 +34,7 @@ import {
   messageItemJson,
   newEpoch,
 } from './event-log';
-import { APPEND_LUA, ENSURE_LUA, READ_LUA, RETENTION_LUA } from './redis-scripts';
+import { APPEND_LUA, ENSURE_LUA, READ_LUA, RENEW_LUA, RETENTION_LUA } from './redis-scripts';
 
 /** Limits and timings of the Redis log; each has a unit in its name. */
 export const REDIS_LOG_DEFAULTS = {
@@ -67,6 +67,7 @@ interface ScriptedRedis extends Redis {
   sgEnsure(...args: (string | number)[]): Promise<Reply>;
   sgRead(...args: (string | number)[]): Promise<Reply>;
   sgRetention(...args: (string | number)[]): Promise<Reply>;
+  sgRenew(...args: (string | number)[]): Promise<Reply>;
 }
 
 interface Shard {
@@ -161,6 +162,7 @@ export class RedisLog implements EventLog {
       client.defineCommand('sgEnsure', { numberOfKeys: 4, lua: ENSURE_LUA });
       client.defineCommand('sgRead', { numberOfKeys: 1, lua: READ_LUA });
       client.defineCommand('sgRetention', { numberOfKeys: 2, lua: RETENTION_LUA });
+      client.defineCommand('sgRenew', { numberOfKeys: 2, lua: RENEW_LUA });
       // The subscriber keeps its subscriptions across reconnects (ioredis autoResubscribe).
       const sub = new Redis(url, { ...options, commandTimeout: undefined });
       const shard: Shard = { index, url, client, sub, up: false, downAnnounced: false, resyncing: false, usedMemoryBytes: null };
@@ -318,9 +320,15 @@ export class RedisLog implements EventLog {
     for (let i = 0; i < all.length; i += 100) {
       await Promise.all(
         all.slice(i, i + 100).map(async (name) => {
+          // Taken before the read: Redis' offsets only grow, so the read must be at least this far.
           const before = this.cache.get(name);
           const b = before && { ...before };
-          const now = await this.fetchMeta(s, name);
+          let now = await this.readMeta(s, name);
+          if (b && b.epoch === now.epoch && now.lastOffset < b.lastOffset) {
+            now = await this.renewEpoch(s, name, now, b.lastOffset);
+          } else {
+            now = this.mergeMeta(now);
+          }
           if (
             !b ||
             b.epoch !== now.epoch ||
@@ -336,7 +344,32 @@ export class RedisLog implements EventLog {
     return changed;
   }
 
-  private async fetchMeta(s: Shard, name: string): Promise<ChannelMeta> {
+  /**
+   * Redis went back in time for this channel (restored from an older snapshot, failed over to a
+   * lagging replica): offsets after `now.lastOffset` were acknowledged once and would be given again
+   * to other messages. A new epoch makes every client that saw them resume with recovered:false.
+   */
+  private async renewEpoch(s: Shard, name: string, now: ChannelMeta, knownLast: number): Promise<ChannelMeta> {
+    const r = await s.client.sgRenew(
+      this.metaKey(name),
+      this.streamKey(name),
+      now.epoch,
+      newEpoch(),
+      this.instanceId,
+      this.notifyChannel,
+      name,
+    );
+    const meta = metaFromReply(name, r, 0);
+    this.o.logger.warn(
+      { event: 'store_went_back', channel: name, lastOffset: now.lastOffset, knownLastOffset: knownLast, epoch: meta.epoch },
+      'Redis lost acknowledged messages of this channel: it continues in a new epoch',
+    );
+    this.cache.set(name, meta);
+    return { ...meta };
+  }
+
+  /** The channel's metadata as Redis holds it now (created if missing), without touching the cache. */
+  private async readMeta(s: Shard, name: string): Promise<ChannelMeta> {
     const r = await s.client.sgEnsure(
       this.metaKey(name),
       this.streamKey(name),
@@ -347,7 +380,16 @@ export class RedisLog implements EventLog {
       this.instanceId,
       this.notifyChannel,
     );
-    const meta = metaFromReply(name, r, 0);
+    return metaFromReply(name, r, 0);
+  }
+
+  private async fetchMeta(s: Shard, name: string): Promise<ChannelMeta> {
+    return this.mergeMeta(await this.readMeta(s, name));
+  }
+
+  /** Stores what Redis said in the cache, unless a newer notice already moved it further. */
+  private mergeMeta(meta: ChannelMeta): ChannelMeta {
+    const name = meta.name;
     const prev = this.cache.get(name);
     if (prev && prev.epoch === meta.epoch && prev.lastOffset > meta.lastOffset) {
       // A notice for a newer append overtook this reply (another connection): keep the newer state.
@@ -607,7 +649,16 @@ export class RedisLog implements EventLog {
     const before = this.cache.get(name);
     if (type === 'N') {
       if (!before || before.epoch !== epoch) {
-        const meta: ChannelMeta = { name, epoch, firstOffset: 1, lastOffset: 0, count: 0, lastTs: null };
+        const lastOffset = Number(head[6] ?? 0);
+        const count = Number(head[5] ?? 0);
+        const meta: ChannelMeta = {
+          name,
+          epoch,
+          firstOffset: count === 0 ? lastOffset + 1 : Number(head[4]),
+          lastOffset,
+          count,
+          lastTs: null,
+        };
         this.cache.set(name, meta);
         this.emitChange({ up: this.healthy(), channels: [{ ...meta }] });
       }

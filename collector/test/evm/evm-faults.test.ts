@@ -7,6 +7,7 @@ import { type CollectorProcess, freePort, startCollector } from '../helpers/coll
 import { WsTestClient } from '../helpers/ws-test-client';
 import { dataOf, metric, waitForData } from './evm-test-utils';
 import { type HardhatNode, startHardhat } from './hardhat-node';
+import { type FaultyRpc, startFaultyRpc } from './faulty-rpc';
 import { createTcpProxy, type TcpProxy } from './tcp-proxy';
 
 const BLOCKS = 'evm/flaky/blocks';
@@ -152,37 +153,43 @@ test('behavior: a restarted collector continues after the last block it publishe
   }
 });
 
-test('behavior: a polled chain whose head moves back (revert, no new block yet) gets a reorg to the ancestor with no replacement', async () => {
+test('behavior: a head that only moves back is not a reorg (a lagging backend looks the same); the competing block that follows is', async () => {
   const snapshot = await chain.rpc<string>('evm_snapshot');
   const ancestor = await head();
   await mine(2);
   await waitForData(client!, BLOCKS, (b) => b.number === ancestor + 2);
   const orphaned = dataOf(client!, BLOCKS).slice(-2);
+  const blocksBefore = dataOf(client!, BLOCKS).length;
   await chain.rpc('evm_revert', [snapshot]);
+  await new Promise((r) => setTimeout(r, 600)); // several polls (pollIntervalMs 100) see the lower head
+  expect(dataOf(client!, 'evm/flaky/reorgs')).toEqual([]);
+  expect(dataOf(client!, BLOCKS)).toHaveLength(blocksBefore);
+
+  const ts = Number((await chain.rpc<any>('eth_getBlockByNumber', ['latest', false])).timestamp);
+  await chain.rpc('evm_mine', [ts + 600]); // a competing block at ancestor + 1
   const reorg = await waitForData(client!, 'evm/flaky/reorgs', () => true);
   const ancestorHash = (await chain.rpc<any>('eth_getBlockByNumber', [`0x${ancestor.toString(16)}`, false])).hash;
+  const newHead = (await chain.rpc<any>('eth_getBlockByNumber', ['latest', false])).hash;
   expect(reorg).toEqual({
     depth: 2,
     oldHead: orphaned[1].hash,
     oldHeadNumber: ancestor + 2,
-    newHead: ancestorHash,
-    newHeadNumber: ancestor,
+    newHead,
+    newHeadNumber: ancestor + 1,
     orphaned: [ancestor + 1, ancestor + 2],
     orphanedHashes: orphaned.map((b) => b.hash),
     commonAncestor: ancestor,
     commonAncestorHash: ancestorHash,
     beyondConfirmations: false,
   });
-  await chain.rpc('evm_mine', [Number((await chain.rpc<any>('eth_getBlockByNumber', ['latest', false])).timestamp) + 600]);
-  await waitForData(client!, BLOCKS, (b) => b.number === ancestor + 1 && b.hash !== orphaned[0].hash);
-  expect(
-    dataOf(client!, BLOCKS)
-      .slice(-3)
-      .map((b) => b.number),
-  ).toEqual([ancestor + 1, ancestor + 2, ancestor + 1]);
-  const last = dataOf(client!, BLOCKS).slice(-1)[0];
-  expect(last.parentHash).toBe(ancestorHash);
-  expect(last.hash).toBe((await chain.rpc<any>('eth_getBlockByNumber', ['latest', false])).hash);
+  await waitForData(client!, BLOCKS, (b) => b.hash === newHead);
+  const blocks = dataOf(client!, BLOCKS).slice(blocksBefore - 2);
+  expect(blocks.map((b) => [b.number, b.hash])).toEqual([
+    [ancestor + 1, orphaned[0].hash],
+    [ancestor + 2, orphaned[1].hash],
+    [ancestor + 1, newHead],
+  ]);
+  expect(blocks[2].parentHash).toBe(ancestorHash);
 });
 
 describe('following over a WebSocket RPC', () => {
@@ -261,5 +268,64 @@ describe('following over a WebSocket RPC', () => {
     const subscribes = await metric(wsCollector.url, 'streamgauge_evm_rpc_requests_total', { chain: 'flakyws', method: 'eth_subscribe' });
     const failed = (await metric(wsCollector.url, 'streamgauge_evm_rpc_errors_total', { chain: 'flakyws', method: 'eth_subscribe' })) ?? 0;
     expect(subscribes! - failed).toBe(2);
+  });
+});
+
+describe('an RPC that answers with errors', () => {
+  let rpc: FaultyRpc | undefined;
+  let errCollector: CollectorProcess | undefined;
+  let errClient: WsTestClient | undefined;
+
+  afterAll(async () => {
+    errClient?.close();
+    await errCollector?.stop();
+    errCollector?.cleanup();
+    await rpc?.stop();
+  });
+
+  test('behavior: persistent JSON-RPC errors turn the state degraded with the reason; when they stop, the missed blocks follow exactly once', async () => {
+    rpc = await startFaultyRpc(chain.httpUrl);
+    const start = await head();
+    errCollector = await startCollector({
+      config: {
+        evm: { chains: [{ name: 'errs', chainId: 31337, rpcUrls: [rpc.url], startBlock: start, pollIntervalMs: 100, maxBackoffMs: 200 }] },
+      },
+    });
+    errClient = await WsTestClient.connect(errCollector.wsUrl);
+    await errClient.subscribe('evm/errs/blocks', { last: 1000 });
+    await errClient.subscribe('evm/errs/status');
+    await waitForData(errClient, 'evm/errs/status', (s) => s.state === 'following');
+
+    rpc.failing.add('eth_getBlockByNumber');
+    await mine(2);
+    const degraded = await waitForData(errClient, 'evm/errs/status', (s) => s.state === 'degraded');
+    expect(degraded).toEqual({
+      chain: 'errs',
+      state: 'degraded',
+      endpoint: rpc.url.slice('http://'.length),
+      head: start,
+      detail: `${rpc.url.slice('http://'.length)} eth_getBlockByNumber: header not found (-32000)`,
+      subscribed: false,
+    });
+    expect(await metric(errCollector.url, 'streamgauge_evm_source_up', { chain: 'errs' })).toBe(0);
+    expect(
+      await metric(errCollector.url, 'streamgauge_evm_rpc_errors_total', { chain: 'errs', method: 'eth_getBlockByNumber' }),
+    ).toBeGreaterThan(3);
+    // An error answer is not an outage: the endpoint stays active.
+    expect(
+      await metric(errCollector.url, 'streamgauge_evm_rpc_endpoint_active', { chain: 'errs', endpoint: rpc.url.slice('http://'.length) }),
+    ).toBe(1);
+
+    rpc.failing.clear();
+    await waitForData(errClient, 'evm/errs/blocks', (b) => b.number === start + 2);
+    await waitForData(
+      errClient,
+      'evm/errs/status',
+      (s) =>
+        s.state === 'following' &&
+        dataOf(errClient!, 'evm/errs/status').indexOf(s) > dataOf(errClient!, 'evm/errs/status').indexOf(degraded),
+    );
+    expect(dataOf(errClient, 'evm/errs/blocks').map((b) => b.number)).toEqual([start, start + 1, start + 2]);
+    expect(errClient.gapsAndDuplicates('evm/errs/blocks')).toEqual({ gaps: 0, duplicates: 0 });
   });
 });

@@ -126,3 +126,67 @@ describe('Redis store, Redis restarted without persistence', () => {
     expect(ok[0].offset).toBe(2);
   });
 });
+
+describe('Redis restored from an older snapshot', () => {
+  let redis: RedisProcess;
+  let sg: CollectorProcess[] = [];
+  const subs: ResumingSubscriber[] = [];
+  const clients: WsTestClient[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis({ persistent: false });
+    sg = await startInstances(2, redis.url);
+  });
+
+  afterAll(async () => {
+    for (const s of subs) {
+      s.close();
+    }
+    for (const c of clients) {
+      c.close();
+    }
+    for (const p of sg) {
+      await p.stop('SIGKILL');
+      p.cleanup();
+    }
+    await redis?.cleanup();
+  });
+
+  test('behavior: offsets Redis lost after acknowledging them are never reused in the same epoch: the channel moves to a new one', async () => {
+    const [a, b] = sg;
+    const before = await publishOk(a.url, 'went/back', [1, 2, 3]);
+    const oldEpoch = before[0].epoch;
+    const admin = new Redis(redis.url);
+    try {
+      await admin.save();
+    } finally {
+      admin.disconnect();
+    }
+    await publishOk(a.url, 'went/back', [4, 5]);
+    await waitForChannel(b.url, 'went/back');
+    const onB = new ResumingSubscriber('went/back');
+    subs.push(onB);
+    await onB.connect(b.wsUrl, { epoch: oldEpoch, offset: 0 });
+    await onB.waitForOffset(5);
+
+    // Redis comes back from the snapshot taken at offset 3: offsets 4 and 5 are gone.
+    await redis.stop('SIGKILL');
+    expect(await onB.client.waitForClose()).toBe(CloseCode.StoreUnavailable);
+    await redis.start();
+    await waitForReady(a.url, true);
+    await waitForReady(b.url, true);
+
+    const after = await publishOk(a.url, 'went/back', [40, 50]);
+    expect(after.map((x) => x.offset)).toEqual([4, 5]);
+    expect(after[0].epoch).not.toBe(oldEpoch);
+    // Resuming at 5 in the old epoch would silently skip the new 4 and 5: it is refused instead.
+    const reply = await onB.connect(b.wsUrl);
+    expect(reply).toMatchObject({ type: 'subscribed', recovered: false, reason: 'epoch_changed', epoch: after[0].epoch, offset: 0 });
+    const frame = await onB.client.waitFor((f) => f.type === 'messages' && f.messages.some((m: any) => m.offset === 5));
+    expect(onB.client.messages.get('went/back')!.map((m) => m.data.seq)).toEqual([1, 2, 3, 40, 50]);
+    expect(frame.epoch).toBe(after[0].epoch);
+    const late = await WsTestClient.connect(a.wsUrl);
+    clients.push(late);
+    expect(await late.subscribe('went/back', { epoch: oldEpoch, offset: 3 })).toMatchObject({ recovered: false, reason: 'epoch_changed' });
+  });
+});

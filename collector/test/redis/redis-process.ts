@@ -20,6 +20,11 @@ export interface RedisProcess {
   cleanup(): Promise<void>;
 }
 
+/**
+ * persistent: an append-only file, fsync on every write (a restart keeps everything acknowledged).
+ * Otherwise nothing is written, except a `SAVE` asked for by a test: Redis loads that snapshot
+ * (dump.rdb in `dir`) when it starts again, as a restore from an older backup would.
+ */
 export async function startRedis(o: { persistent?: boolean } = {}): Promise<RedisProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sg-redis-'));

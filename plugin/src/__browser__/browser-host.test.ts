@@ -253,6 +253,9 @@ describe('built plugin in Chromium, proxy mode (everything through the Grafana-l
     expect(frames).toHaveLength(1);
     expect(frames[0].labels).toEqual(['other-1', 'other-2', 'after-restart']);
     expect(await p.textContent('[data-testid="query-editor"]')).toContain('Connection: connected');
+    // One socket again, with the one subscription: reconnecting left nothing behind.
+    expect(await metric(collector.url, 'streamgauge_clients{transport="ws"}')).toBe(1);
+    expect(await metric(collector.url, 'streamgauge_subscriptions')).toBe(1);
     await p.screenshot({ path: join(SHOTS, 'browser-host-after-restart.png'), fullPage: true });
   });
 

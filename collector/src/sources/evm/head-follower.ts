@@ -29,6 +29,8 @@ import { hexToNumber, type RpcBlock, type RpcLog, type RpcReceipt, toHex } from 
 
 /** With a live newHeads subscription, still ask for the head this often: a silent subscription must not stall the chain. */
 export const SUBSCRIBED_POLL_MS = 30_000;
+/** Failed steps (other than every endpoint down) retried before the state turns `degraded`. */
+export const DEGRADED_AFTER_ATTEMPTS = 3;
 
 export interface HeadFollowerOptions {
   chain: ResolvedChain;
@@ -112,9 +114,10 @@ export class HeadFollower {
         attempt++;
         const state: SourceState = e.code === 'EVM_ALL_ENDPOINTS_DOWN' ? 'down' : 'degraded';
         this.o.logger.warn({ chain: this.o.chain.name, attempt, code: e.code, err: e.message }, 'evm: step failed; retrying');
-        // A block that vanished mid-step is routine while the chain moves (or a backend lags): a
-        // few quick retries before calling the source degraded, so alerts do not flap on it.
-        if (e.code !== 'EVM_CHAIN_MOVED' || attempt > 3) {
+        // A block that vanished mid-step, or an error answer, is routine while the chain moves or a
+        // backend behind a load balancer lags: a few quick retries before calling the source
+        // degraded, so alerts do not flap on it. Every endpoint failing is `down` at once.
+        if (state === 'down' || attempt > DEGRADED_AFTER_ATTEMPTS) {
           this.setState(state, e.message, false);
         }
         await this.sleep(backoffMs(attempt, this.o.chain.maxBackoffMs), false);

@@ -1,0 +1,6 @@
+/** Unit tests of the benchmark suite's pure pieces: `npx jest -c bench/jest.config.js`. */
+module.exports = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/test/**/*.test.js'],
+};
