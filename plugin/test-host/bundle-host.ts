@@ -13,7 +13,17 @@ export interface HostBundle {
   assets: Map<string, Uint8Array>;
 }
 
-export async function bundleHost(): Promise<HostBundle> {
+/** One bundle per process: every host server started by a test file serves the same page script. */
+let cached: Promise<HostBundle> | undefined;
+
+export function bundleHost(): Promise<HostBundle> {
+  cached ??= buildBundle();
+  // A failed build is not cached, so a later call can retry.
+  cached.catch(() => (cached = undefined));
+  return cached;
+}
+
+async function buildBundle(): Promise<HostBundle> {
   const result = await build({
     entryPoints: [join(__dirname, 'src', 'host-main.tsx')],
     bundle: true,

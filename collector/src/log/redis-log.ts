@@ -38,9 +38,9 @@ import { APPEND_LUA, ENSURE_LUA, READ_LUA, RENEW_LUA, RETENTION_LUA } from './re
 
 /** Limits and timings of the Redis log; each has a unit in its name. */
 export const REDIS_LOG_DEFAULTS = {
-  /** A command without a reply after this long fails (a hung Redis is treated as a down one). */
+  /** A command without a reply after this long fails: a publish to a hung Redis gets 503, not a wait. */
   commandTimeoutMs: 5_000,
-  /** open() waits this long for every shard before the collector gives up starting. */
+  /** One connection attempt at most; at start, open() gives up after it (the collector exits). */
   connectTimeoutMs: 10_000,
   /** Reconnect backoff cap (full jitter). */
   reconnectMaxDelayMs: 2_000,

@@ -12,12 +12,12 @@ jest.setTimeout(120_000);
 
 describe('Prometheus over two Redis-backed instances', () => {
   let redis: RedisProcess;
-  let sg: CollectorProcess[] = [];
+  const sg: CollectorProcess[] = [];
   let prom: PrometheusProcess | undefined;
 
   beforeAll(async () => {
     redis = await startRedis();
-    sg = await startInstances(2, redis.url);
+    await startInstances(2, redis.url, {}, sg);
     prom = await startPrometheus(sg.map((p) => `127.0.0.1:${p.port}`));
   });
 

@@ -20,12 +20,17 @@ export function startInstance(redisUrl: string, config: Record<string, unknown> 
   return startCollector({ env: redisEnv(redisUrl), config: { ...NO_IP_LIMITS, ...config } });
 }
 
-export async function startInstances(n: number, redisUrl: string, config: Record<string, unknown> = {}): Promise<CollectorProcess[]> {
-  const out: CollectorProcess[] = [];
+/** Starts n instances into `into` one by one, so that afterAll stops those started even if a later one fails. */
+export async function startInstances(
+  n: number,
+  redisUrl: string,
+  config: Record<string, unknown> = {},
+  into: CollectorProcess[] = [],
+): Promise<CollectorProcess[]> {
   for (let i = 0; i < n; i++) {
-    out.push(await startInstance(redisUrl, config));
+    into.push(await startInstance(redisUrl, config));
   }
-  return out;
+  return into;
 }
 
 export async function publishOk(url: string, channel: string, seqs: number[]): Promise<{ epoch: string; offset: number }[]> {

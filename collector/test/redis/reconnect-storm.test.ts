@@ -13,13 +13,13 @@ const CLIENTS = 300;
 
 describe('reconnect storm on the Redis store', () => {
   let redis: RedisProcess;
-  let sg: CollectorProcess[] = [];
+  const sg: CollectorProcess[] = [];
   let victim: CollectorProcess | undefined;
   const subs: ResumingSubscriber[] = [];
 
   beforeAll(async () => {
     redis = await startRedis();
-    sg = await startInstances(2, redis.url);
+    await startInstances(2, redis.url, {}, sg);
     victim = await startInstance(redis.url);
   });
 

@@ -14,13 +14,13 @@ jest.setTimeout(120_000);
 
 describe('Redis store, Redis restarted without persistence', () => {
   let redis: RedisProcess;
-  let sg: CollectorProcess[] = [];
+  const sg: CollectorProcess[] = [];
   const subs: ResumingSubscriber[] = [];
   const clients: WsTestClient[] = [];
 
   beforeAll(async () => {
     redis = await startRedis({ persistent: false });
-    sg = await startInstances(2, redis.url);
+    await startInstances(2, redis.url, {}, sg);
   });
 
   afterAll(async () => {
@@ -129,13 +129,13 @@ describe('Redis store, Redis restarted without persistence', () => {
 
 describe('Redis restored from an older snapshot', () => {
   let redis: RedisProcess;
-  let sg: CollectorProcess[] = [];
+  const sg: CollectorProcess[] = [];
   const subs: ResumingSubscriber[] = [];
   const clients: WsTestClient[] = [];
 
   beforeAll(async () => {
     redis = await startRedis({ persistent: false });
-    sg = await startInstances(2, redis.url);
+    await startInstances(2, redis.url, {}, sg);
   });
 
   afterAll(async () => {

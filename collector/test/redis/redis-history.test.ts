@@ -18,20 +18,25 @@ async function history(url: string, query: string): Promise<any> {
 
 describe('Redis log queries', () => {
   let redis: RedisProcess;
-  let sg: CollectorProcess[] = [];
+  const sg: CollectorProcess[] = [];
   const clients: WsTestClient[] = [];
 
   beforeAll(async () => {
     redis = await startRedis();
-    sg = await startInstances(2, redis.url, {
-      retention: { checkIntervalMs: 100 },
-      channels: {
-        definitions: [
-          { name: 'keep/five', retention: { maxMessages: 5 } },
-          { name: 'things/live', kind: 'entity', keyField: 'id' },
-        ],
+    await startInstances(
+      2,
+      redis.url,
+      {
+        retention: { checkIntervalMs: 100 },
+        channels: {
+          definitions: [
+            { name: 'keep/five', retention: { maxMessages: 5 } },
+            { name: 'things/live', kind: 'entity', keyField: 'id' },
+          ],
+        },
       },
-    });
+      sg,
+    );
   });
 
   afterAll(async () => {

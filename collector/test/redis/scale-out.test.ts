@@ -25,14 +25,14 @@ jest.setTimeout(120_000);
 
 describe('Redis store with three collector instances (persistent Redis)', () => {
   let redis: RedisProcess;
-  let sg: CollectorProcess[] = [];
+  const sg: CollectorProcess[] = [];
   const extra: CollectorProcess[] = [];
   const subs: ResumingSubscriber[] = [];
   const clients: WsTestClient[] = [];
 
   beforeAll(async () => {
     redis = await startRedis({ persistent: true });
-    sg = await startInstances(3, redis.url, { channels: { definitions: [{ name: 'snap/state', kind: 'state', keyField: 'id' }] } });
+    await startInstances(3, redis.url, { channels: { definitions: [{ name: 'snap/state', kind: 'state', keyField: 'id' }] } }, sg);
   });
 
   afterAll(async () => {
