@@ -29,6 +29,8 @@ import { hexToNumber, type RpcBlock, type RpcLog, type RpcReceipt, toHex } from 
 
 /** With a live newHeads subscription, still ask for the head this often: a silent subscription must not stall the chain. */
 export const SUBSCRIBED_POLL_MS = 30_000;
+/** Receipt requests in flight at once for one block (providers rate-limit bursts). */
+export const RECEIPT_CONCURRENCY = 8;
 /** Failed steps (other than every endpoint down) retried before the state turns `degraded`. */
 export const DEGRADED_AFTER_ATTEMPTS = 3;
 
@@ -299,8 +301,8 @@ export class HeadFollower {
     const events: { contract: string; event: string }[] = [];
     if (chain.watched.size > 0) {
       const candidates = candidateTransactions(b.transactions, chain.watched);
-      const receipts = await Promise.all(
-        candidates.map((t) => this.o.pool.request<RpcReceipt | null>('eth_getTransactionReceipt', [t.hash])),
+      const receipts = await mapLimit(candidates, RECEIPT_CONCURRENCY, (t) =>
+        this.o.pool.request<RpcReceipt | null>('eth_getTransactionReceipt', [t.hash]),
       );
       candidates.forEach((t, i) => {
         const r = receipts[i];
@@ -376,4 +378,18 @@ export class HeadFollower {
       this.o.onBlock?.(b.message);
     }
   }
+}
+
+/** `fn` over `items` with at most `limit` calls pending, results in order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }

@@ -3,6 +3,7 @@
  * front of a real collector process. Collects query emissions and waits for conditions.
  */
 import {
+  type DataFrame,
   type DataQueryRequest,
   type DataQueryResponse,
   type DataSourceInstanceSettings,
