@@ -25,6 +25,7 @@ import { createCoreMetrics, type CoreMetrics } from './metrics/core-metrics';
 import { registerProcessMetrics } from './metrics/process-metrics';
 import { createSources, type Source, type SourceContext } from './sources';
 import { registerSse } from './transport/sse';
+import { corsHeaders } from './transport/origin';
 import { attachWebSocketServer, type WsServerHandle } from './transport/ws-server';
 import { registerTelemetryRoutes } from './telemetry/routes';
 import { createTelemetry } from './telemetry/telemetry-engine';
@@ -142,6 +143,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   app.addHook('onRequest', publishLimitHook(security.guard));
   app.addHook('onSend', securityHeadersHook);
+  app.addHook('onSend', async (req, reply) => {
+    for (const [k, v] of Object.entries(corsHeaders(req.headers.origin, config.ws.allowedOrigins))) {
+      void reply.header(k, v);
+    }
+  });
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe(
       { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },

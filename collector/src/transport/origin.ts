@@ -20,3 +20,15 @@ export function originAllowed(origin: string | undefined, host: string | undefin
     return false;
   }
 }
+
+/**
+ * CORS response headers for a browser page on an origin listed explicitly in ws.allowedOrigins, so
+ * that such a page can read REST answers and open an EventSource (a WebSocket needs no CORS).
+ * Same-host pages need none, and other origins get none.
+ */
+export function corsHeaders(origin: string | undefined, allowed: readonly string[]): Record<string, string> {
+  if (!origin || !(allowed.includes('*') || allowed.includes(origin))) {
+    return {};
+  }
+  return { 'access-control-allow-origin': origin, vary: 'Origin' };
+}

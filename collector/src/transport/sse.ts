@@ -11,7 +11,7 @@ import type { Authenticator, Principal } from '../auth/principal';
 import type { Hub } from '../hub/hub';
 import { nextSinkId, type Sink } from '../hub/sink';
 import type { CoreMetrics } from '../metrics/core-metrics';
-import { originAllowed } from './origin';
+import { corsHeaders, originAllowed } from './origin';
 
 export interface SseOptions {
   config: Config['sse'];
@@ -141,6 +141,7 @@ export function registerSse(app: FastifyInstance, o: SseOptions): SseHandle {
       connection: 'keep-alive',
       // nginx and some proxies buffer responses unless told not to.
       'x-accel-buffering': 'no',
+      ...corsHeaders(req.headers.origin, o.allowedOrigins),
     });
     reply.raw.write(`retry: 1000\n\n`);
     const sink: SseSink = new SseSink(reply, o.config.maxQueueBytes, () => {

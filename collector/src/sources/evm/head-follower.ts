@@ -29,6 +29,8 @@ import { hexToNumber, type RpcBlock, type RpcLog, type RpcReceipt, toHex } from 
 
 /** With a live newHeads subscription, still ask for the head this often: a silent subscription must not stall the chain. */
 export const SUBSCRIBED_POLL_MS = 30_000;
+/** Consecutive steps that see the head below the reorg window before it counts as a reorg. */
+export const BELOW_WINDOW_STEPS = 5;
 /** Receipt requests in flight at once for one block (providers rate-limit bursts). */
 export const RECEIPT_CONCURRENCY = 8;
 /** Failed steps (other than every endpoint down) retried before the state turns `degraded`. */
@@ -65,6 +67,7 @@ export class HeadFollower {
   private running: Promise<void> | undefined;
   private state: SourceState | undefined;
   private subscribed = false;
+  private belowWindow = 0;
   private readonly label: { chain: string };
 
   constructor(private readonly o: HeadFollowerOptions) {
@@ -182,6 +185,12 @@ export class HeadFollower {
       // The header is enough to compare; the full block is fetched only if it conflicts.
       const light = await this.getBlock(head, false);
       const known = this.tracker.at(head);
+      if (!known && ++this.belowWindow < BELOW_WINDOW_STEPS) {
+        // Below the window there is nothing to compare with: most likely a badly lagging backend.
+        // Only a head that stays there (a dev chain restarted from genesis) is taken as a reorg.
+        return false;
+      }
+      this.belowWindow = 0;
       if (known && known.hash === light.hash) {
         // Same block: nothing changed. A head below the published tip with a matching block is a
         // lagging backend behind a load-balanced RPC, not a reorg: a chain is reorganised only by
@@ -192,6 +201,7 @@ export class HeadFollower {
       await this.reorg(await this.getBlock(head));
       return true;
     }
+    this.belowWindow = 0;
     for (let n = tip.number + 1; n <= head && !this.stopped; n++) {
       const b = await this.getBlock(n);
       tip = this.tracker.tip()!;
