@@ -328,10 +328,13 @@ export class Hub {
     const perChannel = new Map<Channel, StoredMessage[]>();
     for (const m of stored) {
       const c = this.o.registry.get(m.channel)!;
+      if (m.offset >= c.lastOffset) {
+        // Another instance's message can arrive after a newer local one (Redis): keep the newest.
+        c.lastTs = m.ts;
+        c.lastItem = m.item;
+      }
       c.lastOffset = Math.max(c.lastOffset, m.offset);
       c.count++;
-      c.lastTs = m.ts;
-      c.lastItem = m.item;
       let list = perChannel.get(c);
       if (!list) {
         perChannel.set(c, (list = []));

@@ -246,22 +246,22 @@ export class HeadFollower {
       k--;
     }
     const beyond = !ancestor;
-    const ancestorNumber = ancestor ? ancestor.number : oldest - 1;
+    let ancestorNumber = ancestor ? ancestor.number : oldest - 1;
+    // Replacement blocks at or below the ancestor are already published.
+    let fresh = replacement.filter((x) => hexToNumber(x.number) > ancestorNumber);
+    if (beyond && fresh.length === 0) {
+      // The head went below the whole window (a dev chain restarted from genesis): follow the new
+      // chain from this head on.
+      fresh = [b];
+      ancestorNumber = hexToNumber(b.number) - 1;
+    }
     if (beyond) {
       this.o.logger.error(
-        { chain: this.o.chain.name, confirmations: this.o.chain.confirmations, oldest },
-        'evm: reorg deeper than the confirmation window; treating the block below the window as final',
+        { chain: this.o.chain.name, confirmations: this.o.chain.confirmations, oldest, from: ancestorNumber + 1 },
+        'evm: reorg deeper than the confirmation window; the blocks below the window were taken as final',
       );
     }
     const orphanedBlocks = this.tracker.truncateAfter(ancestorNumber);
-    // Replacement blocks at or below the ancestor are already published (the walk may fetch a
-    // block above the old tip first, when the new branch is longer).
-    let fresh = replacement.filter((x) => hexToNumber(x.number) > ancestorNumber);
-    if (beyond && fresh.length === 0) {
-      // The head went below the whole window (e.g. a dev chain restarted from genesis): follow the
-      // new chain from this head on.
-      fresh = [b];
-    }
     const collected: BlockItems[] = [];
     try {
       let parentTs = ancestor?.timestamp;
