@@ -5,7 +5,7 @@
  * streamgauge_evm_source_up, and fails to start without taking the collector down.
  */
 import type { PublishItem } from '@streamgauge/protocol';
-import type { Config } from '../../config/load-config';
+import type { Config, DeepReadonly } from '../../config/load-config';
 import { ConfigError } from '../../errors';
 import type { Source, SourceContext } from '../source';
 import { evmChannelDefinitions, evmChannelNames } from './channels';
@@ -16,7 +16,6 @@ import type { BlockMessage } from './map-block';
 import { ReorgTracker } from './reorg-tracker';
 import { readRecentBlocks } from './restore-progress';
 import { RpcPool } from './rpc-pool';
-import type { DeepReadonly } from '../../config/load-config';
 
 export interface EvmSourceOptions {
   /** Called after each block is published (benchmarks). */
