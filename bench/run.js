@@ -148,8 +148,11 @@ async function main() {
   results.durationSeconds = Math.round((Date.now() - started) / 1000);
   const rows = summaryRows(results);
   results.summary = rows;
-  writeFileSync(join(RESULTS, quick ? 'quick.json' : 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-  if (!quick || !only) writeReport(results, join(ROOT, quick ? 'bench/results/BENCHMARKS.quick.md' : 'BENCHMARKS.md'));
+  // Only a full, unprofiled run of every suite is the reference (latest.json, BENCHMARKS.md).
+  const official = !quick && !only && !profile;
+  const name = official ? 'latest' : quick ? 'quick' : 'partial';
+  writeFileSync(join(RESULTS, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeReport(results, official ? join(ROOT, 'BENCHMARKS.md') : join(RESULTS, `BENCHMARKS.${name}.md`));
   log('');
   log(renderTable(rows));
   log('');

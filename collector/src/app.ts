@@ -114,7 +114,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       e = sgError(ErrorCode.PayloadTooLarge, `request body exceeds limits.maxBodyBytes (${config.limits.maxBodyBytes} bytes)`);
     } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      e = sgError(ErrorCode.UnsupportedMediaType, `unsupported Content-Type ${req.headers['content-type']}; use application/json or application/x-ndjson`);
+      e = sgError(
+        ErrorCode.UnsupportedMediaType,
+        `unsupported Content-Type ${req.headers['content-type']}; use application/json or application/x-ndjson`,
+      );
     } else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
       e = sgError(ErrorCode.BadJson, `body is not valid JSON: ${err.message}`);
     } else if (err.validation) {

@@ -37,7 +37,11 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(args.config ?? process.env.SG_CONFIG, process.env);
     if (args.demo && !config.demo.enabled) {
-      config = resolveConfig({ ...(JSON.parse(JSON.stringify(config)) as ConfigInput), demo: { ...config.demo, enabled: true } }, {}, 'config + --demo');
+      config = resolveConfig(
+        { ...(JSON.parse(JSON.stringify(config)) as ConfigInput), demo: { ...config.demo, enabled: true } },
+        {},
+        'config + --demo',
+      );
     }
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -11,7 +11,13 @@
  * Origin, Referer and Cookie are dropped, X-Forwarded-For is set, the route's headers are set.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import {
+  type IncomingMessage,
+  type ServerResponse,
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { extname, join, normalize } from 'node:path';
@@ -90,7 +96,16 @@ const ICONS_URL = '/public/build/img/icons/';
 const ICONS_DIR = join(__dirname, '..', '..', 'node_modules', '@grafana', 'ui', 'dist', 'public', 'img', 'icons');
 
 /** Hop-by-hop headers (RFC 9110 7.6.1): never forwarded by a proxy. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+]);
 
 function htmlPage(bootJson: string, configJson: string): string {
   // JSON in a <script>: escape `<` so a value can never close the tag.
@@ -113,9 +128,16 @@ function htmlPage(bootJson: string, configJson: string): string {
 export async function startHostServer(o: HostServerOptions): Promise<HostServer> {
   const pluginJsonPath = join(o.distDir, 'plugin.json');
   if (!existsSync(join(o.distDir, 'module.js')) || !existsSync(pluginJsonPath)) {
-    throw new Error(`test host: ${o.distDir} has no module.js/plugin.json: build the plugin first (npm run build -w plugin)`);
+    throw new Error(
+      `test host: ${o.distDir} has no module.js/plugin.json: build the plugin first (npm run build -w plugin)`
+    );
   }
-  const pluginJson = JSON.parse(readFileSync(pluginJsonPath, 'utf8')) as { id: string; name: string; routes?: PluginRoute[]; info?: unknown };
+  const pluginJson = JSON.parse(readFileSync(pluginJsonPath, 'utf8')) as {
+    id: string;
+    name: string;
+    routes?: PluginRoute[];
+    info?: unknown;
+  };
   const pluginId = pluginJson.id;
   const routes = pluginJson.routes ?? [];
   const uid = o.uid ?? 'sg-test';
@@ -162,12 +184,21 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
     secureJsonFields: Object.fromEntries(Object.keys(secure).map((k) => [k, true])),
   };
   const bootData = {
-    settings: { appSubUrl: '', buildInfo: { version: '12.4.10', edition: 'test-host' }, featureToggles: {}, datasources: {} },
+    settings: {
+      appSubUrl: '',
+      buildInfo: { version: '12.4.10', edition: 'test-host' },
+      featureToggles: {},
+      datasources: {},
+    },
     user: { id: 1, login: 'test-host', orgId: 1, orgRole: 'Admin', timezone: 'utc', theme: 'dark' },
     navTree: [],
   };
 
-  const resolveTarget = (proxyPath: string, search: string, method: string): { target: URL; route: PluginRoute | undefined } | undefined => {
+  const resolveTarget = (
+    proxyPath: string,
+    search: string,
+    method: string
+  ): { target: URL; route: PluginRoute | undefined } | undefined => {
     const route = matchRoute(routes, proxyPath, method);
     if (route) {
       const base = interpolateRoute(route.url ?? o.dataSourceUrl ?? '', jsonData, secure);
@@ -176,7 +207,12 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
     return o.dataSourceUrl ? { target: joinUrl(o.dataSourceUrl, proxyPath, search), route: undefined } : undefined;
   };
 
-  const outgoingHeaders = (req: IncomingMessage, route: PluginRoute | undefined, target: URL, keepUpgrade: boolean): { headers: Record<string, string | string[]>; added: string[] } => {
+  const outgoingHeaders = (
+    req: IncomingMessage,
+    route: PluginRoute | undefined,
+    target: URL,
+    keepUpgrade: boolean
+  ): { headers: Record<string, string | string[]>; added: string[] } => {
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers as IncomingHttpHeaders)) {
       if (v === undefined || (HOP_BY_HOP.has(k) && !(keepUpgrade && (k === 'upgrade' || k === 'connection')))) {
@@ -193,7 +229,9 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
     delete headers['x-forwarded-port'];
     delete headers['x-forwarded-proto'];
     const remote = req.socket.remoteAddress ?? '';
-    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${remote}` : remote;
+    headers['x-forwarded-for'] = req.headers['x-forwarded-for']
+      ? `${req.headers['x-forwarded-for']}, ${remote}`
+      : remote;
     headers.host = target.host;
     const added: string[] = [];
     for (const h of route?.headers ?? []) {
@@ -268,11 +306,21 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
     const method = req.method ?? 'GET';
     const resolved = resolveTarget(proxyPath, search, method);
     if (!resolved) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: `no route for ${proxyPath}` }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: `no route for ${proxyPath}` }));
       return;
     }
     const { headers, added } = outgoingHeaders(req, resolved.route, resolved.target, false);
-    const record: ProxyRecord = { kind: 'http', method, proxyPath, target: resolved.target.href, route: resolved.route?.path ?? null, headersAdded: added, status: 0 };
+    const record: ProxyRecord = {
+      kind: 'http',
+      method,
+      proxyPath,
+      target: resolved.target.href,
+      route: resolved.route?.path ?? null,
+      headersAdded: added,
+      status: 0,
+    };
     proxied.push(record);
     const upstream = httpRequest(resolved.target, { method, headers }, (up) => {
       record.status = up.statusCode ?? 0;
@@ -290,7 +338,9 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
     });
     upstream.on('error', (err) => {
       if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ message: `bad gateway: ${err.message}` }));
+        res
+          .writeHead(502, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ message: `bad gateway: ${err.message}` }));
       } else {
         res.destroy();
       }
@@ -314,7 +364,15 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
       return;
     }
     const { headers, added } = outgoingHeaders(req, resolved.route, resolved.target, true);
-    const record: ProxyRecord = { kind: 'upgrade', method: 'GET', proxyPath, target: resolved.target.href, route: resolved.route?.path ?? null, headersAdded: added, status: 0 };
+    const record: ProxyRecord = {
+      kind: 'upgrade',
+      method: 'GET',
+      proxyPath,
+      target: resolved.target.href,
+      route: resolved.route?.path ?? null,
+      headersAdded: added,
+      status: 0,
+    };
     proxied.push(record);
     const upstream = httpRequest(resolved.target, { method: 'GET', headers });
     upstream.on('upgrade', (up, upSocket, upHead) => {
@@ -347,7 +405,7 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
       up.on('end', () => {
         const body = Buffer.concat(chunks);
         socket.end(
-          `HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\nConnection: close\r\nContent-Type: ${up.headers['content-type'] ?? 'text/plain'}\r\nContent-Length: ${body.length}\r\n\r\n${body.toString()}`,
+          `HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\nConnection: close\r\nContent-Type: ${up.headers['content-type'] ?? 'text/plain'}\r\nContent-Length: ${body.length}\r\n\r\n${body.toString()}`
         );
       });
     });

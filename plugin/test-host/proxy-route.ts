@@ -14,7 +14,11 @@ export interface PluginRoute {
 }
 
 /** Grafana's route templates: `{{ .JsonData.name }}` and `{{ .SecureJsonData.name }}`. */
-export function interpolateRoute(template: string, jsonData: Record<string, unknown>, secure: Record<string, string>): string {
+export function interpolateRoute(
+  template: string,
+  jsonData: Record<string, unknown>,
+  secure: Record<string, string>
+): string {
   return template.replace(/\{\{\s*\.(JsonData|SecureJsonData)\.(\w+)\s*\}\}/g, (_m, where: string, name: string) => {
     const v = where === 'JsonData' ? jsonData[name] : secure[name];
     return v === undefined || v === null ? '' : String(v);
@@ -36,7 +40,9 @@ function cleanRelative(path: string): string {
  */
 export function matchRoute(routes: PluginRoute[], proxyPath: string, method: string): PluginRoute | undefined {
   const p = cleanRelative(proxyPath);
-  return routes.find((r) => (!r.method || r.method === '*' || r.method === method) && p.startsWith(cleanRelative(r.path)));
+  return routes.find(
+    (r) => (!r.method || r.method === '*' || r.method === method) && p.startsWith(cleanRelative(r.path))
+  );
 }
 
 /** What follows the route path in the proxied path (ApplyRoute: TrimPrefix(proxyPath, route.Path)). */
@@ -53,4 +59,3 @@ export function joinUrl(base: string, rest: string, search: string): URL {
   u.search = search;
   return u;
 }
-

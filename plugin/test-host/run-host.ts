@@ -25,7 +25,9 @@ async function main(): Promise<void> {
     query: values.channel ? { channel: values.channel } : {},
     port: Number(values.port),
   });
-  process.stdout.write(`test host on ${host.url} (plugin ${host.pluginId}, routes: ${host.routes.map((r) => r.path).join(', ') || 'none'})\n`);
+  process.stdout.write(
+    `test host on ${host.url} (plugin ${host.pluginId}, routes: ${host.routes.map((r) => r.path).join(', ') || 'none'})\n`
+  );
   const stop = (): void => {
     void host.close().then(() => process.exit(0));
   };

@@ -54,10 +54,7 @@ export interface MessageItem {
 }
 
 /** Where a subscription starts. Absent: live only, from the next message. */
-export type Since =
-  | { epoch: string; offset: number }
-  | { time: number }
-  | { last: number };
+export type Since = { epoch: string; offset: number } | { time: number } | { last: number };
 
 // ---- client -> server frames on /ws --------------------------------------------------------
 
@@ -161,14 +158,7 @@ export interface AuthOkFrame {
   expiresAt: number;
 }
 
-export type ServerFrame =
-  | WelcomeFrame
-  | SubscribedFrame
-  | UnsubscribedFrame
-  | MessagesFrame
-  | ErrorFrame
-  | PongFrame
-  | AuthOkFrame;
+export type ServerFrame = WelcomeFrame | SubscribedFrame | UnsubscribedFrame | MessagesFrame | ErrorFrame | PongFrame | AuthOkFrame;
 
 // ---- REST ------------------------------------------------------------------------------------
 

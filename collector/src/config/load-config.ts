@@ -125,7 +125,9 @@ function semanticProblems(c: Config): string[] {
   const seen = new Set<string>();
   c.channels.definitions.forEach((d, i) => {
     if (!isChannelName(d.name)) {
-      problems.push(`channels.definitions[${i}].name ${JSON.stringify(d.name)}: not a valid channel name (lower-case segments separated by '/')`);
+      problems.push(
+        `channels.definitions[${i}].name ${JSON.stringify(d.name)}: not a valid channel name (lower-case segments separated by '/')`,
+      );
     }
     if (seen.has(d.name)) {
       problems.push(`channels.definitions[${i}].name ${JSON.stringify(d.name)}: defined twice`);

@@ -131,7 +131,8 @@ export function registerSse(app: FastifyInstance, o: SseOptions): SseHandle {
       }
       defaultSince = { time: t };
     }
-    const lastEventId = (req.headers['last-event-id'] as string | undefined) ?? (typeof q.lastEventId === 'string' ? q.lastEventId : undefined);
+    const lastEventId =
+      (req.headers['last-event-id'] as string | undefined) ?? (typeof q.lastEventId === 'string' ? q.lastEventId : undefined);
     const resume = parseEventId(lastEventId);
 
     reply.hijack();
@@ -146,7 +147,11 @@ export function registerSse(app: FastifyInstance, o: SseOptions): SseHandle {
     reply.raw.write(`retry: 1000\n\n`);
     const sink: SseSink = new SseSink(reply, o.config.maxQueueBytes, () => {
       o.metrics.slowDisconnects.inc({ transport: 'sse' });
-      sink.sendFrame({ type: 'error', code: ErrorCode.RateLimited, message: 'slow consumer: send queue over sse.maxQueueBytes; reconnect and resume' });
+      sink.sendFrame({
+        type: 'error',
+        code: ErrorCode.RateLimited,
+        message: 'slow consumer: send queue over sse.maxQueueBytes; reconnect and resume',
+      });
       close();
     });
     const keepalive = setInterval(() => sink.comment('keepalive'), o.config.keepaliveMs);

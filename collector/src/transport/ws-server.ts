@@ -73,7 +73,10 @@ export function attachWebSocketServer(server: Server, o: WsServerOptions): WsSer
       return;
     }
     if (!originAllowed(req.headers.origin, req.headers.host, o.config.allowedOrigins)) {
-      o.logger.warn({ event: 'ws_origin_refused', origin: req.headers.origin, remote: req.socket.remoteAddress }, 'WebSocket upgrade refused: origin not allowed');
+      o.logger.warn(
+        { event: 'ws_origin_refused', origin: req.headers.origin, remote: req.socket.remoteAddress },
+        'WebSocket upgrade refused: origin not allowed',
+      );
       refuse(socket, 403, ErrorCode.OriginForbidden, `origin ${req.headers.origin} is not allowed (ws.allowedOrigins)`, 'origin');
       return;
     }
@@ -132,12 +135,15 @@ export function attachWebSocketServer(server: Server, o: WsServerOptions): WsSer
   server.on('upgrade', onUpgrade);
 
   // One sweep for all clients instead of a timer per client: ping, expect pong, terminate.
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const s of sessions) {
-      s.heartbeat(now, o.config.heartbeatIntervalMs, o.config.heartbeatTimeoutMs);
-    }
-  }, Math.max(50, Math.min(o.config.heartbeatTimeoutMs, o.config.heartbeatIntervalMs) / 2));
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const s of sessions) {
+        s.heartbeat(now, o.config.heartbeatIntervalMs, o.config.heartbeatTimeoutMs);
+      }
+    },
+    Math.max(50, Math.min(o.config.heartbeatTimeoutMs, o.config.heartbeatIntervalMs) / 2),
+  );
   sweep.unref();
 
   return {

@@ -48,6 +48,8 @@ describe('configuration', () => {
       'ws.heartbeatTimeoutMs (2000) must be smaller than ws.heartbeatIntervalMs (1000)',
     );
     expect(() => resolveConfig({ channels: { definitions: [{ name: 'Bad Name' }] } }, {})).toThrow('not a valid channel name');
-    expect(() => resolveConfig({ channels: { definitions: [{ name: 'app/state', kind: 'state' }] } }, {})).toThrow('kind state needs keyField');
+    expect(() => resolveConfig({ channels: { definitions: [{ name: 'app/state', kind: 'state' }] } }, {})).toThrow(
+      'kind state needs keyField',
+    );
   });
 });

@@ -188,7 +188,9 @@ describe('REST (real collector)', () => {
     expect(tail.messages.map((m: { offset: number }) => m.offset)).toEqual([4, 5]);
     const all = p1.messages.concat(p2.messages);
     const from = all[1].ts;
-    const byTime = await (await fetch(`${sg.url}/api/v1/messages?channel=hist/a&from=${from}&to=${new Date(all[3].ts).toISOString()}`)).json();
+    const byTime = await (
+      await fetch(`${sg.url}/api/v1/messages?channel=hist/a&from=${from}&to=${new Date(all[3].ts).toISOString()}`)
+    ).json();
     expect(byTime.messages.every((m: { ts: number }) => m.ts >= from && m.ts <= all[3].ts)).toBe(true);
     expect(byTime.messages.map((m: { offset: number }) => m.offset)).toContain(4);
   });
@@ -248,11 +250,7 @@ describe('SSE (real collector)', () => {
   test('behavior: SSE streams live messages with position ids, and Last-Event-ID resumes exactly', async () => {
     await publish(sg.url, { channel: 'sse/a', data: { i: 0 } });
     await publish(sg.url, { channel: 'sse/b', data: { i: 0 } });
-    const first = readSse(
-      `${sg.url}/api/v1/stream?channels=sse/a,sse/b`,
-      {},
-      (ev) => ev.filter((e) => e.event === 'messages').length >= 2,
-    );
+    const first = readSse(`${sg.url}/api/v1/stream?channels=sse/a,sse/b`, {}, (ev) => ev.filter((e) => e.event === 'messages').length >= 2);
     await new Promise((r) => setTimeout(r, 200));
     await publish(sg.url, { channel: 'sse/a', data: { i: 1 } });
     await publish(sg.url, { channel: 'sse/b', data: { i: 1 } });
@@ -276,7 +274,9 @@ describe('SSE (real collector)', () => {
       ['sse/a', 2, true],
       ['sse/b', 2, true],
     ]);
-    const got = r2.events.filter((e) => e.event === 'messages').flatMap((e) => e.data.messages.map((m: { data: { i: number } }) => `${e.data.channel}:${m.data.i}`));
+    const got = r2.events
+      .filter((e) => e.event === 'messages')
+      .flatMap((e) => e.data.messages.map((m: { data: { i: number } }) => `${e.data.channel}:${m.data.i}`));
     expect(got.sort()).toEqual(['sse/a:2', 'sse/a:3', 'sse/b:2']);
   });
 

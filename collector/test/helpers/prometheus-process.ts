@@ -10,7 +10,11 @@ export interface PrometheusProcess {
   /** Instant query; returns the result vector. */
   query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
   /** Polls until the query returns a non-empty vector for which pred holds. */
-  waitFor(promql: string, pred?: (v: { metric: Record<string, string>; value: [number, string] }[]) => boolean, timeoutMs?: number): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
+  waitFor(
+    promql: string,
+    pred?: (v: { metric: Record<string, string>; value: [number, string] }[]) => boolean,
+    timeoutMs?: number,
+  ): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
   stop(): Promise<void>;
 }
 

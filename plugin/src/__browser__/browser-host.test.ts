@@ -14,7 +14,12 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { type CollectorProcess, freePort, publish, startCollector } from '../../../collector/test/helpers/collector-process';
+import {
+  type CollectorProcess,
+  freePort,
+  publish,
+  startCollector,
+} from '../../../collector/test/helpers/collector-process';
 import { launchChromium } from '../../../collector/test/browser/launch-chromium';
 import { WsTestClient } from '../../../collector/test/helpers/ws-test-client';
 import { type HostServer, startHostServer } from '../../test-host/host-server';
@@ -40,7 +45,8 @@ interface HostStateView {
   error?: string;
   health?: { status: string; message: string };
 }
-const hostState = (page: Page): Promise<HostStateView> => page.evaluate(() => (window as unknown as { __SG_HOST_STATE__: HostStateView }).__SG_HOST_STATE__);
+const hostState = (page: Page): Promise<HostStateView> =>
+  page.evaluate(() => (window as unknown as { __SG_HOST_STATE__: HostStateView }).__SG_HOST_STATE__);
 
 const AUTH = { authorization: `Bearer ${API_KEY}` };
 
@@ -50,7 +56,7 @@ async function framesShown(page: Page): Promise<Array<{ caption: string; labels:
     tables.map((t) => ({
       caption: (t.querySelector('caption')?.textContent ?? '').trim(),
       labels: [...t.querySelectorAll('td[data-field="label"]')].map((td) => td.textContent ?? ''),
-    })),
+    }))
   );
 }
 
@@ -64,18 +70,24 @@ async function metric(baseUrl: string, name: string): Promise<number | undefined
 /** Text and input values of the QueryEditor (pickers show their value in an input or as text). */
 async function editorShows(page: Page): Promise<string> {
   return page.$eval('[data-testid="query-editor"]', (el) =>
-    [el.textContent ?? '', ...[...el.querySelectorAll('input')].map((i) => (i as HTMLInputElement).value)].join('\n'),
+    [el.textContent ?? '', ...[...el.querySelectorAll('input')].map((i) => (i as HTMLInputElement).value)].join('\n')
   );
 }
 
-const texts = (page: Page, selector: string): Promise<string[]> => page.$$eval(selector, (els) => els.map((e) => (e.textContent ?? '').trim()));
+const texts = (page: Page, selector: string): Promise<string[]> =>
+  page.$$eval(selector, (els) => els.map((e) => (e.textContent ?? '').trim()));
 
 /** Cell texts of the data rows, per field name, in row order. */
 async function column(page: Page, field: string): Promise<string[]> {
   return texts(page, `[data-testid="row"] td[data-field="${field}"]`);
 }
 
-async function waitFor(page: Page, what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function waitFor(
+  page: Page,
+  what: string,
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await fn()) {
@@ -157,10 +169,15 @@ describe('built plugin in Chromium, proxy mode (everything through the Grafana-l
     // `*`: Collector URL is a required field.
     expect(labels).toEqual(expect.arrayContaining(['Access', 'Collector URL *', 'API key', 'Polling interval (ms)']));
     // The collector URL comes from jsonData; the key is only flagged as configured (secureJsonFields).
-    const values = await p.$$eval('[data-testid="config-editor"] input', (els) => els.map((e) => (e as HTMLInputElement).value));
+    const values = await p.$$eval('[data-testid="config-editor"] input', (els) =>
+      els.map((e) => (e as HTMLInputElement).value)
+    );
     expect(values).toContain(collector!.url);
     expect(await p.content()).not.toContain(API_KEY);
-    await p.screenshot({ path: join(SHOTS, 'browser-host-editors.png'), clip: { x: 0, y: 0, width: 1280, height: 520 } });
+    await p.screenshot({
+      path: join(SHOTS, 'browser-host-editors.png'),
+      clip: { x: 0, y: 0, width: 1280, height: 520 },
+    });
   });
 
   test('the QueryEditor renders and lists the channels it fetched through the proxy', async () => {
@@ -169,7 +186,7 @@ describe('built plugin in Chromium, proxy mode (everything through the Grafana-l
     const labels = await texts(p, '[data-testid="query-editor"] label');
     expect(labels).toEqual(expect.arrayContaining(['Channel', 'Fields', 'Filter', 'Buffer', 'Window (s)', 'Live']));
     await waitFor(p, 'GET /api/v1/channels through the proxy', () =>
-      host!.proxied.some((r) => r.kind === 'http' && r.proxyPath.startsWith('/sg/api/v1/channels') && r.status === 200),
+      host!.proxied.some((r) => r.kind === 'http' && r.proxyPath.startsWith('/sg/api/v1/channels') && r.status === 200)
     );
     // The query's channel is shown in the Channel picker.
     await waitFor(p, 'the channel in the picker', async () => (await editorShows(p)).includes(CHANNEL));
@@ -188,8 +205,14 @@ describe('built plugin in Chromium, proxy mode (everything through the Grafana-l
   test('a live query shows published rows with their exact values, over the proxied WebSocket with the route header', async () => {
     const p = page!;
     // The plugin's socket goes through the proxy; wait for the upgrade to be accepted upstream.
-    await waitFor(p, 'a proxied WebSocket upgrade', () => host!.proxied.some((r) => r.kind === 'upgrade' && r.status === 101));
-    await waitFor(p, 'the live query to be running', async () => (await p.textContent('[data-testid="query-status"]'))?.startsWith('response') ?? false);
+    await waitFor(p, 'a proxied WebSocket upgrade', () =>
+      host!.proxied.some((r) => r.kind === 'upgrade' && r.status === 101)
+    );
+    await waitFor(
+      p,
+      'the live query to be running',
+      async () => (await p.textContent('[data-testid="query-status"]'))?.startsWith('response') ?? false
+    );
     const sent = [
       { value: 1.5, label: 'alpha' },
       { value: 2.25, label: 'beta' },
@@ -220,7 +243,11 @@ describe('built plugin in Chromium, proxy mode (everything through the Grafana-l
   test('picking another channel in the QueryEditor re-runs the query on the same socket and shows its rows', async () => {
     const p = page!;
     const upgradesBefore = host!.proxied.filter((x) => x.kind === 'upgrade').length;
-    const r = await publish(collector!.url, { messages: [{ channel: OTHER, data: { value: 10, label: 'other-1' } }] }, AUTH);
+    const r = await publish(
+      collector!.url,
+      { messages: [{ channel: OTHER, data: { value: 10, label: 'other-1' } }] },
+      AUTH
+    );
     expect(r.status).toBe(200);
     // The Channel picker is the first input of the editor: type, then click the option, as a user does.
     const picker = p.locator('[data-testid="query-editor"] input').first();
@@ -228,7 +255,9 @@ describe('built plugin in Chromium, proxy mode (everything through the Grafana-l
     await picker.fill(OTHER);
     await p.locator('[role="option"]', { hasText: OTHER }).first().click();
     // History for the time range, then live.
-    await waitFor(p, `the ${OTHER} frame`, async () => (await framesShown(p)).some((f) => f.labels.includes('other-1')));
+    await waitFor(p, `the ${OTHER} frame`, async () =>
+      (await framesShown(p)).some((f) => f.labels.includes('other-1'))
+    );
     await publish(collector!.url, { messages: [{ channel: OTHER, data: { value: 11, label: 'other-2' } }] }, AUTH);
     await waitFor(p, 'the live row on the new channel', async () => (await column(p, 'label')).includes('other-2'));
     const frames = await framesShown(p);
@@ -238,7 +267,11 @@ describe('built plugin in Chromium, proxy mode (everything through the Grafana-l
     // One WebSocket per data source: switching channels subscribes on the socket already open,
     // and the previous run's subscription is released (Grafana unsubscribes the old query).
     expect(host!.proxied.filter((x) => x.kind === 'upgrade').length).toBe(upgradesBefore);
-    await waitFor(p, 'exactly one subscription at the collector', async () => (await metric(collector!.url, 'streamgauge_subscriptions')) === 1);
+    await waitFor(
+      p,
+      'exactly one subscription at the collector',
+      async () => (await metric(collector!.url, 'streamgauge_subscriptions')) === 1
+    );
     expect(await metric(collector!.url, 'streamgauge_clients{transport="ws"}')).toBe(1);
   });
 
@@ -246,9 +279,19 @@ describe('built plugin in Chromium, proxy mode (everything through the Grafana-l
     const p = page!;
     const upgradesBefore = host!.proxied.filter((x) => x.kind === 'upgrade' && x.status === 101).length;
     collector = await collector!.restart();
-    await waitFor(p, 'a new proxied upgrade after the restart', () => host!.proxied.filter((x) => x.kind === 'upgrade' && x.status === 101).length > upgradesBefore, 30_000);
+    await waitFor(
+      p,
+      'a new proxied upgrade after the restart',
+      () => host!.proxied.filter((x) => x.kind === 'upgrade' && x.status === 101).length > upgradesBefore,
+      30_000
+    );
     await publish(collector.url, { messages: [{ channel: OTHER, data: { value: 12, label: 'after-restart' } }] }, AUTH);
-    await waitFor(p, 'the row published after the restart', async () => (await column(p, 'label')).includes('after-restart'), 30_000);
+    await waitFor(
+      p,
+      'the row published after the restart',
+      async () => (await column(p, 'label')).includes('after-restart'),
+      30_000
+    );
     const frames = await framesShown(p);
     expect(frames).toHaveLength(1);
     expect(frames[0].labels).toEqual(['other-1', 'other-2', 'after-restart']);
@@ -309,13 +352,24 @@ describe('built plugin in Chromium, direct mode (socket straight to the collecto
   test('rows arrive over a socket opened straight to the collector, authenticated with a token minted through the proxy', async () => {
     const p = page!;
     await waitFor(p, 'POST /api/v1/token through the proxy', () =>
-      host!.proxied.some((r) => r.kind === 'http' && r.method === 'POST' && r.proxyPath === '/sg/api/v1/token' && r.status === 200),
+      host!.proxied.some(
+        (r) => r.kind === 'http' && r.method === 'POST' && r.proxyPath === '/sg/api/v1/token' && r.status === 200
+      )
     );
-    await waitFor(p, 'the live query to be running', async () => (await p.textContent('[data-testid="query-status"]'))?.startsWith('response') ?? false);
+    await waitFor(
+      p,
+      'the live query to be running',
+      async () => (await p.textContent('[data-testid="query-status"]'))?.startsWith('response') ?? false
+    );
     const r = await publish(
       collector!.url,
-      { messages: [{ channel: CHANNEL, data: { value: 7, label: 'direct-1' } }, { channel: CHANNEL, data: { value: 8, label: 'direct-2' } }] },
-      AUTH,
+      {
+        messages: [
+          { channel: CHANNEL, data: { value: 7, label: 'direct-1' } },
+          { channel: CHANNEL, data: { value: 8, label: 'direct-2' } },
+        ],
+      },
+      AUTH
     );
     expect(r.status).toBe(200);
     await waitFor(p, 'two rows in the page', async () => (await column(p, 'label')).length >= 2);

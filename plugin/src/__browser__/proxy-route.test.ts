@@ -37,23 +37,32 @@ describe('proxy routes (Grafana DataSourceProxy rules)', () => {
   });
 
   test('templates take jsonData and secureJsonData; missing values become empty', () => {
-    expect(interpolateRoute('{{ .JsonData.collectorUrl }}', { collectorUrl: 'http://c:8080' }, {})).toBe('http://c:8080');
+    expect(interpolateRoute('{{ .JsonData.collectorUrl }}', { collectorUrl: 'http://c:8080' }, {})).toBe(
+      'http://c:8080'
+    );
     expect(interpolateRoute('Bearer {{.SecureJsonData.apiKey}}', {}, { apiKey: 'k1' })).toBe('Bearer k1');
     expect(interpolateRoute('Bearer {{ .SecureJsonData.apiKey }}', {}, {})).toBe('Bearer ');
   });
 
   test('the upstream URL is the route URL plus the rest of the path and the query string', () => {
-    expect(joinUrl('http://c:8080', '/api/v1/messages', '?channel=a&limit=5').href).toBe('http://c:8080/api/v1/messages?channel=a&limit=5');
+    expect(joinUrl('http://c:8080', '/api/v1/messages', '?channel=a&limit=5').href).toBe(
+      'http://c:8080/api/v1/messages?channel=a&limit=5'
+    );
     expect(joinUrl('http://c:8080/base/', 'ws', '').href).toBe('http://c:8080/base/ws');
   });
 
   test("this plugin's plugin.json route sends /sg/… to the collector URL with the API key as a bearer token", () => {
-    const pluginJson = JSON.parse(readFileSync(join(__dirname, '..', 'plugin.json'), 'utf8')) as { routes: PluginRoute[] };
+    const pluginJson = JSON.parse(readFileSync(join(__dirname, '..', 'plugin.json'), 'utf8')) as {
+      routes: PluginRoute[];
+    };
     const route = matchRoute(pluginJson.routes, '/sg/ws', 'GET');
     expect(route).toBeDefined();
     const base = interpolateRoute(route!.url!, { collectorUrl: 'http://collector:8080' }, { apiKey: 'secret-key' });
     expect(joinUrl(base, routeRest(route!, '/sg/ws'), '').href).toBe('http://collector:8080/ws');
-    const headers = (route!.headers ?? []).map((h) => [h.name, interpolateRoute(h.content, {}, { apiKey: 'secret-key' })]);
+    const headers = (route!.headers ?? []).map((h) => [
+      h.name,
+      interpolateRoute(h.content, {}, { apiKey: 'secret-key' }),
+    ]);
     expect(headers).toEqual([['Authorization', 'Bearer secret-key']]);
   });
 });

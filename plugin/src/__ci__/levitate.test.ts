@@ -10,8 +10,12 @@ import { join } from 'node:path';
 test('behavior: levitate finds src/module.ts compatible with Grafana 12.4.10 and 13.2.2, with no check skipped', () => {
   const r = spawnSync('sh', [join(__dirname, '../../scripts/levitate.sh')], { encoding: 'utf8', timeout: 600_000 });
   const out = `${r.stdout}${r.stderr}`;
-  expect(out).toContain('src/module.ts appears to be compatible with @grafana/data@12.4.10,@grafana/ui@12.4.10,@grafana/runtime@12.4.10');
-  expect(out).toContain('src/module.ts appears to be compatible with @grafana/data@13.2.2,@grafana/ui@13.2.2,@grafana/runtime@13.2.2');
+  expect(out).toContain(
+    'src/module.ts appears to be compatible with @grafana/data@12.4.10,@grafana/ui@12.4.10,@grafana/runtime@12.4.10'
+  );
+  expect(out).toContain(
+    'src/module.ts appears to be compatible with @grafana/data@13.2.2,@grafana/ui@13.2.2,@grafana/runtime@13.2.2'
+  );
   expect(out).not.toContain('Skipping package');
   expect(r.status).toBe(0);
 }, 700_000);

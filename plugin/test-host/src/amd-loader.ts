@@ -103,7 +103,10 @@ export function createAmdLoader(win: Window = window): AmdLoader {
           }
           try {
             const exports: Record<string, unknown> = {};
-            const value = typeof d.factory === 'function' ? (d.factory as Factory)(...resolveDeps(url, d.deps, exports)) : d.factory;
+            const value =
+              typeof d.factory === 'function'
+                ? (d.factory as Factory)(...resolveDeps(url, d.deps, exports))
+                : d.factory;
             resolve((value as Record<string, unknown>) ?? exports);
           } catch (err) {
             reject(err);

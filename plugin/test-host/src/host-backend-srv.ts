@@ -72,14 +72,21 @@ export function createHostBackendSrv(): HostBackendSrv {
       const headers: Record<string, string> = { 'X-Grafana-Org-Id': '1', ...(options.headers ?? {}) };
       let body: BodyInit | undefined;
       if (options.data !== undefined && method !== 'GET') {
-        const isRaw = typeof options.data === 'string' || options.data instanceof Blob || options.data instanceof ArrayBuffer;
+        const isRaw =
+          typeof options.data === 'string' || options.data instanceof Blob || options.data instanceof ArrayBuffer;
         body = isRaw ? (options.data as BodyInit) : JSON.stringify(options.data);
         if (!isRaw && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
           headers['Content-Type'] = 'application/json';
         }
       }
       options.abortSignal?.addEventListener('abort', () => controller.abort());
-      fetch(url, { method, headers, body, signal: controller.signal, credentials: options.credentials ?? 'same-origin' })
+      fetch(url, {
+        method,
+        headers,
+        body,
+        signal: controller.signal,
+        credentials: options.credentials ?? 'same-origin',
+      })
         .then(async (res) => {
           const data = (await readBody(res, options.responseType)) as T;
           requests.push({ method, url, status: res.status });
@@ -109,16 +116,29 @@ export function createHostBackendSrv(): HostBackendSrv {
         })
         .catch((e: unknown) => {
           if (controller.signal.aborted) {
-            subscriber.error({ status: -1, statusText: 'Request was aborted', data: undefined, cancelled: true, config: options } satisfies FetchError);
+            subscriber.error({
+              status: -1,
+              statusText: 'Request was aborted',
+              data: undefined,
+              cancelled: true,
+              config: options,
+            } satisfies FetchError);
             return;
           }
           requests.push({ method, url, status: 0 });
-          subscriber.error({ status: 0, statusText: String(e), data: undefined, message: String(e), config: options } satisfies FetchError);
+          subscriber.error({
+            status: 0,
+            statusText: String(e),
+            data: undefined,
+            message: String(e),
+            config: options,
+          } satisfies FetchError);
         });
       return () => controller.abort();
     });
 
-  const request = <T>(options: BackendSrvRequest): Promise<T> => lastValueFrom(fetchObs<T>(options)).then((r) => r.data);
+  const request = <T>(options: BackendSrvRequest): Promise<T> =>
+    lastValueFrom(fetchObs<T>(options)).then((r) => r.data);
 
   return {
     requests,
@@ -127,10 +147,14 @@ export function createHostBackendSrv(): HostBackendSrv {
     datasourceRequest: <T>(options: BackendSrvRequest) => lastValueFrom(fetchObs<T>(options)),
     get: <T>(url: string, params?: unknown, requestId?: string, options?: Partial<BackendSrvRequest>) =>
       request<T>({ ...options, url, params: params as Record<string, unknown>, requestId, method: 'GET' }),
-    delete: <T>(url: string, data?: unknown, options?: Partial<BackendSrvRequest>) => request<T>({ ...options, url, data, method: 'DELETE' }),
-    post: <T>(url: string, data?: unknown, options?: Partial<BackendSrvRequest>) => request<T>({ ...options, url, data, method: 'POST' }),
-    patch: <T>(url: string, data?: unknown, options?: Partial<BackendSrvRequest>) => request<T>({ ...options, url, data, method: 'PATCH' }),
-    put: <T>(url: string, data?: unknown, options?: Partial<BackendSrvRequest>) => request<T>({ ...options, url, data, method: 'PUT' }),
+    delete: <T>(url: string, data?: unknown, options?: Partial<BackendSrvRequest>) =>
+      request<T>({ ...options, url, data, method: 'DELETE' }),
+    post: <T>(url: string, data?: unknown, options?: Partial<BackendSrvRequest>) =>
+      request<T>({ ...options, url, data, method: 'POST' }),
+    patch: <T>(url: string, data?: unknown, options?: Partial<BackendSrvRequest>) =>
+      request<T>({ ...options, url, data, method: 'PATCH' }),
+    put: <T>(url: string, data?: unknown, options?: Partial<BackendSrvRequest>) =>
+      request<T>({ ...options, url, data, method: 'PUT' }),
     chunked: () => {
       throw new Error('host BackendSrv: chunked() is not provided by the test host');
     },

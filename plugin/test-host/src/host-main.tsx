@@ -72,7 +72,15 @@ declare global {
 
 const cfg = window.__SG_HOST_CONFIG__;
 const backendSrv = createHostBackendSrv();
-const state: HostState = { phase: 'booting', query: 'idle', sharedModules: [], responses: 0, lastErrors: [], frames: [], requests: backendSrv.requests };
+const state: HostState = {
+  phase: 'booting',
+  query: 'idle',
+  sharedModules: [],
+  responses: 0,
+  lastErrors: [],
+  frames: [],
+  requests: backendSrv.requests,
+};
 window.__SG_HOST_STATE__ = state;
 
 /** Grafana's TemplateSrv with no dashboard variables: only scoped variables ($__interval…) are replaced. */
@@ -191,10 +199,19 @@ function Host({ plugin }: { plugin: DataSourcePlugin<DataSourceApi> }) {
         const list = (res.data ?? []).map((d: unknown) => toDataFrame(d));
         state.responses++;
         state.lastState = res.state;
-        state.lastErrors = [...(res.errors ?? []), ...(res.error ? [res.error] : [])].map((e) => e.message ?? JSON.stringify(e));
-        state.frames = list.map((f) => ({ refId: f.refId, name: f.name, fields: f.fields.map((x) => x.name), length: f.length }));
+        state.lastErrors = [...(res.errors ?? []), ...(res.error ? [res.error] : [])].map(
+          (e) => e.message ?? JSON.stringify(e)
+        );
+        state.frames = list.map((f) => ({
+          refId: f.refId,
+          name: f.name,
+          fields: f.fields.map((x) => x.name),
+          length: f.length,
+        }));
         setFrames(list);
-        setStatus(`response ${state.responses}: state=${res.state ?? 'n/a'}${state.lastErrors.length ? ` errors=${state.lastErrors.join('; ')}` : ''}`);
+        setStatus(
+          `response ${state.responses}: state=${res.state ?? 'n/a'}${state.lastErrors.length ? ` errors=${state.lastErrors.join('; ')}` : ''}`
+        );
       },
       error: (err: unknown) => {
         state.query = 'error';
@@ -272,7 +289,9 @@ async function boot(): Promise<void> {
     const exports = await loader.load(cfg.moduleUrl);
     const plugin = exports.plugin as DataSourcePlugin<DataSourceApi> | undefined;
     if (!plugin || typeof plugin.DataSourceClass !== 'function') {
-      throw new Error(`${cfg.moduleUrl} does not export a DataSourcePlugin as "plugin" (exports: ${Object.keys(exports).join(', ')})`);
+      throw new Error(
+        `${cfg.moduleUrl} does not export a DataSourcePlugin as "plugin" (exports: ${Object.keys(exports).join(', ')})`
+      );
     }
     state.phase = 'loaded';
     root.render(wrap(<Host plugin={plugin} />));
