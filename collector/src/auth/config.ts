@@ -3,6 +3,7 @@
  * With no keys the collector is open, and main.ts lets it listen only on loopback unless
  * `allowInsecure` is set.
  */
+import { int, str, strict } from '../config/schema-builders';
 
 export interface KeyScopesConfig {
   /** Channel names or patterns (`app/*`, `evm/**`, `**` for all) this key may publish to. */
@@ -124,15 +125,7 @@ export const AUTH_DEFAULTS: AuthConfig = {
   },
 };
 
-const int = (minimum: number, maximum = Number.MAX_SAFE_INTEGER) => ({ type: 'integer', minimum, maximum });
 const num = (minimum: number) => ({ type: 'number', minimum });
-const str = { type: 'string' };
-const strict = (properties: Record<string, unknown>, required: string[] = []) => ({
-  type: 'object',
-  additionalProperties: false,
-  properties,
-  required,
-});
 
 export const authConfigSchema = strict({
   allowInsecure: { type: 'boolean' },

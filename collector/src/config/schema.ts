@@ -6,15 +6,7 @@
 import { authConfigSchema } from '../auth/config';
 import { evmConfigSchema } from '../sources/evm/config';
 import { telemetryConfigSchema } from '../telemetry/config';
-
-const int = (minimum: number, maximum = Number.MAX_SAFE_INTEGER) => ({ type: 'integer', minimum, maximum });
-const str = { type: 'string' };
-const strict = (properties: Record<string, unknown>, required: string[] = []) => ({
-  type: 'object',
-  additionalProperties: false,
-  properties,
-  required,
-});
+import { int, strict, str } from './schema-builders';
 
 export const fieldSchema = strict(
   {

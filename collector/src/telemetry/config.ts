@@ -8,6 +8,7 @@
  * with a ConfigError listing them.
  */
 import { isChannelName, isChannelPattern } from '@streamgauge/protocol';
+import { strict } from '../config/schema-builders';
 
 export interface MetricLabel {
   /** Prometheus label name. */
@@ -106,12 +107,6 @@ export const TELEMETRY_DEFAULTS: TelemetryConfig = {
 };
 
 const str = { type: 'string', minLength: 1 };
-const strict = (properties: Record<string, unknown>, required: string[] = []) => ({
-  type: 'object',
-  additionalProperties: false,
-  properties,
-  required,
-});
 const scalar = { type: ['string', 'number', 'boolean'] };
 
 const metricLabelSchema = strict(
