@@ -456,7 +456,10 @@ export class Hub {
   async subscribe(sink: Sink, channel: string, since: Since | undefined, id?: number | string, filter?: ChannelFilter): Promise<void> {
     const pattern = isPattern(channel);
     if (pattern ? !isChannelPattern(channel) : !isChannelName(channel)) {
-      throw sgError(ErrorCode.BadChannelName, `${JSON.stringify(channel)} is neither a channel name nor a pattern (segments, '*', trailing '**')`);
+      throw sgError(
+        ErrorCode.BadChannelName,
+        `${JSON.stringify(channel)} is neither a channel name nor a pattern (segments, '*', trailing '**')`,
+      );
     }
     const mine = this.subsBySink.get(sink);
     const myPatterns = this.patternsBySink.get(sink);
@@ -464,11 +467,17 @@ export class Hub {
       throw sgError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
     }
     if ((mine?.size ?? 0) + (myPatterns?.size ?? 0) >= this.o.maxSubscriptionsPerSink) {
-      throw sgError(ErrorCode.SubscriptionLimit, `at most ${this.o.maxSubscriptionsPerSink} subscriptions per connection (ws.maxSubscriptionsPerConnection)`);
+      throw sgError(
+        ErrorCode.SubscriptionLimit,
+        `at most ${this.o.maxSubscriptionsPerSink} subscriptions per connection (ws.maxSubscriptionsPerConnection)`,
+      );
     }
     if (pattern) {
       if (since && 'epoch' in since) {
-        throw sgError(ErrorCode.BadRequest, 'a pattern subscription takes since.time or since.last, not an epoch and offset: resume each channel by name');
+        throw sgError(
+          ErrorCode.BadRequest,
+          'a pattern subscription takes since.time or since.last, not an epoch and offset: resume each channel by name',
+        );
       }
       const ps: PatternSub = { sink, pattern: channel, id, filter };
       let map = this.patternsBySink.get(sink);
@@ -522,7 +531,11 @@ export class Hub {
 
   /** Positions of a sink's subscriptions (SSE event ids). */
   positions(sink: Sink): { channel: string; epoch: string; offset: number }[] {
-    return [...(this.subsBySink.get(sink)?.values() ?? [])].map((s) => ({ channel: s.channel.name, epoch: s.channel.epoch, offset: s.cursor }));
+    return [...(this.subsBySink.get(sink)?.values() ?? [])].map((s) => ({
+      channel: s.channel.name,
+      epoch: s.channel.epoch,
+      offset: s.cursor,
+    }));
   }
 
   private dropSub(sub: Subscription): void {
@@ -548,7 +561,13 @@ export class Hub {
     }
   }
 
-  private async start(sink: Sink, c: Channel, since: Since | undefined, id: number | string | undefined, pattern: string | undefined): Promise<void> {
+  private async start(
+    sink: Sink,
+    c: Channel,
+    since: Since | undefined,
+    id: number | string | undefined,
+    pattern: string | undefined,
+  ): Promise<void> {
     if (since && 'epoch' in since && (since.epoch !== c.epoch || since.offset > c.lastOffset) && this.o.log.refreshMeta) {
       // A client resuming here may have seen, on another instance, offsets or an epoch this
       // instance has not heard of yet (Redis): ask the store before calling the position lost.
@@ -569,7 +588,13 @@ export class Hub {
     }
   }
 
-  private async startSubscription(sink: Sink, c: Channel, since: Since | undefined, id: number | string | undefined, pattern: string | undefined): Promise<void> {
+  private async startSubscription(
+    sink: Sink,
+    c: Channel,
+    since: Since | undefined,
+    id: number | string | undefined,
+    pattern: string | undefined,
+  ): Promise<void> {
     const sub = new Subscription(sink, c, id, pattern);
     let m = this.subsBySink.get(sink);
     if (!m) {

@@ -219,13 +219,7 @@ export class SqliteLog implements EventLog {
       return { messages: [], more: false };
     }
     const stmt = o.tail ? this.stmts.readDesc : this.stmts.readAsc;
-    const rows = stmt.all(
-      c.id,
-      o.after ?? 0,
-      o.from ?? Number.MIN_SAFE_INTEGER,
-      o.to ?? Number.MAX_SAFE_INTEGER,
-      o.limit + 1,
-    ) as Row[];
+    const rows = stmt.all(c.id, o.after ?? 0, o.from ?? Number.MIN_SAFE_INTEGER, o.to ?? Number.MAX_SAFE_INTEGER, o.limit + 1) as Row[];
     const more = rows.length > o.limit;
     if (more) {
       rows.length = o.limit;
