@@ -12,30 +12,40 @@ import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(120_000);
 
-describe('Redis store, Redis restarted without persistence', () => {
-  let redis: RedisProcess;
-  const sg: CollectorProcess[] = [];
-  const subs: ResumingSubscriber[] = [];
-  const clients: WsTestClient[] = [];
-
+/**
+ * Two collector instances on a fresh, non-persistent Redis for one describe block, with every
+ * process and client stopped after it. `redis` is set once beforeAll has run.
+ */
+function twoInstancesOnFreshRedis(): { redis: RedisProcess; sg: CollectorProcess[]; subs: ResumingSubscriber[]; clients: WsTestClient[] } {
+  const env = {
+    redis: undefined as unknown as RedisProcess,
+    sg: [] as CollectorProcess[],
+    subs: [] as ResumingSubscriber[],
+    clients: [] as WsTestClient[],
+  };
   beforeAll(async () => {
-    redis = await startRedis({ persistent: false });
-    await startInstances(2, redis.url, {}, sg);
+    env.redis = await startRedis({ persistent: false });
+    await startInstances(2, env.redis.url, {}, env.sg);
   });
-
   afterAll(async () => {
-    for (const s of subs) {
+    for (const s of env.subs) {
       s.close();
     }
-    for (const c of clients) {
+    for (const c of env.clients) {
       c.close();
     }
-    for (const p of sg) {
+    for (const p of env.sg) {
       await p.stop('SIGKILL');
       p.cleanup();
     }
-    await redis?.cleanup();
+    await env.redis?.cleanup();
   });
+  return env;
+}
+
+describe('Redis store, Redis restarted without persistence', () => {
+  const env = twoInstancesOnFreshRedis();
+  const { sg, subs, clients } = env;
 
   test('behavior: history lost in Redis gives every instance one new epoch; subscribers are closed with 4504, then get recovered:false epoch_changed and continue', async () => {
     const [a, b] = sg;
@@ -47,14 +57,14 @@ describe('Redis store, Redis restarted without persistence', () => {
     await onB.connect(b.wsUrl, { epoch: oldEpoch, offset: 0 });
     await onB.waitForOffset(3);
 
-    await redis.stop('SIGKILL');
+    await env.redis.stop('SIGKILL');
     expect(await onB.client.waitForClose()).toBe(CloseCode.StoreUnavailable);
     await waitForReady(a.url, false);
     await waitForReady(b.url, false);
     // Reconnected during the outage: the instance cannot know yet that the history will be lost.
     const during = await onB.connect(b.wsUrl);
     expect(during).toMatchObject({ type: 'subscribed', epoch: oldEpoch, offset: 3, recovered: true });
-    await redis.start();
+    await env.redis.start();
     await waitForReady(a.url, true);
     await waitForReady(b.url, true);
 
@@ -92,7 +102,7 @@ describe('Redis store, Redis restarted without persistence', () => {
     subs.push(onB);
     await onB.connect(b.wsUrl, { epoch: before[0].epoch, offset: 0 });
     await onB.waitForOffset(2);
-    const admin = new Redis(redis.url);
+    const admin = new Redis(env.redis.url);
     try {
       await admin.del('sg:ch:evicted/meta');
     } finally {
@@ -111,7 +121,7 @@ describe('Redis store, Redis restarted without persistence', () => {
   test('behavior: Redis out of memory answers publishes with 503 SG_STORE_UNAVAILABLE and keeps nothing of them', async () => {
     const [a] = sg;
     await publishOk(a.url, 'oom/x', [1]);
-    const admin = new Redis(redis.url);
+    const admin = new Redis(env.redis.url);
     try {
       await admin.config('SET', 'maxmemory', '1');
       const r = await publish(a.url, { channel: 'oom/x', data: { seq: 2 } });
@@ -128,35 +138,14 @@ describe('Redis store, Redis restarted without persistence', () => {
 });
 
 describe('Redis restored from an older snapshot', () => {
-  let redis: RedisProcess;
-  const sg: CollectorProcess[] = [];
-  const subs: ResumingSubscriber[] = [];
-  const clients: WsTestClient[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis({ persistent: false });
-    await startInstances(2, redis.url, {}, sg);
-  });
-
-  afterAll(async () => {
-    for (const s of subs) {
-      s.close();
-    }
-    for (const c of clients) {
-      c.close();
-    }
-    for (const p of sg) {
-      await p.stop('SIGKILL');
-      p.cleanup();
-    }
-    await redis?.cleanup();
-  });
+  const env = twoInstancesOnFreshRedis();
+  const { sg, subs, clients } = env;
 
   test('behavior: offsets Redis lost after acknowledging them are never reused in the same epoch: the channel moves to a new one', async () => {
     const [a, b] = sg;
     const before = await publishOk(a.url, 'went/back', [1, 2, 3]);
     const oldEpoch = before[0].epoch;
-    const admin = new Redis(redis.url);
+    const admin = new Redis(env.redis.url);
     try {
       await admin.save();
     } finally {
@@ -170,9 +159,9 @@ describe('Redis restored from an older snapshot', () => {
     await onB.waitForOffset(5);
 
     // Redis comes back from the snapshot taken at offset 3: offsets 4 and 5 are gone.
-    await redis.stop('SIGKILL');
+    await env.redis.stop('SIGKILL');
     expect(await onB.client.waitForClose()).toBe(CloseCode.StoreUnavailable);
-    await redis.start();
+    await env.redis.start();
     await waitForReady(a.url, true);
     await waitForReady(b.url, true);
 
