@@ -27,8 +27,12 @@ import { ReorgTracker, type TrackedBlock } from './reorg-tracker';
 import type { RpcPool } from './rpc-pool';
 import { hexToNumber, type RpcBlock, type RpcLog, type RpcReceipt, toHex } from './rpc-types';
 
-/** With a live newHeads subscription, still ask for the head this often: a silent subscription must not stall the chain. */
-export const SUBSCRIBED_POLL_MS = 30_000;
+/**
+ * With a live newHeads subscription, still ask for the head this often: a silent subscription (a
+ * provider dropping notifications, or one lost in transit) must not stall the chain for long. Seen
+ * in CI: one run of the WebSocket-fault test sat on a missing head for the old 30 s.
+ */
+export const SUBSCRIBED_POLL_MS = 5_000;
 /** Consecutive steps that see the head below the reorg window before it counts as a reorg. */
 export const BELOW_WINDOW_STEPS = 5;
 /** Receipt requests in flight at once for one block (providers rate-limit bursts). */
