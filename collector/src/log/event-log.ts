@@ -111,6 +111,11 @@ export function messageItemJson(offset: number, ts: number, data: string, key?: 
   return `${s},"data":${data}}`;
 }
 
+/** A StoredMessage with its serialized item: the one way every log builds them. */
+export function storedMessage(channel: string, offset: number, ts: number, data: string, key?: string, deleted?: boolean): StoredMessage {
+  return { channel, offset, ts, key, deleted, data, item: messageItemJson(offset, ts, data, key, deleted) };
+}
+
 export function newEpoch(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 }

@@ -31,7 +31,7 @@ import {
   type RetentionPolicy,
   type StoreChange,
   type StoredMessage,
-  messageItemJson,
+  storedMessage,
   newEpoch,
 } from './event-log';
 import { APPEND_LUA, ENSURE_LUA, READ_LUA, RENEW_LUA, RETENTION_LUA } from './redis-scripts';
@@ -505,15 +505,7 @@ export class RedisLog implements EventLog {
       const it = items[i];
       const offset = Number(r[base + 2 * i]);
       const ts = Number(r[base + 2 * i + 1]);
-      out[i] = {
-        channel: it.channel,
-        offset,
-        ts,
-        key: it.key,
-        deleted: it.deleted,
-        data: it.data,
-        item: messageItemJson(offset, ts, it.data, it.key, it.deleted),
-      };
+      out[i] = storedMessage(it.channel, offset, ts, it.data, it.key, it.deleted);
     }
     if (changed.length) {
       // Redis lost the channel and gave it a new epoch: subscribers start over from the new one.
@@ -548,7 +540,7 @@ export class RedisLog implements EventLog {
       const offset = Number(v.slice(0, a));
       const ts = Number(v.slice(a + 1, b));
       const data = v.slice(b + 1);
-      out.push({ channel, offset, ts, key, data, item: messageItemJson(offset, ts, data, key) });
+      out.push(storedMessage(channel, offset, ts, data, key));
     }
     return out.sort((x, y) => x.offset - y.offset);
   }
@@ -780,7 +772,7 @@ function fromEntry(channel: string, e: Reply): StoredMessage {
         break;
     }
   }
-  return { channel, offset, ts, key, deleted, data, item: messageItemJson(offset, ts, data, key, deleted) };
+  return storedMessage(channel, offset, ts, data, key, deleted);
 }
 
 /** "offset \t ts \t key-json \t deleted \t data" between start and end of text. */
@@ -795,7 +787,7 @@ function parseNoticeLine(channel: string, text: string, start: number, end: numb
   const key = keyJson ? (JSON.parse(keyJson) as string) : undefined;
   const deleted = text.slice(t3 + 1, t4) === '1' ? true : undefined;
   const data = text.slice(t4 + 1, end);
-  return { channel, offset, ts, key, deleted, data, item: messageItemJson(offset, ts, data, key, deleted) };
+  return storedMessage(channel, offset, ts, data, key, deleted);
 }
 
 /** Redis URLs may hold a password: keep only host and port in messages. */

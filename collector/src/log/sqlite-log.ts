@@ -19,7 +19,7 @@ import {
   type ReadResult,
   type RetentionPolicy,
   type StoredMessage,
-  messageItemJson,
+  storedMessage,
   newEpoch,
 } from './event-log';
 
@@ -197,15 +197,7 @@ export class SqliteLog implements EventLog {
           this.stmts.upsertLatest.run(c.id, it.key, offset, ts, it.data);
         }
       }
-      out[i] = {
-        channel: it.channel,
-        offset,
-        ts,
-        key: it.key,
-        deleted: it.deleted,
-        data: it.data,
-        item: messageItemJson(offset, ts, it.data, it.key, it.deleted),
-      };
+      out[i] = storedMessage(it.channel, offset, ts, it.data, it.key, it.deleted);
     }
     for (const c of touched) {
       this.stmts.setLastOffset.run(c.lastOffset, c.id);
@@ -303,5 +295,5 @@ function publicMeta(c: ChannelRow): ChannelMeta {
 function toStored(channel: string, r: Row): StoredMessage {
   const key = r.key ?? undefined;
   const deleted = r.deleted ? true : undefined;
-  return { channel, offset: r.offset, ts: r.ts, key, deleted, data: r.data, item: messageItemJson(r.offset, r.ts, r.data, key, deleted) };
+  return storedMessage(channel, r.offset, r.ts, r.data, key, deleted);
 }
