@@ -169,7 +169,9 @@ export class Hub {
       newChannels.set(it.channel, c);
     }
     const data = JSON.stringify(it.data);
-    if (data.length > this.o.maxMessageBytes || Buffer.byteLength(data) > this.o.maxMessageBytes) {
+    // A UTF-16 unit is 1 to 3 UTF-8 bytes: count bytes only when the length alone cannot decide.
+    const max = this.o.maxMessageBytes;
+    if (data.length > max || (data.length * 3 > max && Buffer.byteLength(data) > max)) {
       throw sgError(
         ErrorCode.PayloadTooLarge,
         `${where}.data: ${Buffer.byteLength(data)} bytes exceeds limits.maxMessageBytes (${this.o.maxMessageBytes})`,

@@ -129,6 +129,8 @@ describe('REST (real collector)', () => {
     ['a bad channel name', { channel: 'Bad/Name', data: {} }, 400, ErrorCode.BadChannelName],
     ['data that is not an object', { channel: 'x/y', data: [1, 2] }, 400, ErrorCode.BadRequest],
     ['a message over limits.maxMessageBytes', { channel: 'x/y', data: { s: 'x'.repeat(2000) } }, 413, ErrorCode.PayloadTooLarge],
+    // 600 characters but 1200 UTF-8 bytes: the limit is in bytes.
+    ['a multi-byte message over limits.maxMessageBytes', { channel: 'x/y', data: { s: 'é'.repeat(600) } }, 413, ErrorCode.PayloadTooLarge],
     ['a body over limits.maxBodyBytes', { channel: 'x/y', data: { s: 'x'.repeat(300_000) } }, 413, ErrorCode.PayloadTooLarge],
     [
       'a batch over limits.maxBatch',
