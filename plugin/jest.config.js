@@ -9,7 +9,7 @@ module.exports = {
   ...base,
   displayName: 'plugin',
   rootDir: __dirname,
-  // d3-color and friends ship `.mjs`: transform them like the .ts sources (../shared/TOOLCHAIN.md).
+  // d3-color and friends ship `.mjs`: transform them like the .ts sources.
   transform: {
     ...base.transform,
     '^.+\\.mjs$': base.transform['^.+\\.(t|j)sx?$'],
