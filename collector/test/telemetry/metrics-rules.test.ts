@@ -21,15 +21,11 @@ describe('metric rules (real collector, real Prometheus)', () => {
     const key = (v: Vector[number]): string => (label ? v.metric[label] : '');
     let last: Vector = [];
     try {
-      await prom.waitFor(
-        query,
-        (v) => {
-          last = v;
-          const got = Object.fromEntries(v.map((x) => [key(x), Number(x.value[1])]));
-          return JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(want).sort());
-        },
-        20_000,
-      );
+      await prom.waitFor(query, (v) => {
+        last = v;
+        const got = Object.fromEntries(v.map((x) => [key(x), Number(x.value[1])]));
+        return JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(want).sort());
+      });
     } catch {
       expect(Object.fromEntries(last.map((x) => [key(x), Number(x.value[1])]))).toEqual(want);
     }
