@@ -10,7 +10,9 @@ import { WsTestClient } from '../helpers/ws-test-client';
 describe('heartbeat (real collector)', () => {
   let sg: CollectorProcess;
   beforeAll(async () => {
-    sg = await startCollector({ config: { ws: { heartbeatIntervalMs: 300, heartbeatTimeoutMs: 200 } } });
+    // The live client (this jest worker) must answer within heartbeatTimeoutMs even on a loaded
+    // machine: 600 ms is far above a pong's usual few ms, and keeps the test short.
+    sg = await startCollector({ config: { ws: { heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 600 } } });
   });
   afterAll(async () => {
     await sg.stop();
