@@ -133,10 +133,12 @@ describe('WAL checkpoint worker (SqliteLog in this process)', () => {
           maxWal = Math.max(maxWal, statSync(`${path}-wal`).size);
         }
       }
-      // Unbounded, the WAL would hold every committed page: at least one 4 KB page per commit.
+      // Unbounded, the WAL would hold every committed page: at least one 4 KB page per commit
+      // (in fact three or four). Bounded, it holds the bound plus what one checkpoint pass lets
+      // through, however many commits there were.
       const unbounded = N * 4096;
       expect(log.walStats()!.truncates).toBeGreaterThan(0);
-      expect(maxWal).toBeLessThan(unbounded / 4);
+      expect(maxWal).toBeLessThan(unbounded / 2);
       const meta = log.meta('wal/test')!;
       expect(meta.lastOffset).toBe(N);
       expect(meta.count).toBe(N);
