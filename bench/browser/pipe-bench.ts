@@ -43,36 +43,31 @@ interface Window {
   maxS: number;
 }
 
-/** Installed in every page before it loads: records arrival − t for each new row. */
-function pageProbe(): void {
-  const w = window as unknown as { __SG_BENCH__: Window };
-  const b: Window = { from: Infinity, to: Infinity, lat: [], maxS: -1 };
-  w.__SG_BENCH__ = b;
-  const scan = (): void => {
+/**
+ * Installed in every page before it loads: records arrival − t for each new row. Plain JavaScript
+ * text, not a function: the TypeScript transform would wrap named inner functions in a helper
+ * (`__name`) that does not exist in the page.
+ */
+const PAGE_PROBE = `(() => {
+  const b = { from: Infinity, to: Infinity, lat: [], maxS: -1 };
+  window.__SG_BENCH__ = b;
+  const scan = () => {
     const t = performance.timeOrigin + performance.now();
     const rows = document.querySelectorAll('[data-testid="row"]');
     let newest = b.maxS;
     for (let k = rows.length - 1; k >= 0; k--) {
       const sCell = rows[k].querySelector('td[data-field="s"]');
       const tCell = rows[k].querySelector('td[data-field="t"]');
-      if (!sCell || !tCell) {
-        continue;
-      }
+      if (!sCell || !tCell) continue;
       const s = Number(sCell.textContent);
-      if (!(s > b.maxS)) {
-        break; // rows are in time order: everything above was seen
-      }
-      if (s > newest) {
-        newest = s;
-      }
-      if (s >= b.from && s < b.to) {
-        b.lat.push(t - Number(tCell.textContent));
-      }
+      if (!(s > b.maxS)) break; // rows are in time order: everything above was seen
+      if (s > newest) newest = s;
+      if (s >= b.from) b.lat.push(s, t - Number(tCell.textContent));
     }
     b.maxS = newest;
   };
   new MutationObserver(scan).observe(document, { childList: true, subtree: true, characterData: true });
-}
+})();`;
 
 /** Browser clock − Node clock, from the round trip with the smallest time. */
 async function clockOffset(page: Page): Promise<number> {
@@ -178,7 +173,6 @@ async function measure(pages: Page[], offsets: number[], port: number, seqStart:
     const to = pub.next();
     const responses1 = await Promise.all(pages.map((p) => p.evaluate(() => (window as any).__SG_HOST_STATE__.responses as number)));
     const seconds = (now() - tw0) / 1000;
-    await Promise.all(pages.map((p) => p.evaluate((t) => ((window as unknown as { __SG_BENCH__: Window }).__SG_BENCH__.to = t), to)));
     // Wait until every page has seen the window's last message (bounded: a lost row shows as missing).
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -190,9 +184,12 @@ async function measure(pages: Page[], offsets: number[], port: number, seqStart:
     }
     const all: number[] = [];
     for (let i = 0; i < pages.length; i++) {
+      // Pairs (s, arrival − t); the window is [from, to), decided here after the fact.
       const lat = await pages[i].evaluate(() => (window as unknown as { __SG_BENCH__: Window }).__SG_BENCH__.lat);
-      for (const x of lat) {
-        all.push(x - offsets[i]);
+      for (let k = 0; k < lat.length; k += 2) {
+        if (lat[k] < to) {
+          all.push(lat[k + 1] - offsets[i]);
+        }
       }
     }
     all.sort((a, b) => a - b);
@@ -270,7 +267,7 @@ async function main(): Promise<void> {
       try {
         for (let i = 0; i < panels; i++) {
           const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
-          await page.addInitScript(pageProbe);
+          await page.addInitScript({ content: PAGE_PROBE });
           await page.goto(host.url);
           pages.push(page);
         }

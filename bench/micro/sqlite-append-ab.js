@@ -65,9 +65,10 @@ async function round(mode) {
       }
     }
   }
+  const ck = log.walStats();
   await log.close();
   rmSync(dir, { recursive: true, force: true });
-  return { mode, ...H.summary(h), maxWalMB: Math.round(maxWal / 1e5) / 10 };
+  return { mode, ...H.summary(h), maxWalMB: Math.round(maxWal / 1e5) / 10, checkpointer: ck };
 }
 
 async function main() {
@@ -76,7 +77,7 @@ async function main() {
     for (const mode of ['autocheckpoint', 'worker']) {
       const x = await round(mode);
       all.push(x);
-      process.stdout.write(`round ${r + 1} ${mode}: append p50 ${x.p50} ms, p99 ${x.p99} ms, max ${x.max.toFixed(2)} ms, WAL max ${x.maxWalMB} MB\n`);
+      process.stdout.write(`round ${r + 1} ${mode}: append p50 ${x.p50} ms, p99 ${x.p99} ms, max ${x.max.toFixed(2)} ms, WAL max ${x.maxWalMB} MB${x.checkpointer ? `, worker ${JSON.stringify(x.checkpointer)}` : ''}\n`);
     }
   }
   for (const mode of ['autocheckpoint', 'worker']) {

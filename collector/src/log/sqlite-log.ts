@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS latest (
 export interface SqliteLogOptions {
   path: string;
   /** WAL checkpoint worker settings (wal-checkpointer.ts); tests lower the bound. */
-  checkpoint?: { intervalMs?: number; tickMs?: number; maxWalBytes?: number };
+  checkpoint?: { intervalMs?: number; tickMs?: number; rewindFrames?: number; maxWalBytes?: number };
 }
 
 export class SqliteLog implements EventLog {
@@ -104,6 +104,7 @@ export class SqliteLog implements EventLog {
           }
         },
       });
+      await this.checkpointer.ready;
     }
     this.db.exec(SCHEMA);
     this.stmts = this.prepare();
