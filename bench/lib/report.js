@@ -274,7 +274,7 @@ function details(r) {
     out.push('### /metrics', '', `${x.scrapes} sequential scrapes of ${num(x.bytes)} bytes with ${x.channels} channels, 100 WebSocket subscribers fed at 1,000 msg/s and an SSE client: ${lat(x.renderMs)} at the client; the collector's own mean for the route ${ms(x.serverMeanMs)}.`, '');
   }
   if (s.plugin && !s.plugin.notMeasured) {
-    out.push('### Plugin frame builder', '', '| Frame size | Buffer (rows) | rows/s (wall, best of 3) | rows per CPU second |', '|---|---|---|---|');
+    out.push('### Plugin frame builder', '', '| Frame size | Buffer (rows) | rows/s (wall, median of 3) | rows per CPU second (median of 3) |', '|---|---|---|---|');
     for (const t of s.plugin.throughput) out.push(`| ${t.perFrame} message${t.perFrame > 1 ? 's' : ''} | ${num(t.maxLength || 1_000)} | ${num(t.rowsPerSecond)} | ${num(t.rowsPerCpuSecond)} |`);
     out.push('', 'Memory: ' + s.plugin.memory.map((m) => `${num(m.maxLength)} rows of 6 columns hold ${kb(m.heapBytes)} (${m.bytesPerRow} B/row)`).join('; ') + '.', '');
   }
