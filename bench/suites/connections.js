@@ -7,8 +7,8 @@
  * delay p99 over three heartbeat intervals (every client pinged three times), the cost of the
  * heartbeat sweep. The bare ws server gives the floor (no subscription, the ws README's ping sweep).
  *
- * Clients use several loopback source addresses (127.0.0.2, .3, …) past 20,000 connections: one
- * source address has about 28,000 ephemeral ports per destination. Every process here is bound by
+ * Past 5,000 connections the clients use four loopback source addresses (127.0.0.2 to .5): one
+ * source address has about 28,000 ephemeral ports per destination, and 50,000 need two or more. Every process here is bound by
  * the open-file hard limit (RLIMIT_NOFILE), which an unprivileged container cannot raise: when it
  * is below what N needs, the suite measures the largest count that fits and says so (`capped`).
  */
@@ -64,10 +64,11 @@ async function runConnections(ctx, { kind, connections }) {
     // Warm the code paths (upgrade, session, subscribe) with a few connections first.
     warm = await startSubscribers({ mode: server.mode, url: server.wsUrl, channel: 'bench/idle', clients: 20, workers: 1, keyField: 'seq' });
     const before = await settle(server, ctx.quick);
-    const localAddresses = connections > 20_000 ? ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'] : undefined;
+    const many = connections > 5_000;
+    const localAddresses = many ? ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'] : undefined;
     const t0 = Date.now();
     subs = await startSubscribers({
-      mode: server.mode, url: server.wsUrl, channel: 'bench/idle', clients: connections, workers: connections > 20_000 ? 4 : 2,
+      mode: server.mode, url: server.wsUrl, channel: 'bench/idle', clients: connections, workers: many ? 4 : 2,
       keyField: 'seq', concurrency: 200, readyTimeoutMs: 300_000, localAddresses,
     });
     const connectMs = Date.now() - t0;
