@@ -41,6 +41,8 @@ interface Window {
   to: number;
   lat: number[];
   maxS: number;
+  /** Messages that skipped the view: [first s of the hole, size, 1 if the view was full (an emission larger than the host's rows) else 0]. */
+  holes: number[];
 }
 
 /**
@@ -49,21 +51,30 @@ interface Window {
  * (`__name`) that does not exist in the page.
  */
 const PAGE_PROBE = `(() => {
-  const b = { from: Infinity, to: Infinity, lat: [], maxS: -1 };
+  const b = { from: Infinity, to: Infinity, lat: [], maxS: -1, holes: [] };
   window.__SG_BENCH__ = b;
   const scan = () => {
     const t = performance.timeOrigin + performance.now();
     const rows = document.querySelectorAll('[data-testid="row"]');
     let newest = b.maxS;
+    let oldestNew = -1;
+    let reachedSeen = false;
     for (let k = rows.length - 1; k >= 0; k--) {
       const sCell = rows[k].querySelector('td[data-field="s"]');
       const tCell = rows[k].querySelector('td[data-field="t"]');
       if (!sCell || !tCell) continue;
       const s = Number(sCell.textContent);
-      if (!(s > b.maxS)) break; // rows are in time order: everything above was seen
+      if (!(s > b.maxS)) {
+        reachedSeen = true; // rows are in time order: everything above was seen
+        break;
+      }
+      oldestNew = s;
       if (s > newest) newest = s;
       if (s >= b.from) b.lat.push(s, t - Number(tCell.textContent));
     }
+    // New rows that do not follow the last one seen: a hole. With every row of the view new, the
+    // emission was larger than the view (the host shows the newest rows only); otherwise lost.
+    if (b.maxS >= 0 && oldestNew > b.maxS + 1) b.holes.push(b.maxS + 1, oldestNew - b.maxS - 1, reachedSeen ? 0 : 1);
     b.maxS = newest;
   };
   new MutationObserver(scan).observe(document, { childList: true, subtree: true, characterData: true });
@@ -183,9 +194,21 @@ async function measure(pages: Page[], offsets: number[], port: number, seqStart:
       await new Promise((r) => setTimeout(r, 50));
     }
     const all: number[] = [];
+    let outsideView = 0;
+    let lost = 0;
     for (let i = 0; i < pages.length; i++) {
       // Pairs (s, arrival − t); the window is [from, to), decided here after the fact.
       const lat = await pages[i].evaluate(() => (window as unknown as { __SG_BENCH__: Window }).__SG_BENCH__.lat);
+      const holes = await pages[i].evaluate(() => (window as unknown as { __SG_BENCH__: Window }).__SG_BENCH__.holes);
+      for (let k = 0; k < holes.length; k += 3) {
+        // Only the part of a hole inside the window counts.
+        const n = Math.max(0, Math.min(holes[k] + holes[k + 1], to) - Math.max(holes[k], from));
+        if (holes[k + 2] === 1) {
+          outsideView += n;
+        } else {
+          lost += n;
+        }
+      }
       for (let k = 0; k < lat.length; k += 2) {
         if (lat[k] < to) {
           all.push(lat[k + 1] - offsets[i]);
@@ -200,6 +223,10 @@ async function measure(pages: Page[], offsets: number[], port: number, seqStart:
       seconds: Math.round(seconds * 10) / 10,
       expectedRows: (to - from) * pages.length,
       rows: all.length,
+      /** Rows of an emission larger than the host's view (never in the DOM, not lost). */
+      outsideView,
+      /** Rows missing with the view not full: lost on the way. */
+      lost,
       latencyMs: {
         p50: round2(pct(all, 50)),
         p99: round2(pct(all, 99)),
