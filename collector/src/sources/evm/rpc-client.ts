@@ -1,0 +1,374 @@
+/**
+ * One chain's RPC endpoints on viem's transports: `http` and `webSocket` under `fallback`, which
+ * tries them in config order and retries a failed request with exponential delay (viem's
+ * buildRequest). viem does the JSON-RPC framing, ids, timeouts, the WebSocket and the newHeads
+ * subscription. What stays here is the project's own, layered on each endpoint:
+ *
+ * - the chain-id check: an endpoint's eth_chainId is checked before its first use and again after
+ *   each failure (it may have come back as another chain); a mismatch fails the endpoint over;
+ * - a failed endpoint is skipped, without a request, for ENDPOINT_RETRY_AFTER_MS: viem's fallback
+ *   starts every request at the first URL, and a dead or black-holed first URL must not cost a
+ *   connection attempt or a timeout on every request;
+ * - errors described with `host:port` only (viem's messages quote the whole URL, API key included);
+ * - metrics per request and the active endpoint (the one that answered last).
+ *
+ * viem's WebSocket reconnect is off: its socket client gives up after 5 attempts and then keeps a
+ * dead socket in its cache, and it prints failed reconnects with console.error (full URL). Instead
+ * a failed socket is closed and dropped from viem's cache, and the next request opens a new one.
+ */
+import {
+  BaseError,
+  createPublicClient,
+  createTransport,
+  type EIP1193RequestFn,
+  fallback,
+  hexToNumber,
+  http,
+  HttpRequestError,
+  ResponseBodyTooLargeError,
+  RpcRequestError,
+  TimeoutError,
+  type Transport,
+  webSocket,
+} from 'viem';
+import { socketClientCache } from 'viem/utils';
+import { endpointLabels } from './endpoint-label';
+
+/** Largest HTTP response body accepted (a block with full transactions on a busy chain is a few MB). */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** A failed endpoint is not asked again before this (requests go to the next one meanwhile). */
+export const ENDPOINT_RETRY_AFTER_MS = 5_000;
+/** Retries of a request that failed on every endpoint, with viem's exponential delay from 150 ms. */
+export const REQUEST_RETRIES = 2;
+
+export interface RpcHooks {
+  /** Every request sent to an endpoint, with its duration; `ok` false for failures and error answers. */
+  request(method: string, seconds: number, ok: boolean): void;
+  /** An endpoint answered (a result or a JSON-RPC error): it is the one in use. */
+  answered(label: string): void;
+}
+
+/**
+ * A request that failed at one endpoint, described without its URL. `answer`: the endpoint answered
+ * with a JSON-RPC error (it is up); otherwise it failed (network, timeout, HTTP status, wrong chain).
+ * `code` carries the JSON-RPC error code so viem's retry policy treats the answer as it would its own.
+ */
+export class EndpointError extends BaseError {
+  override name = 'EndpointError';
+  readonly code?: number;
+  constructor(
+    readonly label: string,
+    readonly method: string,
+    readonly detail: string,
+    readonly answer: boolean,
+    options: { code?: number; cause?: unknown } = {},
+  ) {
+    super(`${label} ${method}: ${detail}`, { cause: options.cause as Error | undefined });
+    this.code = options.code;
+  }
+}
+
+/** The EndpointError behind an error thrown by a request (viem wraps it in its own classes). */
+export function endpointErrorOf(err: unknown): EndpointError | undefined {
+  if (err instanceof EndpointError) {
+    return err;
+  }
+  return err instanceof BaseError ? ((err.walk((e) => e instanceof EndpointError) as EndpointError | null) ?? undefined) : undefined;
+}
+
+export interface ChainRpcOptions {
+  urls: readonly string[];
+  chainId: number;
+  timeoutMs: number;
+  hooks: RpcHooks;
+}
+
+export interface HeadSubscription {
+  /** The endpoint delivering heads. */
+  label: string;
+  unsubscribe(): void;
+}
+
+interface Endpoint {
+  url: string;
+  label: string;
+  ws: boolean;
+  /** The viem transport of this URL alone (retries off: the fallback retries). */
+  inner: Transport;
+  /** Resolved once eth_chainId matched; cleared by a failure. */
+  verified?: Promise<void>;
+  failedAt?: number;
+  lastFailure?: EndpointError;
+  noSubscribe?: boolean;
+}
+
+export class ChainRpc {
+  readonly labels: string[];
+  private readonly endpoints: Endpoint[];
+  private readonly request_: EIP1193RequestFn;
+  private readonly closing = new AbortController();
+
+  constructor(private readonly o: ChainRpcOptions) {
+    this.labels = endpointLabels(o.urls);
+    this.endpoints = o.urls.map((url, i) => {
+      const ws = /^wss?:/.test(url);
+      return {
+        url,
+        label: this.labels[i],
+        ws,
+        inner: ws
+          ? webSocket(url, { reconnect: false, retryCount: 0, timeout: o.timeoutMs })
+          : http(url, { retryCount: 0, timeout: o.timeoutMs, maxResponseBodySize: MAX_RESPONSE_BYTES }),
+      };
+    });
+    const client = createPublicClient({
+      transport: fallback(
+        this.endpoints.map((e) => this.checked(e)),
+        { retryCount: REQUEST_RETRIES },
+      ),
+    });
+    this.request_ = client.request as EIP1193RequestFn;
+  }
+
+  /** One request through the fallback; rejects with a viem error wrapping an EndpointError. */
+  async request<T>(method: string, params: unknown[] = []): Promise<T> {
+    return (await this.request_({ method, params } as never, { signal: this.closing.signal })) as T;
+  }
+
+  /** true when some endpoint is a WebSocket: heads can come by subscription. */
+  get canSubscribe(): boolean {
+    return this.endpoints.some((e) => e.ws && !e.noSubscribe);
+  }
+
+  /**
+   * eth_subscribe newHeads on the first WebSocket endpoint (config order) that is up, serves the
+   * chain and accepts subscriptions. `onHead` runs for each notification, `onLost` once if the
+   * socket drops. Resolves with undefined when no endpoint could subscribe.
+   */
+  async subscribeHeads(onHead: () => void, onLost: () => void): Promise<HeadSubscription | undefined> {
+    for (const e of this.endpoints) {
+      if (!e.ws || e.noSubscribe || this.coolingDown(e) || this.closing.signal.aborted) {
+        continue;
+      }
+      const started = performance.now();
+      let lost = false;
+      try {
+        await this.verify(e);
+        const value = e.inner({ retryCount: 0 }).value as {
+          subscribe(a: {
+            params: ['newHeads'];
+            onData: (d: unknown) => void;
+            onError: (err: unknown) => void;
+          }): Promise<{ unsubscribe(): Promise<unknown> }>;
+        };
+        const sub = await withDeadline(
+          value.subscribe({
+            params: ['newHeads'],
+            onData: () => {
+              if (!lost) {
+                onHead();
+              }
+            },
+            onError: (err) => {
+              if (!lost) {
+                lost = true;
+                this.failed(e, this.describe(e, 'eth_subscribe', err));
+                onLost();
+              }
+            },
+          }),
+          this.o.timeoutMs,
+        );
+        this.o.hooks.request('eth_subscribe', (performance.now() - started) / 1000, true);
+        return {
+          label: e.label,
+          unsubscribe: () => {
+            lost = true;
+            void sub.unsubscribe().catch(() => undefined);
+          },
+        };
+      } catch (err) {
+        lost = true;
+        this.o.hooks.request('eth_subscribe', (performance.now() - started) / 1000, false);
+        const d = endpointErrorOf(err) ?? this.describe(e, 'eth_subscribe', err);
+        if (d.answer) {
+          // The endpoint has no subscriptions (some providers disable them): poll it instead.
+          e.noSubscribe = true;
+        } else {
+          this.failed(e, d);
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Aborts requests in flight and closes every socket; later requests fail at once. */
+  close(): void {
+    this.closing.abort(new Error('the EVM source is stopping'));
+    for (const e of this.endpoints) {
+      if (e.ws) {
+        dropSocket(e.url);
+      }
+    }
+  }
+
+  /** The endpoint behind viem's fallback: chain-id check, skip while failed, metrics, URL-free errors. */
+  private checked(e: Endpoint): Transport {
+    return ({ timeout }) =>
+      createTransport({
+        key: e.ws ? 'webSocket' : 'http',
+        name: e.label,
+        type: e.ws ? 'webSocket' : 'http',
+        retryCount: 0,
+        timeout,
+        request: (async ({ method, params }: { method: string; params?: unknown }, options?: { signal?: AbortSignal }) => {
+          if (this.coolingDown(e)) {
+            throw e.lastFailure!;
+          }
+          await this.verify(e);
+          return this.send(e, method, params as unknown[], options?.signal);
+        }) as EIP1193RequestFn,
+      });
+  }
+
+  private coolingDown(e: Endpoint): boolean {
+    return e.failedAt !== undefined && Date.now() - e.failedAt < ENDPOINT_RETRY_AFTER_MS;
+  }
+
+  private verify(e: Endpoint): Promise<void> {
+    e.verified ??= (async () => {
+      const id = await this.send<string>(e, 'eth_chainId', [], undefined, false);
+      if (hexToNumber(id as `0x${string}`) !== this.o.chainId) {
+        const err = new EndpointError(
+          e.label,
+          'eth_chainId',
+          `serves chain id ${hexToNumber(id as `0x${string}`)}, not ${this.o.chainId}`,
+          false,
+        );
+        // A wrong chain is not a JSON-RPC failure of eth_chainId: that request succeeded.
+        this.failed(e, err);
+        throw err;
+      }
+    })();
+    const p = e.verified;
+    p.catch(() => {
+      if (e.verified === p) {
+        e.verified = undefined;
+      }
+    });
+    return p;
+  }
+
+  /** `active`: a success makes this the endpoint in use (not for the chain-id check: it may mismatch). */
+  private async send<T>(e: Endpoint, method: string, params: unknown[], signal?: AbortSignal, active = true): Promise<T> {
+    const started = performance.now();
+    try {
+      const r = (await e.inner({ retryCount: 0 }).request({ method, params } as never, signal ? { signal } : undefined)) as T;
+      this.o.hooks.request(method, (performance.now() - started) / 1000, true);
+      e.failedAt = undefined;
+      if (active) {
+        this.o.hooks.answered(e.label);
+      }
+      return r;
+    } catch (err) {
+      this.o.hooks.request(method, (performance.now() - started) / 1000, false);
+      const d = this.describe(e, method, err);
+      if (d.answer) {
+        this.o.hooks.answered(e.label);
+      } else if (!this.closing.signal.aborted) {
+        this.failed(e, d);
+      }
+      throw d;
+    }
+  }
+
+  /** Marks a transport-level failure: skipped for a while, chain id checked again, socket dropped. */
+  private failed(e: Endpoint, err: EndpointError): void {
+    e.failedAt = Date.now();
+    e.lastFailure = err;
+    e.verified = undefined;
+    if (e.ws) {
+      dropSocket(e.url);
+    }
+  }
+
+  /** viem's error as an EndpointError: what happened, with host:port and never the URL. */
+  private describe(e: Endpoint, method: string, err: unknown): EndpointError {
+    const found = endpointErrorOf(err);
+    if (found) {
+      return found;
+    }
+    const base = err instanceof BaseError ? err : undefined;
+    const rpc = base?.walk((x) => x instanceof RpcRequestError) as RpcRequestError | null | undefined;
+    if (rpc) {
+      return new EndpointError(e.label, method, `${scrub(rpc.details, e)} (${rpc.code})`, true, { code: rpc.code, cause: err });
+    }
+    // A JSON-RPC error object ({code, message}) as the WebSocket subscribe rejects with.
+    const plain = err as { code?: unknown; message?: unknown } | undefined;
+    if (!base && typeof plain?.code === 'number' && typeof plain.message === 'string') {
+      return new EndpointError(e.label, method, `${scrub(plain.message, e)} (${plain.code})`, true, { code: plain.code, cause: err });
+    }
+    let detail: string;
+    if (base?.walk((x) => x instanceof TimeoutError)) {
+      detail = `timed out after ${this.o.timeoutMs} ms`;
+    } else if (base?.walk((x) => x instanceof ResponseBodyTooLargeError)) {
+      detail = `response larger than ${MAX_RESPONSE_BYTES} bytes`;
+    } else {
+      const h = base?.walk((x) => x instanceof HttpRequestError) as HttpRequestError | null | undefined;
+      detail = h?.status ? `HTTP ${h.status}` : scrub(innermostMessage(err), e);
+    }
+    return new EndpointError(e.label, method, detail, false, { cause: err });
+  }
+}
+
+/** Closes viem's cached socket client for `url`, so the next request connects afresh. */
+function dropSocket(url: string): void {
+  for (const c of [...socketClientCache.values()]) {
+    if (c.url === url) {
+      try {
+        c.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+/** The most specific message down the cause chain (e.g. `connect ECONNREFUSED 127.0.0.1:8545`). */
+function innermostMessage(err: unknown): string {
+  let msg = 'request failed';
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 8; depth++) {
+    const c = cur as { shortMessage?: unknown; message?: unknown; cause?: unknown; error?: unknown };
+    const m = typeof c.shortMessage === 'string' ? c.shortMessage : c.message;
+    if (typeof m === 'string' && m.trim()) {
+      msg = m.split('\n')[0];
+    }
+    cur = c.cause ?? c.error;
+  }
+  return msg;
+}
+
+/** Replaces the endpoint's URL (and any other URL) in a message by its host:port. */
+function scrub(text: string, e: Endpoint): string {
+  return text
+    .split(e.url)
+    .join(e.label)
+    .replace(/\b(?:https?|wss?):\/\/[^\s"']+/g, e.label);
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new TimeoutError({ body: { method: 'eth_subscribe' }, url: '' })), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(t);
+        reject(err);
+      },
+    );
+  });
+}
