@@ -67,6 +67,7 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
         urls: chain.rpcUrls,
         chainId: chain.chainId,
         timeoutMs: chain.requestTimeoutMs,
+        retryAfterMs: chain.pollIntervalMs,
         hooks: {
           request(method, seconds, ok) {
             metrics.rpcRequests.inc({ chain: chain.name, method });

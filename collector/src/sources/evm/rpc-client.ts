@@ -6,7 +6,7 @@
  *
  * - the chain-id check: an endpoint's eth_chainId is checked before its first use and again after
  *   each failure (it may have come back as another chain); a mismatch fails the endpoint over;
- * - a failed endpoint is skipped, without a request, for ENDPOINT_RETRY_AFTER_MS: viem's fallback
+ * - a failed endpoint is skipped, without a request, for a poll interval: viem's fallback
  *   starts every request at the first URL, and a dead or black-holed first URL must not cost a
  *   connection attempt or a timeout on every request;
  * - errors described with `host:port` only (viem's messages quote the whole URL, API key included);
@@ -36,8 +36,8 @@ import { endpointLabels } from './endpoint-label';
 
 /** Largest HTTP response body accepted (a block with full transactions on a busy chain is a few MB). */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-/** A failed endpoint is not asked again before this (requests go to the next one meanwhile). */
-export const ENDPOINT_RETRY_AFTER_MS = 5_000;
+/** A failed endpoint is not asked again before max(this, pollIntervalMs) (requests go to the next one meanwhile). */
+export const ENDPOINT_RETRY_AFTER_MS = 500;
 /** Retries of a request that failed on every endpoint, with viem's exponential delay from 150 ms. */
 export const REQUEST_RETRIES = 2;
 
@@ -80,6 +80,8 @@ export interface ChainRpcOptions {
   urls: readonly string[];
   chainId: number;
   timeoutMs: number;
+  /** How long a failed endpoint is skipped (the chain's pollIntervalMs, at least ENDPOINT_RETRY_AFTER_MS). */
+  retryAfterMs: number;
   hooks: RpcHooks;
 }
 
@@ -232,7 +234,7 @@ export class ChainRpc {
   }
 
   private coolingDown(e: Endpoint): boolean {
-    return e.failedAt !== undefined && Date.now() - e.failedAt < ENDPOINT_RETRY_AFTER_MS;
+    return e.failedAt !== undefined && Date.now() - e.failedAt < Math.max(ENDPOINT_RETRY_AFTER_MS, this.o.retryAfterMs);
   }
 
   private verify(e: Endpoint): Promise<void> {
