@@ -81,7 +81,7 @@ export async function startSameReadRpc(upstreamWsUrl: string, mine: () => Promis
         socket.write(Buffer.concat([textFrame(held.reply), textFrame(text)]));
         done = true;
         held = undefined;
-        resolveDelivered(Number(msg.params.result.number));
+        resolveDelivered(Number(msg.params!.result.number));
         return;
       }
       client.send(text);

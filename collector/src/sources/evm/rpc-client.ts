@@ -16,6 +16,7 @@
  * dead socket in its cache, and it prints failed reconnects with console.error (full URL). Instead
  * a failed socket is closed and dropped from viem's cache, and the next request opens a new one.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BaseError,
   createPublicClient,
@@ -163,7 +164,9 @@ export class ChainRpc {
             onError: (err: unknown) => void;
           }): Promise<{ unsubscribe(): Promise<unknown> }>;
         };
-        const sub = await withDeadline(
+        // viem waits for the subscribe reply without a timeout: bound it (a black-holed socket).
+        const deadline = new AbortController();
+        const sub = await Promise.race([
           value.subscribe({
             params: ['newHeads'],
             onData: () => {
@@ -179,8 +182,10 @@ export class ChainRpc {
               }
             },
           }),
-          this.o.timeoutMs,
-        );
+          sleep(this.o.timeoutMs, undefined, { signal: deadline.signal }).then(() => {
+            throw new TimeoutError({ body: { method: 'eth_subscribe' }, url: e.label });
+          }),
+        ]).finally(() => deadline.abort());
         this.o.hooks.request('eth_subscribe', (performance.now() - started) / 1000, true);
         return {
           label: e.label,
@@ -357,20 +362,4 @@ function scrub(text: string, e: Endpoint): string {
     .split(e.url)
     .join(e.label)
     .replace(/\b(?:https?|wss?):\/\/[^\s"']+/g, e.label);
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new TimeoutError({ body: { method: 'eth_subscribe' }, url: '' })), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(t);
-        reject(err);
-      },
-    );
-  });
 }
