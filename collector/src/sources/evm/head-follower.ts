@@ -294,6 +294,10 @@ export class HeadFollower {
       });
       return;
     }
+    if (this.genesis === null) {
+      // First seen (fresh log, or the status history expired): the next status message stores it.
+      this.state = undefined;
+    }
     this.genesis = genesis;
     const oldest = this.tracker.oldest();
     if (oldest && oldest.number > 0) {
