@@ -30,7 +30,8 @@ import type { EvmMetrics, SourceState } from './evm-metrics';
 import { type BlockMessage, type ChainBlock, mapBlock } from './map-block';
 import { candidateTransactions, mapTransaction, touchesWatched } from './map-transaction';
 import { ReorgTracker, type TrackedBlock } from './reorg-tracker';
-import { type ChainRpc, endpointErrorOf, type HeadSubscription } from './rpc-client';
+import { endpointErrorOf } from './endpoint-error';
+import type { ChainRpc, HeadSubscription } from './rpc-client';
 
 /**
  * With a live newHeads subscription, still ask for the head this often: a silent subscription (a
@@ -233,8 +234,11 @@ export class HeadFollower {
       await this.resetCheck();
       this.checkReset = false;
     }
-    const head = hexToNumber(await this.o.rpc.request<Hash>('eth_blockNumber'));
+    // Cleared before asking, not after: a notification that arrives while eth_blockNumber is in
+    // flight (even in the same socket read as its reply) may be newer than the answer, and must
+    // wake the next step.
     this.woken = false;
+    const head = hexToNumber(await this.o.rpc.request<Hash>('eth_blockNumber'));
     let tip = this.tracker.tip();
     if (!tip) {
       const start = this.o.chain.startBlock === 'latest' ? head : this.o.chain.startBlock;

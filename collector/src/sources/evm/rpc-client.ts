@@ -9,7 +9,7 @@
  * - a failed endpoint is skipped, without a request, for a poll interval: viem's fallback
  *   starts every request at the first URL, and a dead or black-holed first URL must not cost a
  *   connection attempt or a timeout on every request;
- * - errors described with `host:port` only (viem's messages quote the whole URL, API key included);
+ * - errors described with `host:port` only (endpoint-error.ts);
  * - metrics per request and the active endpoint (the one that answered last).
  *
  * viem's WebSocket reconnect is off: its socket client gives up after 5 attempts and then keeps a
@@ -18,25 +18,20 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BaseError,
   createPublicClient,
   createTransport,
   type EIP1193RequestFn,
   fallback,
   hexToNumber,
   http,
-  HttpRequestError,
-  ResponseBodyTooLargeError,
-  RpcRequestError,
   TimeoutError,
   type Transport,
   webSocket,
 } from 'viem';
 import { socketClientCache } from 'viem/utils';
 import { endpointLabels } from './endpoint-label';
+import { describeRpcError, EndpointError, endpointErrorOf, MAX_RESPONSE_BYTES } from './endpoint-error';
 
-/** Largest HTTP response body accepted (a block with full transactions on a busy chain is a few MB). */
-export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** A failed endpoint is not asked again before max(this, pollIntervalMs) (requests go to the next one meanwhile). */
 export const ENDPOINT_RETRY_AFTER_MS = 500;
 /** Retries of a request that failed on every endpoint, with viem's exponential delay from 150 ms. */
@@ -47,34 +42,6 @@ export interface RpcHooks {
   request(method: string, seconds: number, ok: boolean): void;
   /** An endpoint answered (a result or a JSON-RPC error): it is the one in use. */
   answered(label: string): void;
-}
-
-/**
- * A request that failed at one endpoint, described without its URL. `answer`: the endpoint answered
- * with a JSON-RPC error (it is up); otherwise it failed (network, timeout, HTTP status, wrong chain).
- * `code` carries the JSON-RPC error code so viem's retry policy treats the answer as it would its own.
- */
-export class EndpointError extends BaseError {
-  override name = 'EndpointError';
-  readonly code?: number;
-  constructor(
-    readonly label: string,
-    readonly method: string,
-    readonly detail: string,
-    readonly answer: boolean,
-    options: { code?: number; cause?: unknown } = {},
-  ) {
-    super(`${label} ${method}: ${detail}`, { cause: options.cause as Error | undefined });
-    this.code = options.code;
-  }
-}
-
-/** The EndpointError behind an error thrown by a request (viem wraps it in its own classes). */
-export function endpointErrorOf(err: unknown): EndpointError | undefined {
-  if (err instanceof EndpointError) {
-    return err;
-  }
-  return err instanceof BaseError ? ((err.walk((e) => e instanceof EndpointError) as EndpointError | null) ?? undefined) : undefined;
 }
 
 export interface ChainRpcOptions {
@@ -177,7 +144,7 @@ export class ChainRpc {
             onError: (err) => {
               if (!lost) {
                 lost = true;
-                this.failed(e, this.describe(e, 'eth_subscribe', err));
+                this.failed(e, describeRpcError(err, e, 'eth_subscribe', this.o.timeoutMs));
                 onLost();
               }
             },
@@ -197,7 +164,7 @@ export class ChainRpc {
       } catch (err) {
         lost = true;
         this.o.hooks.request('eth_subscribe', (performance.now() - started) / 1000, false);
-        const d = endpointErrorOf(err) ?? this.describe(e, 'eth_subscribe', err);
+        const d = endpointErrorOf(err) ?? describeRpcError(err, e, 'eth_subscribe', this.o.timeoutMs);
         if (d.answer) {
           // The endpoint has no subscriptions (some providers disable them): poll it instead.
           e.noSubscribe = true;
@@ -279,7 +246,7 @@ export class ChainRpc {
       return r;
     } catch (err) {
       this.o.hooks.request(method, (performance.now() - started) / 1000, false);
-      const d = this.describe(e, method, err);
+      const d = describeRpcError(err, e, method, this.o.timeoutMs);
       if (d.answer) {
         this.o.hooks.answered(e.label);
       } else if (!this.closing.signal.aborted) {
@@ -298,34 +265,6 @@ export class ChainRpc {
       dropSocket(e.url);
     }
   }
-
-  /** viem's error as an EndpointError: what happened, with host:port and never the URL. */
-  private describe(e: Endpoint, method: string, err: unknown): EndpointError {
-    const found = endpointErrorOf(err);
-    if (found) {
-      return found;
-    }
-    const base = err instanceof BaseError ? err : undefined;
-    const rpc = base?.walk((x) => x instanceof RpcRequestError) as RpcRequestError | null | undefined;
-    if (rpc) {
-      return new EndpointError(e.label, method, `${scrub(rpc.details, e)} (${rpc.code})`, true, { code: rpc.code, cause: err });
-    }
-    // A JSON-RPC error object ({code, message}) as the WebSocket subscribe rejects with.
-    const plain = err as { code?: unknown; message?: unknown } | undefined;
-    if (!base && typeof plain?.code === 'number' && typeof plain.message === 'string') {
-      return new EndpointError(e.label, method, `${scrub(plain.message, e)} (${plain.code})`, true, { code: plain.code, cause: err });
-    }
-    let detail: string;
-    if (base?.walk((x) => x instanceof TimeoutError)) {
-      detail = `timed out after ${this.o.timeoutMs} ms`;
-    } else if (base?.walk((x) => x instanceof ResponseBodyTooLargeError)) {
-      detail = `response larger than ${MAX_RESPONSE_BYTES} bytes`;
-    } else {
-      const h = base?.walk((x) => x instanceof HttpRequestError) as HttpRequestError | null | undefined;
-      detail = h?.status ? `HTTP ${h.status}` : scrub(innermostMessage(err), e);
-    }
-    return new EndpointError(e.label, method, detail, false, { cause: err });
-  }
 }
 
 /** Closes viem's cached socket client for `url`, so the next request connects afresh. */
@@ -339,27 +278,4 @@ function dropSocket(url: string): void {
       }
     }
   }
-}
-
-/** The most specific message down the cause chain (e.g. `connect ECONNREFUSED 127.0.0.1:8545`). */
-function innermostMessage(err: unknown): string {
-  let msg = 'request failed';
-  let cur: unknown = err;
-  for (let depth = 0; cur && depth < 8; depth++) {
-    const c = cur as { shortMessage?: unknown; message?: unknown; cause?: unknown; error?: unknown };
-    const m = typeof c.shortMessage === 'string' ? c.shortMessage : c.message;
-    if (typeof m === 'string' && m.trim()) {
-      msg = m.split('\n')[0];
-    }
-    cur = c.cause ?? c.error;
-  }
-  return msg;
-}
-
-/** Replaces the endpoint's URL (and any other URL) in a message by its host:port. */
-function scrub(text: string, e: Endpoint): string {
-  return text
-    .split(e.url)
-    .join(e.label)
-    .replace(/\b(?:https?|wss?):\/\/[^\s"']+/g, e.label);
 }
