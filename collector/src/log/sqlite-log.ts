@@ -21,7 +21,13 @@ import {
   type StoredMessage,
   storedMessage,
   newEpoch,
+  type DueExpiry,
 } from './event-log';
+import { DEFAULTS } from '../config/defaults';
+import { ErrorCode } from '@streamgauge/protocol';
+import { sgError } from '../errors';
+import { type PublishIds, PUBLISH_IDS_SCHEMA, preparePublishIds } from './sqlite-publish-ids';
+import { EXPIRIES_SCHEMA, type Expiries, prepareExpiries } from './sqlite-expiries';
 
 interface Row {
   offset: number;
@@ -65,6 +71,8 @@ CREATE TABLE IF NOT EXISTS latest (
 
 export interface SqliteLogOptions {
   path: string;
+  /** Publish ids are remembered for this many newest offsets per channel (store.publishIdWindow). */
+  publishIdWindow?: number;
 }
 
 export class SqliteLog implements EventLog {
@@ -73,8 +81,10 @@ export class SqliteLog implements EventLog {
   private readonly path: string;
   private stmts!: ReturnType<SqliteLog['prepare']>;
   private appendTx!: (items: AppendItem[]) => StoredMessage[];
+  private ids!: PublishIds;
+  private expiries!: Expiries;
 
-  constructor(options: SqliteLogOptions) {
+  constructor(private readonly options: SqliteLogOptions) {
     this.path = options.path;
   }
 
@@ -86,7 +96,10 @@ export class SqliteLog implements EventLog {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    this.db.exec(PUBLISH_IDS_SCHEMA + EXPIRIES_SCHEMA);
     this.stmts = this.prepare();
+    this.ids = preparePublishIds(this.db, this.options.publishIdWindow ?? DEFAULTS.store.publishIdWindow);
+    this.expiries = prepareExpiries(this.db);
     this.appendTx = this.db.transaction((items: AppendItem[]) => this.appendInTx(items));
 
     const stats = new Map<number, { count: number; first: number | null; lastTs: number | null }>();
@@ -139,13 +152,17 @@ export class SqliteLog implements EventLog {
     };
   }
 
-  async ensureChannel(name: string): Promise<ChannelMeta> {
-    return publicMeta(this.ensureSync(name));
+  async ensureChannel(name: string, maxChannels?: number): Promise<ChannelMeta> {
+    return publicMeta(this.ensureSync(name, maxChannels));
   }
 
-  private ensureSync(name: string): ChannelRow {
+  private ensureSync(name: string, maxChannels?: number): ChannelRow {
     let c = this.channels.get(name);
     if (!c) {
+      // Synchronous from check to insert: concurrent publishes cannot both pass the limit.
+      if (maxChannels !== undefined && this.channels.size >= maxChannels) {
+        throw sgError(ErrorCode.ChannelLimit, `creating ${name} would exceed channels.maxChannels (${maxChannels})`);
+      }
       const epoch = newEpoch();
       const info = this.stmts.insertChannel.run(name, epoch, Date.now());
       c = { id: Number(info.lastInsertRowid), name, epoch, firstOffset: 1, lastOffset: 0, count: 0, lastTs: null };
@@ -181,9 +198,15 @@ export class SqliteLog implements EventLog {
   private appendInTx(items: AppendItem[]): StoredMessage[] {
     const out: StoredMessage[] = new Array(items.length);
     const touched = new Set<ChannelRow>();
+    const withIds = new Set<ChannelRow>();
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
       const c = this.ensureSync(it.channel);
+      const unchanged = this.unchanged(c, it);
+      if (unchanged) {
+        out[i] = unchanged;
+        continue;
+      }
       const offset = ++c.lastOffset;
       const ts = c.lastTs !== null && it.ts < c.lastTs ? c.lastTs : it.ts; // keep ts non-decreasing per channel
       c.lastTs = ts;
@@ -198,11 +221,51 @@ export class SqliteLog implements EventLog {
         }
       }
       out[i] = storedMessage(it.channel, offset, ts, it.data, it.key, it.deleted);
+      if (this.keepIdAndExpiry(c, it, offset, ts)) {
+        withIds.add(c);
+      }
     }
     for (const c of touched) {
       this.stmts.setLastOffset.run(c.lastOffset, c.id);
     }
+    for (const c of withIds) {
+      this.ids.trim(c.id, c.lastOffset);
+    }
     return out;
+  }
+
+  /** A retried publish id (the original message) or a stale expiry: nothing to append. */
+  private unchanged(c: ChannelRow, it: AppendItem): StoredMessage | undefined {
+    if (it.id !== undefined) {
+      const found = this.ids.find(c.id, it.id);
+      if (found) {
+        return { ...storedMessage(it.channel, found.offset, found.ts, it.data, it.key, it.deleted), unchanged: 'duplicate' };
+      }
+    }
+    if (it.ifExpiresAt !== undefined && this.expiries.get(c.id, it.key ?? '') !== it.ifExpiresAt) {
+      return { ...storedMessage(it.channel, 0, it.ts, it.data, it.key, it.deleted), unchanged: 'stale' };
+    }
+    return undefined;
+  }
+
+  /** Returns true when the message carried a publish id. */
+  private keepIdAndExpiry(c: ChannelRow, it: AppendItem, offset: number, ts: number): boolean {
+    if (it.key !== undefined && it.expiresAt !== undefined) {
+      if (it.expiresAt === null) {
+        this.expiries.clear(c.id, it.key);
+      } else {
+        this.expiries.set(c.id, it.key, it.expiresAt);
+      }
+    }
+    if (it.id !== undefined) {
+      this.ids.remember(c.id, it.id, offset, ts);
+      return true;
+    }
+    return false;
+  }
+
+  async dueExpiries(now: number, limit: number): Promise<DueExpiry[]> {
+    return this.expiries.due(now, limit);
   }
 
   async read(channel: string, o: ReadOptions): Promise<ReadResult> {
