@@ -7,6 +7,7 @@
  */
 import Redis from 'ioredis';
 import { ErrorCode } from '@streamgauge/protocol';
+import { createPublisher } from '../../../sdk/src';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
 import { startInstances, waitForChannel } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
@@ -110,6 +111,27 @@ describe('idempotent publishes on Redis, two instances', () => {
     } finally {
       r.disconnect();
     }
+  });
+
+  test('behavior: the SDK publisher gives every message an id and retries with it: an answer lost after the append stores nothing twice', async () => {
+    const [a, b] = sg;
+    let calls = 0;
+    // The first request reaches the collector and is stored, but its answer is "lost"; the retry
+    // goes to the other instance.
+    const lossy: typeof fetch = async (input, init) => {
+      calls++;
+      if (calls === 1) {
+        await fetch(input, init);
+        throw new TypeError('socket hang up');
+      }
+      return fetch(String(input).replace(a.url, b.url), init);
+    };
+    const pub = createPublisher({ url: a.url, fetch: lossy, retryBaseMs: 10, lingerMs: 1 });
+    const results = await Promise.all([1, 2, 3].map((n) => pub.publish({ channel: 'idem/sdk', data: { n } })));
+    await pub.close();
+    expect(calls).toBe(2);
+    expect(results.map((r) => r.offset)).toEqual([1, 2, 3]);
+    expect((await history(b.url, 'idem/sdk')).map((m) => m.data.n)).toEqual([1, 2, 3]);
   });
 
   test('behavior: an id that is not a string of 1-128 characters is refused with 400 SG_BAD_REQUEST', async () => {
