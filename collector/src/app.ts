@@ -231,7 +231,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const stops: (() => Promise<void> | void)[] = [];
   stops.push(() => ownership.stop());
   stops.push(() => telemetry.stop());
-  const sources = (options.sources ?? createSources(config)).map((s) => ownedSource(s, ownership));
+  const sources = (options.sources ?? createSources(config)).map((s) => ownedSource(s, ownership, logger));
   const ctx: SourceContext = { hub, config, logger, registry: metrics.registry };
 
   app.addHook('preClose', async () => {

@@ -6,6 +6,7 @@
  *
  * Generic over the context so that it wraps any Source without knowing what its context holds.
  */
+import type { Logger } from '../logger';
 import type { Ownership, WorkStop } from './ownership';
 
 interface StartableSource<C> {
@@ -13,7 +14,11 @@ interface StartableSource<C> {
   start(ctx: C): Promise<WorkStop>;
 }
 
-export function ownedSource<C extends object, S extends StartableSource<C>>(source: S, ownership: Ownership): StartableSource<C> {
+export function ownedSource<C extends object, S extends StartableSource<C>>(
+  source: S,
+  ownership: Ownership,
+  logger: Logger,
+): StartableSource<C> {
   return {
     name: source.name,
     async start(ctx: C) {
@@ -22,7 +27,17 @@ export function ownedSource<C extends object, S extends StartableSource<C>>(sour
         const combined = outer ? AbortSignal.any([outer, signal]) : signal;
         // The same context (its prototype keeps any methods), with the lease's signal.
         const owned = Object.create(ctx, { signal: { value: combined, enumerable: true } }) as C;
-        return source.start(owned);
+        return source.start(owned).then(
+          (stop) => {
+            logger.info({ source: source.name, lease: `source:${source.name}` }, 'source running on this instance (it holds the lease)');
+            return stop;
+          },
+          (err: unknown) => {
+            // A source that cannot start leaves the collector serving everything else (degraded state).
+            logger.error({ err, source: source.name }, 'source failed to start');
+            throw err;
+          },
+        );
       });
     },
   };

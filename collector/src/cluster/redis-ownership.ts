@@ -28,6 +28,8 @@ export const LEASE_DEFAULTS = {
   safetyMs: 1_500,
   /** Lease commands give up after this long, so a hung Redis is noticed well within the ttl. */
   commandTimeoutMs: 1_000,
+  /** Work that failed to start is not tried again by this instance for this long (others may). */
+  failedStartPauseMs: 30_000,
 };
 
 export interface RedisOwnershipOptions {
@@ -66,6 +68,8 @@ interface Lease {
   chain: Promise<void>;
   busy: boolean;
   closed: boolean;
+  /** No attempt to take the lease before this time (the work failed to start here). */
+  pausedUntil: number;
 }
 
 export function createRedisOwnership(o: RedisOwnershipOptions): Ownership {
@@ -127,6 +131,7 @@ export function createRedisOwnership(o: RedisOwnershipOptions): Ownership {
         // Give it up so that another instance (or this one, later) may try.
         o.logger.error({ err, lease: l.name }, 'owned work failed to start: releasing its lease');
         enqueue(l, async () => {
+          l.pausedUntil = Date.now() + LEASE_DEFAULTS.failedStartPauseMs;
           await lose(l, 'work failed to start');
           await client.sgLeaseRelease(l.key, token).catch(() => undefined);
         });
@@ -149,7 +154,7 @@ export function createRedisOwnership(o: RedisOwnershipOptions): Ownership {
         } else {
           await lose(l, 'taken over (expired in Redis)');
         }
-      } else if ((await client.set(l.key, token, 'PX', ttlMs, 'NX')) === 'OK') {
+      } else if (sentAt >= l.pausedUntil && (await client.set(l.key, token, 'PX', ttlMs, 'NX')) === 'OK') {
         acquire(l, sentAt);
       }
     } catch (err) {
@@ -199,6 +204,7 @@ export function createRedisOwnership(o: RedisOwnershipOptions): Ownership {
         chain: Promise.resolve(),
         busy: false,
         closed: false,
+        pausedUntil: 0,
       };
       leases.set(name, l);
       // Try at once: a lease nobody holds is taken at start rather than one interval later.
