@@ -18,6 +18,7 @@ jest.setTimeout(180_000);
 const TAKEOVER_BOUND_MS = 10_000;
 const ENTITIES = 'fleet/devices';
 const BLOCKS = 'evm/dev/blocks';
+const AGGREGATES = 'fleet/devices/aggregates';
 
 async function holders(instances: CollectorProcess[], lease: string): Promise<CollectorProcess[]> {
   const out: CollectorProcess[] = [];
@@ -81,7 +82,14 @@ describe('derived work fails over between three instances', () => {
       channels: {
         definitions: [{ name: ENTITIES, kind: 'entity', keyField: 'id', fields: [{ name: 'id', type: 'string' }] }],
       },
-      telemetry: { ttlCheckIntervalMs: 200 },
+      telemetry: {
+        ttlCheckIntervalMs: 200,
+        aggregatesIntervalMs: 200,
+        entities: [{ channel: ENTITIES, output: AGGREGATES, groupBy: ['zone'] }],
+        metrics: [
+          { name: 'fleet_changes_total', help: 'Upserts and deletes of fleet devices.', type: 'counter', channel: ENTITIES, on: 'any' },
+        ],
+      },
       retention: { maxMessages: 100_000 },
       evm: {
         chains: [
@@ -176,5 +184,39 @@ describe('derived work fails over between three instances', () => {
     expect(withTtl.length).toBeGreaterThan(20);
     expect(withTtl.filter((k) => expired.get(k) !== 1)).toEqual([]);
     expect(withoutTtl.filter((k) => expired.has(k))).toEqual([]);
+
+    // The new holder publishes the aggregates, computed from every message it saw: the live count.
+    let total: any;
+    const aggDeadline = Date.now() + 15_000;
+    do {
+      await new Promise((r) => setTimeout(r, 200));
+      total = (await readAll(telemetryHolder.url, AGGREGATES)).filter((m) => m.key === 'total').pop()?.data;
+    } while (total?.count !== withoutTtl.length && Date.now() < aggDeadline);
+    expect(total.count).toBe(withoutTtl.length);
+
+    // Metric-rule series are exported by the holder only, so a sum over instances counts once.
+    const other = standbys.find((p) => p !== telemetryHolder)!;
+    expect(await metric(telemetryHolder.url, 'fleet_changes_total', {})).toBeGreaterThan(0);
+    expect(await metric(other.url, 'fleet_changes_total', {})).toBeUndefined();
+  });
+
+  test('behavior: with Redis hung, the holder stops its derived work (no instance holds the lease) while /readyz stays 200; after Redis resumes one instance takes it again', async () => {
+    const alive = sg.slice(1);
+    await waitForHolder(alive, 'telemetry', TAKEOVER_BOUND_MS);
+    redis.pause();
+    try {
+      const deadline = Date.now() + TAKEOVER_BOUND_MS;
+      while ((await holders(alive, 'telemetry')).length > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await holders(alive, 'telemetry')).toEqual([]);
+      expect(await holders(alive, 'source:evm/dev')).toEqual([]);
+      // Documented in docs/protocol.md and docs/scaling.md: a hung Redis with its connections up leaves readiness 200.
+      expect((await fetch(`${alive[0].url}/readyz`)).status).toBe(200);
+    } finally {
+      redis.resume();
+    }
+    await waitForHolder(alive, 'telemetry', TAKEOVER_BOUND_MS);
+    await waitForHolder(alive, 'source:evm/dev', TAKEOVER_BOUND_MS);
   });
 });
