@@ -6,7 +6,7 @@
  * publisher cannot know whether its batch was stored.
  */
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
-import { NO_IP_LIMITS, redisEnv, startInstances } from './multi-instance';
+import { NO_IP_LIMITS, readHistory, redisEnv, startInstances } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(180_000);
@@ -94,21 +94,9 @@ describe('idempotent publishes while instances are killed and restarted', () => 
       await chaos;
     }
 
-    const seen: number[] = [];
-    const offsets: number[] = [];
-    let after = 0;
-    for (;;) {
-      const r = await fetch(`${sg[0].url}/api/v1/messages?channel=${CHANNEL}&after=${after}&limit=5000`);
-      const body = (await r.json()) as { messages: { offset: number; data: { seq: number } }[]; more: boolean };
-      for (const m of body.messages) {
-        seen.push(m.data.seq);
-        offsets.push(m.offset);
-      }
-      if (!body.more) {
-        break;
-      }
-      after = offsets[offsets.length - 1];
-    }
+    const stored = await readHistory(sg[0].url, CHANNEL);
+    const seen = stored.map((m) => m.data.seq as number);
+    const offsets = stored.map((m) => m.offset);
     const counts = new Map<number, number>();
     for (const s of seen) {
       counts.set(s, (counts.get(s) ?? 0) + 1);

@@ -9,15 +9,10 @@ import Redis from 'ioredis';
 import { ErrorCode } from '@streamgauge/protocol';
 import { createPublisher } from '../../../sdk/src';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
-import { startInstances, waitForChannel } from './multi-instance';
+import { readHistory, startInstances, waitForChannel } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(120_000);
-
-async function history(url: string, channel: string): Promise<{ offset: number; data: any }[]> {
-  const r = await fetch(`${url}/api/v1/messages?channel=${encodeURIComponent(channel)}&limit=10000`);
-  return ((await r.json()) as { messages: { offset: number; data: any }[] }).messages;
-}
 
 describe('idempotent publishes on Redis, two instances', () => {
   let redis: RedisProcess;
@@ -55,7 +50,7 @@ describe('idempotent publishes on Redis, two instances', () => {
       [2, undefined],
       [2, true],
     ]);
-    expect((await history(a.url, 'idem/a')).map((m) => m.data.n)).toEqual([1, 2]);
+    expect((await readHistory(a.url, 'idem/a')).map((m) => m.data.n)).toEqual([1, 2]);
   });
 
   test('behavior: with Redis hung, a publish gets 503 yet is stored once Redis runs again; the retry with the same ids on the other instance finds it: one copy', async () => {
@@ -88,7 +83,7 @@ describe('idempotent publishes on Redis, two instances', () => {
       [2, true],
       [3, true],
     ]);
-    expect((await history(b.url, 'idem/hang')).map((m) => m.data.n)).toEqual([0, 1, 2]);
+    expect((await readHistory(b.url, 'idem/hang')).map((m) => m.data.n)).toEqual([0, 1, 2]);
   });
 
   test('behavior: an id is remembered for the newest store.publishIdWindow offsets of its channel, then a retry is stored again', async () => {
@@ -131,7 +126,7 @@ describe('idempotent publishes on Redis, two instances', () => {
     await pub.close();
     expect(calls).toBe(2);
     expect(results.map((r) => r.offset)).toEqual([1, 2, 3]);
-    expect((await history(b.url, 'idem/sdk')).map((m) => m.data.n)).toEqual([1, 2, 3]);
+    expect((await readHistory(b.url, 'idem/sdk')).map((m) => m.data.n)).toEqual([1, 2, 3]);
   });
 
   test('behavior: an id that is not a string of 1-128 characters is refused with 400 SG_BAD_REQUEST', async () => {
@@ -200,7 +195,7 @@ describe('idempotent publishes on SQLite', () => {
     });
     await publish(c.url, { messages: [2, 3, 4].map((n) => ({ channel: 'idem/lite', id: `x${n}`, data: { n } })) });
     expect((await publish(c.url, { channel: 'idem/lite', id: 'a', data: { n: 1 } })).body.offsets[0].offset).toBe(5);
-    expect((await history(c.url, 'idem/lite')).map((m) => m.data.n)).toEqual([1, 2, 3, 4, 1]);
+    expect((await readHistory(c.url, 'idem/lite')).map((m) => m.data.n)).toEqual([1, 2, 3, 4, 1]);
   });
 
   test('behavior: 20 concurrent creators on one instance never pass channels.maxChannels', async () => {

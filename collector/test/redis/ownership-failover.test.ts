@@ -9,7 +9,7 @@
 import { type CollectorProcess, publish } from '../helpers/collector-process';
 import { type HardhatNode, startHardhat } from '../evm/hardhat-node';
 import { metric } from '../evm/evm-test-utils';
-import { startInstance } from './multi-instance';
+import { readHistory, startInstance } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(180_000);
@@ -44,20 +44,6 @@ async function waitForHolder(instances: CollectorProcess[], lease: string, timeo
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no single holder of ${lease} within ${timeoutMs} ms`);
-}
-
-async function readAll(url: string, channel: string): Promise<{ offset: number; key?: string; deleted?: boolean; data: any }[]> {
-  const out: { offset: number; key?: string; deleted?: boolean; data: any }[] = [];
-  let after = 0;
-  for (;;) {
-    const r = await fetch(`${url}/api/v1/messages?channel=${encodeURIComponent(channel)}&after=${after}&limit=5000`);
-    const body = (await r.json()) as { messages: typeof out; more: boolean };
-    out.push(...body.messages);
-    if (!body.more || body.messages.length === 0) {
-      return out;
-    }
-    after = out[out.length - 1].offset;
-  }
 }
 
 describe('derived work fails over between three instances', () => {
@@ -159,10 +145,10 @@ describe('derived work fails over between three instances', () => {
 
     // Every block from genesis to the head, once, in order (no reorg happened).
     const deadline = Date.now() + 30_000;
-    let blocks = await readAll(reader.url, BLOCKS);
+    let blocks = await readHistory(reader.url, BLOCKS);
     while (blocks[blocks.length - 1]?.data.number !== head && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
-      blocks = await readAll(reader.url, BLOCKS);
+      blocks = await readHistory(reader.url, BLOCKS);
     }
     expect(blocks.map((b) => b.data.number)).toEqual(Array.from({ length: head + 1 }, (_, i) => i));
 
@@ -171,7 +157,7 @@ describe('derived work fails over between three instances', () => {
     const expDeadline = Date.now() + 30_000;
     for (;;) {
       expired.clear();
-      for (const m of await readAll(reader.url, ENTITIES)) {
+      for (const m of await readHistory(reader.url, ENTITIES)) {
         if (m.deleted && m.data.reason === 'expired') {
           expired.set(m.key!, (expired.get(m.key!) ?? 0) + 1);
         }
@@ -190,7 +176,7 @@ describe('derived work fails over between three instances', () => {
     const aggDeadline = Date.now() + 15_000;
     do {
       await new Promise((r) => setTimeout(r, 200));
-      total = (await readAll(telemetryHolder.url, AGGREGATES)).filter((m) => m.key === 'total').pop()?.data;
+      total = (await readHistory(telemetryHolder.url, AGGREGATES)).filter((m) => m.key === 'total').pop()?.data;
     } while (total?.count !== withoutTtl.length && Date.now() < aggDeadline);
     expect(total.count).toBe(withoutTtl.length);
 
