@@ -6,6 +6,7 @@
  * channel holds every block once and in order, and every entity published with a ttl, through
  * any instance, expires exactly once (entities without ttl never do).
  */
+import Redis from 'ioredis';
 import { type CollectorProcess, publish } from '../helpers/collector-process';
 import { type HardhatNode, startHardhat } from '../evm/hardhat-node';
 import { metric } from '../evm/evm-test-utils';
@@ -204,5 +205,27 @@ describe('derived work fails over between three instances', () => {
     }
     await waitForHolder(alive, 'telemetry', TAKEOVER_BOUND_MS);
     await waitForHolder(alive, 'source:evm/dev', TAKEOVER_BOUND_MS);
+  });
+
+  test('behavior: a holder stopped cleanly (SIGTERM) gives its leases up on the way out, rather than leaving them to expire', async () => {
+    const alive = sg.slice(1);
+    const holder = await waitForHolder(alive, 'telemetry', TAKEOVER_BOUND_MS);
+    const r = new Redis(redis.url);
+    try {
+      const token = await r.get('sg:lease:telemetry');
+      expect(token).not.toBeNull();
+      expect(await holder.stop('SIGTERM')).toBe(0);
+      // Released (deleted), or already taken by the other instance: never still held by the stopped one.
+      expect(await r.get('sg:lease:telemetry')).not.toBe(token);
+    } finally {
+      r.disconnect();
+    }
+    expect(
+      await waitForHolder(
+        alive.filter((p) => p !== holder),
+        'telemetry',
+        TAKEOVER_BOUND_MS,
+      ),
+    ).not.toBe(holder);
   });
 });
