@@ -28,6 +28,7 @@ import { ErrorCode } from '@streamgauge/protocol';
 import { sgError } from '../errors';
 import { type PublishIds, PUBLISH_IDS_SCHEMA, preparePublishIds } from './sqlite-publish-ids';
 import { EXPIRIES_SCHEMA, type Expiries, prepareExpiries } from './sqlite-expiries';
+import { type WalCheckpointer, journalSizeLimit, startWalCheckpointer } from './wal-checkpointer';
 
 interface Row {
   offset: number;
@@ -73,6 +74,8 @@ export interface SqliteLogOptions {
   path: string;
   /** Publish ids are remembered for this many newest offsets per channel (store.publishIdWindow). */
   publishIdWindow?: number;
+  /** WAL checkpoint worker settings (wal-checkpointer.ts); tests lower the bound. */
+  checkpoint?: { intervalMs?: number; tickMs?: number; rewindFrames?: number; maxWalBytes?: number };
 }
 
 export class SqliteLog implements EventLog {
@@ -83,9 +86,12 @@ export class SqliteLog implements EventLog {
   private appendTx!: (items: AppendItem[]) => StoredMessage[];
   private ids!: PublishIds;
   private expiries!: Expiries;
+  private readonly checkpointOptions: SqliteLogOptions['checkpoint'];
+  private checkpointer: WalCheckpointer | undefined;
 
   constructor(private readonly options: SqliteLogOptions) {
     this.path = options.path;
+    this.checkpointOptions = options.checkpoint;
   }
 
   async open(): Promise<ChannelMeta[]> {
@@ -95,6 +101,21 @@ export class SqliteLog implements EventLog {
     this.db = new Database(this.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    if (this.path !== ':memory:') {
+      // The checkpoint runs in a worker thread, not inside a publish (wal-checkpointer.ts).
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.db.pragma(`journal_size_limit = ${journalSizeLimit(this.checkpointOptions?.maxWalBytes)}`);
+      this.checkpointer = startWalCheckpointer({
+        path: this.path,
+        ...this.checkpointOptions,
+        onFailure: () => {
+          if (this.db.open) {
+            this.db.pragma('wal_autocheckpoint = 1000');
+          }
+        },
+      });
+      await this.checkpointer.ready;
+    }
     this.db.exec(SCHEMA);
     this.db.exec(PUBLISH_IDS_SCHEMA + EXPIRIES_SCHEMA);
     this.stmts = this.prepare();
@@ -186,6 +207,7 @@ export class SqliteLog implements EventLog {
       }
     }
     try {
+      this.checkpointer?.beforeWrite();
       return this.appendTx(items);
     } catch (err) {
       for (const [name, saved] of before) {
@@ -336,7 +358,13 @@ export class SqliteLog implements EventLog {
     return this.db?.open === true;
   }
 
+  /** The checkpoint worker's counters (null for `:memory:`). */
+  walStats(): ReturnType<WalCheckpointer['stats']> | null {
+    return this.checkpointer?.stats() ?? null;
+  }
+
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     if (this.db?.open) {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();
