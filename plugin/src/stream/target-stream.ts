@@ -3,13 +3,13 @@
  * or a query edit never starts blank), then, for live targets, the shared socket from the exact
  * offset where history ended. Appends are batched and emitted at most every `minEmitIntervalMs`,
  * so 50+ messages/s do not re-render a panel 50 times a second. The teardown releases the channel
- * subscription (reference-counted in the ConnectionManager) and every timer.
+ * subscription (reference-counted in the client core) and every timer.
  */
 import { type DataQueryResponse, LoadingState, type QueryResultMetaNotice } from '@grafana/data';
 import type { ChannelInfo, MessageItem, Position } from '@streamgauge/protocol';
 import { Observable } from 'rxjs';
 import type { CollectorApi } from '../api/collector-api';
-import type { ConnectionManager } from '../live/connection-manager';
+import type { ProtocolClient } from '@streamgauge/client';
 import { ConnectionState, describeState } from '../live/connection-state';
 import { FrameBuilder } from './frame-builder';
 import { loadHistory } from './load-history';
@@ -39,7 +39,7 @@ export interface TargetSpec {
 export interface TargetStreamDeps {
   api: CollectorApi;
   /** Lazily created on the first live target. */
-  manager: () => ConnectionManager;
+  manager: () => ProtocolClient;
   pollIntervalMs?: number;
   minEmitIntervalMs?: number;
   now?: () => number;
@@ -169,7 +169,11 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
       onState();
       emit(LoadingState.Streaming);
       unsubscribe = manager.subscribe(t.channel, h.position, {
-        onMessages: (items, epoch) => {
+        onMessages: (items, epoch, info) => {
+          if (info.snapshot) {
+            // Subscribed with a position: no snapshot is expected; a history view ignores one.
+            return;
+          }
           if (pendingEpoch !== undefined && epoch !== pendingEpoch && pending.length) {
             builder!.append(pending, pendingEpoch);
             pending = [];
