@@ -180,6 +180,8 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
           // Unique per panel and target: Grafana keeps the latest packet per key.
           key: `${this.uid}/${request.panelId ?? request.requestId}/${t.refId}/${channel}`,
           annotation: t.asAnnotation ? { textField: t.textField } : undefined,
+          view: t.view,
+          maxKeys: t.maxKeys,
         };
         return targetStream(spec, {
           api: this.api,

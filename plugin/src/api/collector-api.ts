@@ -2,7 +2,14 @@
  * REST client for the collector (history, channel list, polling fallback, token). The fetch
  * implementation is injectable so Node tests pass the real global fetch against a real collector.
  */
-import type { ChannelInfo, ChannelsResponse, ErrorBody, ErrorCode, HistoryResponse } from '@streamgauge/protocol';
+import type {
+  ChannelInfo,
+  ChannelsResponse,
+  ErrorBody,
+  ErrorCode,
+  HistoryResponse,
+  MessageItem,
+} from '@streamgauge/protocol';
 
 export type FetchLike = (
   url: string,
@@ -57,6 +64,19 @@ export interface MessagesQuery {
 export interface TokenResponse {
   token: string;
   expiresAt: number;
+}
+
+/** GET /api/v1/snapshot: the latest message of each key, and the offset it holds at least. */
+export interface SnapshotResponse {
+  channel: string;
+  kind: string;
+  epoch: string;
+  keyField: string | null;
+  lastOffset: number;
+  count: number;
+  messages: MessageItem[];
+  /** Keys were left out (over the limit, at most limits.historyMaxLimit). */
+  more: boolean;
 }
 
 /** What the browser's token may do (POST /api/v1/token; docs/security.md). */
@@ -180,6 +200,15 @@ export class CollectorApi {
       p.set('tail', '1');
     }
     return this.request<HistoryResponse>(`/api/v1/messages?${p.toString()}`);
+  }
+
+  /** The latest message per key of a state or entity channel (GET /api/v1/snapshot). */
+  snapshot(channel: string, limit?: number): Promise<SnapshotResponse> {
+    const p = new URLSearchParams({ channel });
+    if (limit !== undefined) {
+      p.set('limit', String(limit));
+    }
+    return this.request<SnapshotResponse>(`/api/v1/snapshot?${p.toString()}`);
   }
 
   status(): Promise<Record<string, unknown>> {

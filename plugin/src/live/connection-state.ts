@@ -2,7 +2,8 @@
  * The connection state is the client core's (@streamgauge/client); this file only words it for
  * users, on panel notices and in the editor.
  */
-import { ConnectionState } from '@streamgauge/client';
+import type { QueryResultMetaNotice } from '@grafana/data';
+import { ConnectionState, type ProtocolClient } from '@streamgauge/client';
 
 export { ConnectionState, type StateChange } from '@streamgauge/client';
 
@@ -18,4 +19,10 @@ export function describeState(s: ConnectionState, reason?: string, pollIntervalM
     default:
       return undefined;
   }
+}
+
+/** The panel notice for the client's current state (undefined when connected or idle). */
+export function connectionNotice(client: ProtocolClient, pollIntervalMs?: number): QueryResultMetaNotice | undefined {
+  const text = describeState(client.state, client.stateReason, pollIntervalMs);
+  return text ? { severity: client.state === ConnectionState.Polling ? 'info' : 'warning', text } : undefined;
 }
