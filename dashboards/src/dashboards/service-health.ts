@@ -33,7 +33,10 @@ export const serviceHealth = dashboard({
     alertList({ title: 'Alerts firing (Grafana)', size: { w: 8, h: 8 } }),
     logs([live('dns/events', { bufferSize: 500 })], { title: 'DNS events', size: { w: 12, h: 12 } }),
     logs([live('attendance/events', { bufferSize: 500 })], { title: 'Attendance events', size: { w: 12, h: 12 } }),
-    table([live('alerts/active', { view: 'current' })], { title: 'Alerts received by the collector (webhook, active now)', size: { w: 16, h: 8 } }),
+    table([live('alerts/active', { view: 'current' })], {
+      title: 'Alerts received by the collector (webhook, active now)',
+      size: { w: 16, h: 8 },
+    }),
     timeseries([prom('max(streamgauge_alerts_firing)', 'firing')], { title: 'Alerts firing', decimals: 0, size: { w: 8, h: 8 } }),
   ],
 });
