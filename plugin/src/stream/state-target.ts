@@ -11,7 +11,7 @@ import { Observable } from 'rxjs';
 import { connectionNotice } from '../live/connection-state';
 import { QUERY_LIMITS } from '../types';
 import { CURRENT_STATE_DEFAULTS, CurrentStateBuilder } from './current-state';
-import { STREAM_DEFAULTS, type TargetSpec, type TargetStreamDeps, resetNotice } from './target-spec';
+import { STREAM_DEFAULTS, type TargetSpec, type TargetStreamDeps, queryError, resetNotice } from './target-spec';
 import { createThrottle } from './throttle';
 
 /** The collector's default limits.historyMaxLimit: the most a snapshot or history page holds. */
@@ -165,8 +165,7 @@ export function currentStateStream(
 
     run().catch((err: unknown) => {
       if (!closed) {
-        const e = err as { code?: string; message?: string };
-        subscriber.error({ message: `${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`, refId: t.refId });
+        subscriber.error(queryError(err, t.refId));
       }
     });
 

@@ -51,3 +51,9 @@ export function resetNotice(reason: string, at: number): QueryResultMetaNotice {
     text: `Streamgauge: position lost (${reason}): ${why}. The frame was refilled from the REST API at ${new Date(at).toISOString()}; some messages may be missing.`,
   };
 }
+
+/** A target's failure as Grafana shows it on the panel: `CODE: message`. */
+export function queryError(err: unknown, refId: string): { message: string; refId: string } {
+  const e = err as { code?: string; message?: string };
+  return { message: `${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`, refId };
+}

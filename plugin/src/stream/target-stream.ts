@@ -12,7 +12,7 @@ import { connectionNotice } from '../live/connection-state';
 import { FrameBuilder } from './frame-builder';
 import { loadHistory } from './load-history';
 import { currentStateStream, showsCurrentState } from './state-target';
-import { STREAM_DEFAULTS, type TargetSpec, type TargetStreamDeps, resetNotice } from './target-spec';
+import { STREAM_DEFAULTS, type TargetSpec, type TargetStreamDeps, queryError, resetNotice } from './target-spec';
 import { createThrottle } from './throttle';
 
 export { STREAM_DEFAULTS, type TargetSpec, type TargetStreamDeps } from './target-spec';
@@ -167,8 +167,7 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
 
     run().catch((err: unknown) => {
       if (!closed) {
-        const e = err as { code?: string; message?: string };
-        subscriber.error({ message: `${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`, refId: t.refId });
+        subscriber.error(queryError(err, t.refId));
       }
     });
 
