@@ -4,5 +4,10 @@ const { maxWorkers, testTimeout } = require('./jest.shared');
 module.exports = {
   maxWorkers,
   testTimeout,
-  projects: ['<rootDir>/collector/jest.config.js', '<rootDir>/plugin/jest.config.js', '<rootDir>/bench/jest.config.js'],
+  projects: [
+    '<rootDir>/client/jest.config.js',
+    '<rootDir>/collector/jest.config.js',
+    '<rootDir>/plugin/jest.config.js',
+    '<rootDir>/bench/jest.config.js',
+  ],
 };
