@@ -12,12 +12,11 @@ import { createSecurity, type Security } from './auth/create-security';
 import { mountMetrics } from './auth/metrics-server';
 import { registerSecurityRoutes } from './auth/token-routes';
 import { securityHeadersHook } from './auth/security-headers';
-import { publishLimitHook } from './limits/publish-limit-hook';
 import { Hub } from './hub/hub';
 import { registerChannelRoutes } from './http/channel-routes';
 import { registerHealthRoutes } from './http/health-routes';
 import { registerPublishRoute } from './http/publish-route';
-import { setPrincipal } from './http/request-principal';
+import { installAuthorization, type RouteEntry } from './http/authorize';
 import { createEventLog } from './log/create-event-log';
 import type { EventLog } from './log/event-log';
 import { createLogger, type Logger } from './logger';
@@ -48,6 +47,8 @@ export interface StreamgaugeApp {
   readonly logger: Logger;
   readonly auth: Authenticator;
   readonly security: Security;
+  /** Every HTTP route with the access it declares (http/route-access.ts). */
+  readonly routes: readonly RouteEntry[];
   /** Serves /metrics alone when auth.metrics.port is set; main.ts listens on it. */
   readonly metricsApp?: FastifyInstance;
   /** Starts sources (chains, demo traffic) and timers; call after listen. Resolves when all started. */
@@ -136,15 +137,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     void reply.code(404).send(sgError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`).toBody());
   });
 
-  app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/api/')) {
-      // SSE authenticates itself: it also takes a single-use ?ticket= (docs/security.md).
-      if (req.url.split('?')[0] !== config.sse.path) {
-        setPrincipal(req, await auth.authenticate(req.headers, { transport: 'http', remote: req.ip }));
-      }
-    }
-  });
-  app.addHook('onRequest', publishLimitHook(security.guard));
+  // Who may call which route: decided on the matched route's declared access, default deny (docs/security.md).
+  const authorization = installAuthorization(app, security);
   app.addHook('onSend', securityHeadersHook);
   app.addHook('onSend', async (req, reply) => {
     for (const [k, v] of Object.entries(corsHeaders(req.headers.origin, config.ws.allowedOrigins))) {
@@ -178,7 +172,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     registry,
     log,
     historyMaxLimit: config.limits.historyMaxLimit,
-    status: () => {
+    status: (visible) => {
       const now = Date.now();
       return {
         instance: config.server.instanceName || undefined,
@@ -187,6 +181,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         clients: { ws: ws?.clients() ?? 0, sse: sse.clients() },
         subscriptions: hub.subscriptions,
         channels: [...registry.all()]
+          .filter((c) => visible(c.name))
           .sort((a, b) => a.name.localeCompare(b.name))
           .map((c) => ({
             name: c.name,
@@ -279,6 +274,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger,
     auth,
     security,
+    routes: authorization.routes,
     metricsApp,
     async start() {
       const timer = setInterval(() => {

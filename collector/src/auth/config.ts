@@ -45,6 +45,8 @@ export interface TokensConfig {
   ticketTtlSeconds: number;
   /** Unused tickets kept at most; beyond it minting fails with SG_RATE_LIMITED. */
   maxTickets: number;
+  /** Unused tickets one key (or token subject) may hold; beyond it minting fails with SG_RATE_LIMITED. */
+  maxTicketsPerKey: number;
 }
 
 export interface LimitsConfig {
@@ -64,8 +66,12 @@ export interface LimitsConfig {
   publishRequestsPerSecond: number;
   /** Burst of publish requests per key. */
   publishBurst: number;
-  /** Keys tracked at most by the publish limiter. */
+  /** Keys tracked at most by the publish limiter (and by the ticket limiter). */
   maxTrackedPublishers: number;
+  /** SSE tickets one key (or token subject) may mint per second (refill rate); 0 turns the limit off. */
+  ticketsPerSecond: number;
+  /** Burst of SSE tickets per key. */
+  ticketsBurst: number;
   /** A WebSocket opened without credentials must send an `auth` frame within this time, or is closed with 4401. */
   authTimeoutMs: number;
 }
@@ -104,6 +110,7 @@ export const AUTH_DEFAULTS: AuthConfig = {
     issuer: 'streamgauge',
     ticketTtlSeconds: 30,
     maxTickets: 10_000,
+    maxTicketsPerKey: 100,
   },
   limits: {
     connectionsPerIpPerSecond: 20,
@@ -115,6 +122,8 @@ export const AUTH_DEFAULTS: AuthConfig = {
     publishRequestsPerSecond: 100,
     publishBurst: 200,
     maxTrackedPublishers: 10_000,
+    ticketsPerSecond: 5,
+    ticketsBurst: 20,
     authTimeoutMs: 10_000,
   },
   metrics: {
@@ -158,6 +167,7 @@ export const authConfigSchema = strict({
     issuer: { type: 'string', minLength: 1 },
     ticketTtlSeconds: int(1, 3_600),
     maxTickets: int(1),
+    maxTicketsPerKey: int(1),
   }),
   limits: strict({
     connectionsPerIpPerSecond: num(0),
@@ -169,6 +179,8 @@ export const authConfigSchema = strict({
     publishRequestsPerSecond: num(0),
     publishBurst: int(1),
     maxTrackedPublishers: int(1),
+    ticketsPerSecond: num(0),
+    ticketsBurst: int(1),
     authTimeoutMs: int(100),
   }),
   metrics: strict({

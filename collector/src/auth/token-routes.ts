@@ -7,10 +7,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode } from '@streamgauge/protocol';
 import { SgError, sgError } from '../errors';
 import { principalOf } from '../http/request-principal';
+import { access } from '../http/route-access';
 import { audit } from './audit';
 import type { Security } from './create-security';
 import type { Principal, Scopes } from './principal';
 import { isScopePattern, uncovered } from './scopes';
+
+const NO_SCOPES: Scopes = Object.freeze({ publish: [], subscribe: [], admin: false });
 
 function patterns(v: unknown, where: string): string[] | undefined {
   if (v === undefined) {
@@ -65,16 +68,13 @@ export function registerSecurityRoutes(app: FastifyInstance, security: Security)
     return err;
   };
 
-  app.post('/api/v1/token', async (req, reply) => {
+  // `key`: a token minting tokens would let a leaked token live forever.
+  app.post('/api/v1/token', access('key'), async (req, reply) => {
     requireAuthOn();
     const p = principalOf(req);
-    if (p.via !== 'key' || !p.scopes) {
-      // A token minting tokens would let a leaked token live forever.
-      throw refuse(req, p, 'token_refused', sgError(ErrorCode.Forbidden, 'tokens are minted with an API key, not with a token'));
-    }
     let scopes: Scopes;
     try {
-      scopes = requestedScopes(req.body, p.scopes);
+      scopes = requestedScopes(req.body, p.scopes ?? NO_SCOPES);
     } catch (err) {
       throw err instanceof SgError && err.code === ErrorCode.Forbidden ? refuse(req, p, 'token_refused', err) : err;
     }
@@ -95,7 +95,8 @@ export function registerSecurityRoutes(app: FastifyInstance, security: Security)
     return issued;
   });
 
-  app.post('/api/v1/stream-ticket', async (req, reply) => {
+  // Tickets open SSE streams: only a caller that may subscribe to something needs one.
+  app.post('/api/v1/stream-ticket', access('subscribe', { limit: 'ticket' }), async (req, reply) => {
     requireAuthOn();
     const p = principalOf(req);
     let t;
@@ -112,14 +113,9 @@ export function registerSecurityRoutes(app: FastifyInstance, security: Security)
     return t;
   });
 
-  app.get('/api/v1/admin/keys', async (req) => {
+  app.get('/api/v1/admin/keys', access('admin'), async (req) => {
     requireAuthOn();
     const p = principalOf(req);
-    if (!p.admin) {
-      audit(logger, 'auth_refused', { principal: p.name, remote: req.ip, reason: 'admin scope required', route: '/api/v1/admin/keys' });
-      security.metrics.authFailures.inc({ transport: 'http', reason: 'forbidden' });
-      throw sgError(ErrorCode.Forbidden, 'the admin scope is required');
-    }
     audit(logger, 'admin_keys_listed', { principal: p.name, remote: req.ip });
     return { keys: security.keys.all().map((k) => ({ name: k.name, scopes: k.scopes })) };
   });

@@ -8,6 +8,7 @@ import { ErrorCode, type PublishItem, type PublishResponse } from '@streamgauge/
 import { sgError } from '../errors';
 import type { Hub } from '../hub/hub';
 import { principalOf } from './request-principal';
+import { access } from './route-access';
 
 export function registerPublishRoute(app: FastifyInstance, hub: Hub): void {
   app.addContentTypeParser(['application/x-ndjson', 'application/ndjson'], { parseAs: 'string' }, (_req, body, done) => {
@@ -28,7 +29,7 @@ export function registerPublishRoute(app: FastifyInstance, hub: Hub): void {
     done(null, { messages: items });
   });
 
-  app.post('/api/v1/publish', async (req, reply): Promise<PublishResponse> => {
+  app.post('/api/v1/publish', access('publish', { limit: 'publish' }), async (req, reply): Promise<PublishResponse> => {
     const body = req.body as Record<string, unknown> | undefined;
     let items: PublishItem[];
     if (body && Array.isArray(body.messages)) {

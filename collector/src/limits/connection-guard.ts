@@ -46,6 +46,7 @@ export class FrameLimiter {
 export class ConnectionGuard {
   private readonly perIp: KeyedLimiter;
   private readonly perPublisher: KeyedLimiter;
+  private readonly perTicketMinter: KeyedLimiter;
 
   constructor(
     readonly limits: LimitsConfig,
@@ -59,6 +60,11 @@ export class ConnectionGuard {
     this.perPublisher = new KeyedLimiter({
       ratePerSecond: limits.publishRequestsPerSecond,
       burst: limits.publishBurst,
+      maxKeys: limits.maxTrackedPublishers,
+    });
+    this.perTicketMinter = new KeyedLimiter({
+      ratePerSecond: limits.ticketsPerSecond,
+      burst: limits.ticketsBurst,
       maxKeys: limits.maxTrackedPublishers,
     });
   }
@@ -89,6 +95,27 @@ export class ConnectionGuard {
         `too many publish requests for this key (auth.limits.publishRequestsPerSecond = ${this.limits.publishRequestsPerSecond})`,
         d.retryAfterMs,
       );
+    }
+  }
+
+  /** Throws SG_RATE_LIMITED when `minter` (a key name) minted too many SSE tickets. */
+  admitTicket(minter: string): void {
+    const d = this.perTicketMinter.take(minter);
+    if (!d.ok) {
+      this.metrics?.rateLimited.inc({ kind: 'ticket' });
+      throw rateLimited(
+        `too many stream tickets for this key (auth.limits.ticketsPerSecond = ${this.limits.ticketsPerSecond})`,
+        d.retryAfterMs,
+      );
+    }
+  }
+
+  /** The rate limit a route declares (route-access.ts `limit`), for the caller `name`. */
+  admitRoute(limit: 'publish' | 'ticket', name: string): void {
+    if (limit === 'publish') {
+      this.admitPublish(name);
+    } else {
+      this.admitTicket(name);
     }
   }
 

@@ -10,9 +10,10 @@ import { sgError } from '../errors';
 import type { ChannelRegistry } from '../channels/channel-registry';
 import type { EventLog } from '../log/event-log';
 import { principalOf } from '../http/request-principal';
+import { access } from '../http/route-access';
 
 export function registerSnapshotRoute(app: FastifyInstance, o: { registry: ChannelRegistry; log: EventLog; maxLimit: number }): void {
-  app.get('/api/v1/snapshot', async (req, reply) => {
+  app.get('/api/v1/snapshot', access('subscribe'), async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const name = q.channel;
     if (!name) {
