@@ -39,6 +39,8 @@ export interface TokensConfig {
   maxTtlSeconds: number;
   /** Token life when the request does not say, seconds (capped by maxTtlSeconds). */
   defaultTtlSeconds: number;
+  /** Life of a read token (POST /api/v1/read-token: subscribe-only, for browsers), seconds; also its cap. */
+  readTokenTtlSeconds: number;
   /** `iss` claim written and required. */
   issuer: string;
   /** SSE stream tickets (POST /api/v1/stream-ticket) live this long, seconds, and work once. */
@@ -107,6 +109,7 @@ export const AUTH_DEFAULTS: AuthConfig = {
     publicKeyFile: '',
     maxTtlSeconds: 300,
     defaultTtlSeconds: 300,
+    readTokenTtlSeconds: 60,
     issuer: 'streamgauge',
     ticketTtlSeconds: 30,
     maxTickets: 10_000,
@@ -164,6 +167,7 @@ export const authConfigSchema = strict({
     publicKeyFile: str,
     maxTtlSeconds: int(1, 86_400),
     defaultTtlSeconds: int(1, 86_400),
+    readTokenTtlSeconds: int(5, 3_600),
     issuer: { type: 'string', minLength: 1 },
     ticketTtlSeconds: int(1, 3_600),
     maxTickets: int(1),

@@ -1,6 +1,7 @@
 /**
  * POST /api/v1/token: an API key mints a short-lived token with a subset of its scopes.
  * POST /api/v1/stream-ticket: a key or token mints a single-use SSE ticket (docs/security.md).
+ * POST /api/v1/read-token: an API key mints a subscribe-only token for a browser (Grafana direct mode).
  * GET /api/v1/admin/keys: key names and scopes (admin scope), never the keys.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -69,7 +70,7 @@ export function registerSecurityRoutes(app: FastifyInstance, security: Security)
   };
 
   // `key`: a token minting tokens would let a leaked token live forever.
-  app.post('/api/v1/token', access('key'), async (req, reply) => {
+  app.post('/api/v1/token', access('any', { keyOnly: true }), async (req, reply) => {
     requireAuthOn();
     const p = principalOf(req);
     let scopes: Scopes;
@@ -90,6 +91,47 @@ export function registerSecurityRoutes(app: FastifyInstance, security: Security)
       'token_issued',
       { principal: p.name, remote: req.ip, ttlSeconds: ttl, admin: scopes.admin, publish: scopes.publish, subscribe: scopes.subscribe },
       scopes.admin ? 'warn' : 'info',
+    );
+    void reply.header('cache-control', 'no-store');
+    return issued;
+  });
+
+  // The token a browser holds (Grafana direct mode, through the Viewer proxy route): never a publish
+  // or admin scope whatever the key has, only the channels asked for, and a short life
+  // (auth.tokens.readTokenTtlSeconds) the client refreshes. Body: {"channels"?: [names or patterns], "ttlSeconds"?}.
+  app.post('/api/v1/read-token', access('subscribe', { keyOnly: true }), async (req, reply) => {
+    requireAuthOn();
+    const p = principalOf(req);
+    const body = req.body ?? {};
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw sgError(ErrorCode.BadRequest, 'body must be {"channels"?: [channel names or patterns], "ttlSeconds"?}');
+    }
+    const b = body as Record<string, unknown>;
+    const key = p.scopes ?? NO_SCOPES;
+    const subscribe = patterns(b.channels, 'channels') ?? [...key.subscribe];
+    const exceeding = uncovered(key.subscribe, subscribe).map((c) => `subscribe ${c}`);
+    if (exceeding.length) {
+      throw refuse(
+        req,
+        p,
+        'token_refused',
+        sgError(ErrorCode.Forbidden, `requested channels exceed the key's subscribe scope: ${exceeding.join(', ')}`, {
+          details: { exceeding },
+        }),
+      );
+    }
+    if (b.ttlSeconds !== undefined && (!Number.isSafeInteger(b.ttlSeconds) || (b.ttlSeconds as number) < 1)) {
+      throw sgError(ErrorCode.BadRequest, 'ttlSeconds must be an integer >= 1');
+    }
+    const ttl = Math.min((b.ttlSeconds as number | undefined) ?? config.tokens.readTokenTtlSeconds, config.tokens.readTokenTtlSeconds);
+    const scopes: Scopes = { publish: [], subscribe, admin: false };
+    const issued = await security.tokens!.sign(p.name, scopes, ttl);
+    security.metrics.issued.inc({ kind: 'token' });
+    audit(
+      logger,
+      'token_issued',
+      { principal: p.name, remote: req.ip, ttlSeconds: ttl, admin: false, publish: [], subscribe, read: true },
+      'info',
     );
     void reply.header('cache-control', 'no-store');
     return issued;

@@ -14,7 +14,7 @@ import type { Principal } from '../auth/principal';
 import { SgError, sgError } from '../errors';
 import { retryAfterSeconds } from '../limits/connection-guard';
 import { setPrincipal } from './request-principal';
-import { type RouteAccess, scopeRefusal } from './route-access';
+import { type RouteAccess, accessRefusal } from './route-access';
 
 export interface RouteEntry {
   readonly method: string;
@@ -82,7 +82,7 @@ export function installAuthorization(app: FastifyInstance, security: Security): 
       typeof ticket === 'string' && auth.enabled
         ? fromTicket(req, ticket)
         : await auth.authenticate(req.headers, { transport, remote: req.ip });
-    const refusal = scopeRefusal(a.scope, p);
+    const refusal = accessRefusal(a, p);
     if (refusal) {
       throw forbidden(req, transport, p, refusal);
     }

@@ -13,35 +13,15 @@ import { ErrorCode } from '@streamgauge/protocol';
 import { buildApp } from '../../src/app';
 import { resolveConfig } from '../../src/config/load-config';
 import type { RouteEntry } from '../../src/http/authorize';
-import type { RouteScope } from '../../src/http/route-access';
+import type { RouteAccess, RouteScope } from '../../src/http/route-access';
 import { createLogger } from '../../src/logger';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
 import { ADMIN_KEY, AUTH_ENV, PUB_KEY, READER_KEY, TOKEN_SECRET, authConfig, bearer, mintToken } from './fixtures';
 import { rawRequest } from './raw-http';
-
-/** Who may call each route. A new route fails the first test until it is listed here. */
-const EXPECTED: Record<string, RouteScope> = {
-  'GET /healthz': 'public',
-  'GET /readyz': 'public',
-  'GET /metrics': 'public',
-  'POST /api/v1/publish': 'publish',
-  'POST /api/v1/alerts/webhook': 'publish',
-  'POST /api/v1/token': 'key',
-  'POST /api/v1/stream-ticket': 'subscribe',
-  'GET /api/v1/admin/keys': 'admin',
-  'GET /api/v1/channels': 'subscribe',
-  'GET /api/v1/channels/*': 'subscribe',
-  'GET /api/v1/messages': 'subscribe',
-  'GET /api/v1/snapshot': 'subscribe',
-  'GET /api/v1/status': 'any',
-  'GET /api/v1/stream': 'subscribe',
-};
+import { EXPECTED_ROUTES as EXPECTED, accessLabel, concrete } from './expected-routes';
 
 const NOSCOPE_KEY = 'noscope-key-0123456789abcdef';
 const PUBONLY_KEY = 'pubonly-key-0123456789abcdef';
-
-/** A concrete path for a route pattern. */
-const concrete = (url: string): string => url.replace('/*', '/app/public/a');
 
 /** Every way of writing `path` that a router decodes to the same route. */
 function disguises(path: string, port: number): string[] {
@@ -94,14 +74,14 @@ describe('authorization on the matched route, default deny (real collector)', ()
   });
 
   test('behavior: every registered route declares its access, and it is the expected one', () => {
-    const got: Record<string, RouteScope> = {};
+    const got: Record<string, string> = {};
     for (const r of routes) {
       if (r.method === 'HEAD') {
         // fastify's automatic HEAD twin of a GET route shares its config.
         expect(r.access).toEqual(routes.find((g) => g.method === 'GET' && g.url === r.url)?.access);
         continue;
       }
-      got[`${r.method} ${r.url}`] = r.access.scope;
+      got[`${r.method} ${r.url}`] = accessLabel(r.access);
     }
     expect(got).toEqual(EXPECTED);
   });
@@ -123,15 +103,16 @@ describe('authorization on the matched route, default deny (real collector)', ()
   });
 
   /** The principals of the walk, and what each may pass. */
-  const callers: { name: string; headers: () => Record<string, string>; passes: (s: RouteScope) => boolean }[] = [
-    { name: 'no key', headers: () => ({}), passes: (s) => s === 'public' },
-    { name: 'a wrong key', headers: () => bearer('wrong-key-0123456789abcdef'), passes: (s) => s === 'public' },
-    { name: 'a key with no scopes', headers: () => bearer(NOSCOPE_KEY), passes: (s) => ['public', 'any', 'key'].includes(s) },
-    { name: 'a publish-only key', headers: () => bearer(PUBONLY_KEY), passes: (s) => ['public', 'any', 'key', 'publish'].includes(s) },
-    { name: 'a subscribe-only key', headers: () => bearer(READER_KEY), passes: (s) => ['public', 'any', 'key', 'subscribe'].includes(s) },
-    { name: 'an admin key', headers: () => bearer(ADMIN_KEY), passes: () => true },
-    { name: 'an admin token', headers: () => bearer(adminToken), passes: (s) => s !== 'key' },
+  const callers: { name: string; headers: () => Record<string, string>; token?: boolean; scopes: RouteScope[] }[] = [
+    { name: 'no key', headers: () => ({}), scopes: ['public'] },
+    { name: 'a wrong key', headers: () => bearer('wrong-key-0123456789abcdef'), scopes: ['public'] },
+    { name: 'a key with no scopes', headers: () => bearer(NOSCOPE_KEY), scopes: ['public', 'any'] },
+    { name: 'a publish-only key', headers: () => bearer(PUBONLY_KEY), scopes: ['public', 'any', 'publish'] },
+    { name: 'a subscribe-only key', headers: () => bearer(READER_KEY), scopes: ['public', 'any', 'subscribe'] },
+    { name: 'an admin key', headers: () => bearer(ADMIN_KEY), scopes: ['public', 'any', 'publish', 'subscribe', 'admin'] },
+    { name: 'an admin token', headers: () => bearer(adminToken), token: true, scopes: ['public', 'any', 'publish', 'subscribe', 'admin'] },
   ];
+  const passes = (c: (typeof callers)[number], a: RouteAccess): boolean => c.scopes.includes(a.scope) && !(a.keyOnly && c.token);
 
   test.each(callers.map((c) => [c.name, c] as const))(
     'behavior: walking every route with %s: refused exactly where its scope says',
@@ -142,8 +123,8 @@ describe('authorization on the matched route, default deny (real collector)', ()
         const res = await rawRequest(sg.port, r.method, concrete(r.url), caller.headers());
         const refused = res.status === 401 || res.status === 403;
         outcomes.push(`${r.method} ${r.url}: ${refused ? 'refused' : 'passed'}`);
-        wanted.push(`${r.method} ${r.url}: ${caller.passes(r.access.scope) ? 'passed' : 'refused'}`);
-        if (refused && !caller.passes(r.access.scope) && r.method !== 'HEAD') {
+        wanted.push(`${r.method} ${r.url}: ${passes(caller, r.access) ? 'passed' : 'refused'}`);
+        if (refused && !passes(caller, r.access) && r.method !== 'HEAD') {
           const anonymous = Object.keys(caller.headers()).length === 0 || caller.name === 'a wrong key';
           expect([res.status, res.json().error.code]).toEqual(anonymous ? [401, ErrorCode.Unauthorized] : [403, ErrorCode.Forbidden]);
         }
