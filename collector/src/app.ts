@@ -17,6 +17,7 @@ import { registerChannelRoutes } from './http/channel-routes';
 import { registerHealthRoutes } from './http/health-routes';
 import { registerPublishRoute } from './http/publish-route';
 import { installAuthorization, type RouteEntry } from './http/authorize';
+import { registerBodyParsers } from './http/body-parsers';
 import { createEventLog } from './log/create-event-log';
 import type { EventLog } from './log/event-log';
 import { createLogger, type Logger } from './logger';
@@ -137,6 +138,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     void reply.code(404).send(sgError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`).toBody());
   });
 
+  // JSON and NDJSON bodies: counted and depth-checked while parsed, without holding the event loop.
+  registerBodyParsers(app, config.limits);
   // Who may call which route: decided on the matched route's declared access, default deny (docs/security.md).
   const authorization = installAuthorization(app, security);
   app.addHook('onSend', securityHeadersHook);

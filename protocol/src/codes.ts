@@ -33,6 +33,8 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
  */
 export const ErrorCode = {
   BadJson: 'SG_BAD_JSON',
+  /** A JSON body nested deeper than limits.maxJsonDepth. */
+  JsonTooDeep: 'SG_JSON_TOO_DEEP',
   BadRequest: 'SG_BAD_REQUEST',
   UnknownOp: 'SG_UNKNOWN_OP',
   UnknownChannel: 'SG_UNKNOWN_CHANNEL',
@@ -58,6 +60,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   SG_BAD_JSON: 400,
+  SG_JSON_TOO_DEEP: 400,
   SG_BAD_REQUEST: 400,
   SG_UNKNOWN_OP: 400,
   SG_UNKNOWN_CHANNEL: 404,

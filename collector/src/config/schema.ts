@@ -74,6 +74,7 @@ export const configSchema = strict({
     maxBodyBytes: int(1024),
     maxMessageBytes: int(64),
     maxBatch: int(1),
+    maxJsonDepth: int(2, 1_000),
     historyMaxLimit: int(1),
   }),
   metrics: strict({ enabled: { type: 'boolean' }, path: { type: 'string', pattern: '^/' }, process: { type: 'boolean' } }),
