@@ -10,6 +10,7 @@ import { SgError, sgError } from './errors';
 import type { Authenticator } from './auth/principal';
 import { createSecurity, type Security } from './auth/create-security';
 import { mountMetrics } from './auth/metrics-server';
+import { capConnectionsPerIp, httpServerOptions } from './limits/http-server-limits';
 import { registerSecurityRoutes } from './auth/token-routes';
 import { securityHeadersHook } from './auth/security-headers';
 import { Hub } from './hub/hub';
@@ -107,7 +108,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: config.limits.maxBodyBytes,
     // Channel names contain '/', so they travel in query strings; keep them readable in logs.
     routerOptions: { ignoreTrailingSlash: true },
+    // Slow and idle connections: headers, request and keep-alive timeouts (auth.limits.http*).
+    ...httpServerOptions(config.auth.limits),
   });
+  const stopConnectionCap = capConnectionsPerIp(app.server, config.auth.limits.httpConnectionsPerIp, security.metrics);
 
   app.setErrorHandler((err: FastifyError | SgError, req, reply) => {
     let e: SgError;
@@ -223,6 +227,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const stops: (() => Promise<void> | void)[] = [];
   stops.push(() => telemetry.stop());
+  stops.push(stopConnectionCap);
   const sources = options.sources ?? createSources(config);
   const ctx: SourceContext = { hub, config, logger, registry: metrics.registry };
 

@@ -47,6 +47,8 @@ export const ErrorCode = {
   AlreadySubscribed: 'SG_ALREADY_SUBSCRIBED',
   NotSubscribed: 'SG_NOT_SUBSCRIBED',
   OriginForbidden: 'SG_ORIGIN_FORBIDDEN',
+  /** The Host header names no host this collector serves (DNS rebinding defence, auth.allowedHosts). */
+  HostForbidden: 'SG_HOST_FORBIDDEN',
   TooManyConnections: 'SG_TOO_MANY_CONNECTIONS',
   Unauthorized: 'SG_UNAUTHORIZED',
   Forbidden: 'SG_FORBIDDEN',
@@ -73,6 +75,7 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.fre
   SG_ALREADY_SUBSCRIBED: 409,
   SG_NOT_SUBSCRIBED: 409,
   SG_ORIGIN_FORBIDDEN: 403,
+  SG_HOST_FORBIDDEN: 403,
   SG_TOO_MANY_CONNECTIONS: 503,
   SG_UNAUTHORIZED: 401,
   SG_FORBIDDEN: 403,

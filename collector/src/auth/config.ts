@@ -76,6 +76,14 @@ export interface LimitsConfig {
   ticketsBurst: number;
   /** A WebSocket opened without credentials must send an `auth` frame within this time, or is closed with 4401. */
   authTimeoutMs: number;
+  /** A client must send its request headers within this time after connecting or after its last request, or gets 408. */
+  httpHeadersTimeoutMs: number;
+  /** A client must send its whole request (headers and body) within this time, or gets 408 and is disconnected. */
+  httpRequestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this time. */
+  httpKeepAliveTimeoutMs: number;
+  /** Open TCP connections one client IP may hold at once (HTTP, WebSocket, SSE); 0 turns the cap off. */
+  httpConnectionsPerIp: number;
 }
 
 export interface MetricsAuthConfig {
@@ -92,6 +100,11 @@ export interface MetricsAuthConfig {
 export interface AuthConfig {
   /** Allow listening on a non-loopback address with no API keys configured. */
   allowInsecure: boolean;
+  /**
+   * Host names the HTTP Host header may carry (DNS rebinding), besides loopback names and server.host.
+   * Checked with auth off always, with keys only when set. `*`: no check.
+   */
+  allowedHosts: string[];
   keys: ApiKeyConfig[];
   tokens: TokensConfig;
   limits: LimitsConfig;
@@ -100,6 +113,7 @@ export interface AuthConfig {
 
 export const AUTH_DEFAULTS: AuthConfig = {
   allowInsecure: false,
+  allowedHosts: [],
   keys: [],
   tokens: {
     algorithm: 'HS256',
@@ -128,6 +142,10 @@ export const AUTH_DEFAULTS: AuthConfig = {
     ticketsPerSecond: 5,
     ticketsBurst: 20,
     authTimeoutMs: 10_000,
+    httpHeadersTimeoutMs: 10_000,
+    httpRequestTimeoutMs: 30_000,
+    httpKeepAliveTimeoutMs: 72_000,
+    httpConnectionsPerIp: 512,
   },
   metrics: {
     bearerToken: '',
@@ -141,6 +159,7 @@ const num = (minimum: number) => ({ type: 'number', minimum });
 
 export const authConfigSchema = strict({
   allowInsecure: { type: 'boolean' },
+  allowedHosts: { type: 'array', maxItems: 1_000, items: { type: 'string', minLength: 1, maxLength: 255 } },
   keys: {
     type: 'array',
     maxItems: 10_000,
@@ -186,6 +205,10 @@ export const authConfigSchema = strict({
     ticketsPerSecond: num(0),
     ticketsBurst: int(1),
     authTimeoutMs: int(100),
+    httpHeadersTimeoutMs: int(100),
+    httpRequestTimeoutMs: int(100),
+    httpKeepAliveTimeoutMs: int(100),
+    httpConnectionsPerIp: int(0),
   }),
   metrics: strict({
     bearerToken: str,

@@ -7,7 +7,9 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/load-config';
-import type { SgError } from '../errors';
+import { type SgError, sgError } from '../errors';
+import { ErrorCode } from '@streamgauge/protocol';
+import { type HostCheck, createHostCheck } from '../http/host-check';
 import { principalOf } from '../http/request-principal';
 import { ConnectionGuard, retryAfterSeconds } from '../limits/connection-guard';
 import type { Logger } from '../logger';
@@ -36,6 +38,8 @@ export interface Security {
    * `auth` frame within auth.limits.authTimeoutMs. Throws SgError (SG_RATE_LIMITED, SG_UNAUTHORIZED).
    */
   admitWebSocket(req: IncomingMessage): Promise<Principal>;
+  /** The Host header check against DNS rebinding (http/host-check.ts). */
+  readonly hostAllowed: HostCheck;
   /** For an SSE request: the per-IP limit; the authorization hook already authenticated it (`?ticket=` or headers). */
   admitSse(req: FastifyRequest, reply: FastifyReply): Promise<Principal>;
 }
@@ -48,6 +52,7 @@ export function createSecurity(config: Config, logger: Logger, registry: Registr
   const auth = tokens ? createKeyAuthenticator({ keys, tokens, logger, metrics }) : createOpenAuthenticator();
   const tickets = new TicketStore(c.tokens.ticketTtlSeconds * 1000, c.tokens.maxTickets, c.tokens.maxTicketsPerKey);
   const guard = new ConnectionGuard(c.limits, metrics);
+  const hostAllowed = createHostCheck({ authEnabled: keys.size > 0, serverHost: config.server.host, allowedHosts: c.allowedHosts });
 
   return {
     config: c,
@@ -58,8 +63,12 @@ export function createSecurity(config: Config, logger: Logger, registry: Registr
     guard,
     metrics,
     logger,
+    hostAllowed,
     async admitWebSocket(req) {
       const remote = req.socket.remoteAddress;
+      if (!hostAllowed(req.headers.host)) {
+        throw hostForbidden(req.headers.host);
+      }
       guard.admitConnection(remote);
       return auth.authenticate(req.headers, { transport: 'ws', remote }, true);
     },
@@ -74,4 +83,8 @@ export function createSecurity(config: Config, logger: Logger, registry: Registr
       return principalOf(req);
     },
   };
+}
+
+export function hostForbidden(host: string | undefined): SgError {
+  return sgError(ErrorCode.HostForbidden, `Host ${JSON.stringify(host ?? '')} is not served here: add it to auth.allowedHosts`);
 }

@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode } from '@streamgauge/protocol';
 import { audit } from '../auth/audit';
-import type { Security } from '../auth/create-security';
+import { type Security, hostForbidden } from '../auth/create-security';
 import type { Principal } from '../auth/principal';
 import { SgError, sgError } from '../errors';
 import { retryAfterSeconds } from '../limits/connection-guard';
@@ -64,6 +64,10 @@ export function installAuthorization(app: FastifyInstance, security: Security): 
   };
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!security.hostAllowed(req.headers.host)) {
+      metrics.authFailures.inc({ transport: 'http', reason: 'host' });
+      throw hostForbidden(req.headers.host);
+    }
     if (req.is404) {
       // No route matched: the not-found handler answers and serves nothing.
       return;

@@ -20,7 +20,10 @@ export async function rawRequest(
   body = '',
   timeoutMs = 10_000,
 ): Promise<RawResponse> {
-  const lines = [`${method} ${target} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Connection: close'];
+  const lines = [`${method} ${target} HTTP/1.1`, 'Connection: close'];
+  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'host')) {
+    lines.push(`Host: 127.0.0.1:${port}`);
+  }
   for (const [k, v] of Object.entries(headers)) {
     lines.push(`${k}: ${v}`);
   }
