@@ -43,6 +43,8 @@ export const ErrorCode = {
   PayloadTooLarge: 'SG_PAYLOAD_TOO_LARGE',
   BatchTooLarge: 'SG_BATCH_TOO_LARGE',
   ChannelLimit: 'SG_CHANNEL_LIMIT',
+  /** A state or entity channel holds channels.maxKeysPerChannel live keys: update or delete existing keys. */
+  KeyLimit: 'SG_KEY_LIMIT',
   SubscriptionLimit: 'SG_SUBSCRIPTION_LIMIT',
   AlreadySubscribed: 'SG_ALREADY_SUBSCRIBED',
   NotSubscribed: 'SG_NOT_SUBSCRIBED',
@@ -71,6 +73,7 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.fre
   SG_PAYLOAD_TOO_LARGE: 413,
   SG_BATCH_TOO_LARGE: 413,
   SG_CHANNEL_LIMIT: 409,
+  SG_KEY_LIMIT: 409,
   SG_SUBSCRIPTION_LIMIT: 409,
   SG_ALREADY_SUBSCRIBED: 409,
   SG_NOT_SUBSCRIBED: 409,

@@ -51,6 +51,7 @@ export const configSchema = strict({
     autoCreate: { type: 'boolean' },
     maxChannels: int(1),
     maxInferredFields: int(1, 1024),
+    maxKeysPerChannel: int(1),
     definitions: { type: 'array', items: channelDefinitionSchema },
   }),
   ws: strict({

@@ -8,7 +8,7 @@ import { SqliteLog } from './sqlite-log';
 export function createEventLog(config: Config, logger: Logger): EventLog {
   switch (config.store.type) {
     case 'sqlite':
-      return new SqliteLog({ path: config.store.path });
+      return new SqliteLog({ path: config.store.path, maxKeysPerChannel: config.channels.maxKeysPerChannel });
     case 'redis':
       return new RedisLog({ urls: config.store.redis.urls, keyPrefix: config.store.redis.keyPrefix, logger });
     default:

@@ -77,8 +77,11 @@ export interface EventLog {
   /** Appends atomically (all or none), assigning consecutive offsets per channel. */
   append(items: AppendItem[]): Promise<StoredMessage[]>;
   read(channel: string, options: ReadOptions): Promise<ReadResult>;
-  /** Latest live message per key (state and entity channels), in offset order. */
-  latestByKey(channel: string): Promise<StoredMessage[]>;
+  /**
+   * Latest live message per key (state and entity channels), in offset order. With `limit`, only the
+   * `limit` most recently updated keys (SQLite pages in the store; Redis reads the hash, then slices).
+   */
+  latestByKey(channel: string, limit?: number): Promise<StoredMessage[]>;
   meta(channel: string): ChannelMeta | undefined;
   /** Evicts what the policy no longer keeps. */
   enforceRetention(policyFor: (channel: string) => RetentionPolicy, now: number): Promise<Eviction[]>;
