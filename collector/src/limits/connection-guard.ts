@@ -86,36 +86,19 @@ export class ConnectionGuard {
     }
   }
 
-  /** Throws SG_RATE_LIMITED when `publisher` (a key name) sent too many publish requests. */
-  admitPublish(publisher: string): void {
-    const d = this.perPublisher.take(publisher);
-    if (!d.ok) {
-      this.metrics?.rateLimited.inc({ kind: 'publish' });
-      throw rateLimited(
-        `too many publish requests for this key (auth.limits.publishRequestsPerSecond = ${this.limits.publishRequestsPerSecond})`,
-        d.retryAfterMs,
-      );
-    }
-  }
-
-  /** Throws SG_RATE_LIMITED when `minter` (a key name) minted too many SSE tickets. */
-  admitTicket(minter: string): void {
-    const d = this.perTicketMinter.take(minter);
-    if (!d.ok) {
-      this.metrics?.rateLimited.inc({ kind: 'ticket' });
-      throw rateLimited(
-        `too many stream tickets for this key (auth.limits.ticketsPerSecond = ${this.limits.ticketsPerSecond})`,
-        d.retryAfterMs,
-      );
-    }
-  }
-
-  /** The rate limit a route declares (route-access.ts `limit`), for the caller `name`. */
+  /**
+   * The rate limit a route declares (route-access.ts `limit`), for the caller `name` (a key name):
+   * publish requests, or SSE tickets minted. Throws SG_RATE_LIMITED with retryAfterSeconds.
+   */
   admitRoute(limit: 'publish' | 'ticket', name: string): void {
-    if (limit === 'publish') {
-      this.admitPublish(name);
-    } else {
-      this.admitTicket(name);
+    const [limiter, option, rate, what] =
+      limit === 'publish'
+        ? [this.perPublisher, 'publishRequestsPerSecond', this.limits.publishRequestsPerSecond, 'publish requests']
+        : [this.perTicketMinter, 'ticketsPerSecond', this.limits.ticketsPerSecond, 'stream tickets'];
+    const d = limiter.take(name);
+    if (!d.ok) {
+      this.metrics?.rateLimited.inc({ kind: limit });
+      throw rateLimited(`too many ${what} for this key (auth.limits.${option} = ${rate})`, d.retryAfterMs);
     }
   }
 
