@@ -16,6 +16,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
 const WebSocket = require('ws');
 const H = require('./histogram');
+const { backoffDelay } = require('@streamgauge/client');
 
 const cfg = workerData;
 const sendTimes = cfg.sendTimesSab ? new Float64Array(cfg.sendTimesSab) : null;
@@ -121,7 +122,10 @@ function onSocketIoFrame(i, ws, buf) {
 
 function connect(i) {
   const url = cfg.mode === 'socketio' ? `${cfg.url}/socket.io/?EIO=4&transport=websocket` : cfg.url;
-  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
+  // Several loopback source addresses (127.0.0.x) when one address would run out of ephemeral
+  // ports (about 28,000 per source address and destination).
+  const localAddress = cfg.localAddresses ? cfg.localAddresses[i % cfg.localAddresses.length] : undefined;
+  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, localAddress });
   sockets[i] = ws;
   return new Promise((resolve) => {
     let opened = false;
@@ -150,9 +154,9 @@ function connect(i) {
   });
 }
 
-// Reconnect with capped full-jitter backoff (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
+// Reconnect with the repository's one capped full-jitter backoff (@streamgauge/client).
 function scheduleReconnect(i, attempt) {
-  const delay = Math.random() * Math.min(cfg.backoffCapMs || 1000, (cfg.backoffBaseMs || 50) * 2 ** attempt);
+  const delay = backoffDelay(attempt, cfg.backoffBaseMs || 50, cfg.backoffCapMs || 1000);
   setTimeout(async () => {
     if (stopping) return;
     reconnects[i]++;

@@ -30,6 +30,8 @@ import { corsHeaders } from './transport/origin';
 import { attachWebSocketServer, type WsServerHandle } from './transport/ws-server';
 import { registerTelemetryRoutes } from './telemetry/routes';
 import { createTelemetry } from './telemetry/telemetry-engine';
+import { createOwnership } from './cluster/create-ownership';
+import { ownedSource } from './cluster/owned-source';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -82,6 +84,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     maxBatch: config.limits.maxBatch,
     replayPageSize: config.ws.replayPageSize,
     maxSubscriptionsPerSink: config.ws.maxSubscriptionsPerConnection,
+    maxTtlSeconds: config.telemetry.maxTtlSeconds,
   });
   const defs = new Map(config.channels.definitions.map((d) => [d.name, d]));
   for (const meta of metas) {
@@ -99,7 +102,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await hub.declare(d as never);
   }
   // Application telemetry (issue 4): metric rules, entity TTL and aggregates, alerts channel.
-  const telemetry = await createTelemetry({ config, hub, registry, log, metricsRegistry: metrics.registry, logger });
+  // Derived work (telemetry, sources) runs on one instance at a time: docs/scaling.md.
+  const ownership = createOwnership(config, logger, metrics.registry);
+  const telemetry = await createTelemetry({ config, hub, registry, log, metricsRegistry: metrics.registry, logger, ownership });
 
   const app = Fastify({
     loggerInstance: logger,
@@ -226,10 +231,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   const stops: (() => Promise<void> | void)[] = [];
+  stops.push(() => ownership.stop());
   stops.push(() => telemetry.stop());
   stops.push(stopConnectionCap);
-  const sources = options.sources ?? createSources(config);
-  const ctx: SourceContext = { hub, config, logger, registry: metrics.registry };
+  const sources = (options.sources ?? createSources(config)).map((s) => ownedSource(s, ownership, logger));
+  const sourcesStopped = new AbortController();
+  stops.push(() => sourcesStopped.abort());
+  const ctx = sourceContext(hub, log, config, logger, metrics, sourcesStopped.signal);
 
   app.addHook('preClose', async () => {
     closing = true;
@@ -305,6 +313,27 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     async close() {
       await app.close();
     },
+  };
+}
+
+/**
+ * The narrow context sources get (HELPERS.md), over today's Hub and EventLog. A small adapter on
+ * purpose: the session work (issue 13) replaces it with its own.
+ */
+function sourceContext(hub: Hub, log: EventLog, config: Config, logger: Logger, metrics: CoreMetrics, signal: AbortSignal): SourceContext {
+  return {
+    async declare(def) {
+      await hub.declare(def as never);
+    },
+    publish: (items) => hub.publish(items),
+    read: (channel, options) => log.read(channel, options),
+    async resetEpoch(channel) {
+      hub.adoptEpoch(await log.resetEpoch(channel));
+    },
+    maxBatch: config.limits.maxBatch,
+    logger,
+    metrics: metrics.registry,
+    signal,
   };
 }
 
