@@ -10,8 +10,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { ErrorCode } from '@streamgauge/protocol';
-import { sgError } from '../errors';
 import {
   type AppendItem,
   type ChannelMeta,
