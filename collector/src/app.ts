@@ -77,8 +77,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     maxChannels: config.channels.maxChannels,
     maxMessageBytes: config.limits.maxMessageBytes,
     maxBatch: config.limits.maxBatch,
+    maxInferredFields: config.channels.maxInferredFields,
     replayPageSize: config.ws.replayPageSize,
-    maxSubscriptionsPerSink: config.ws.maxSubscriptionsPerConnection,
+    logger,
   });
   const defs = new Map(config.channels.definitions.map((d) => [d.name, d]));
   for (const meta of metas) {
@@ -164,9 +165,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const sse = registerSse(app, {
     config: config.sse,
     allowedOrigins: config.ws.allowedOrigins,
+    maxSubscriptions: config.ws.maxSubscriptionsPerConnection,
     hub,
     metrics,
     auth,
+    logger,
     admit: (req, reply) => security.admitSse(req, reply),
   });
   let ws: WsServerHandle | undefined;
@@ -226,7 +229,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const stops: (() => Promise<void> | void)[] = [];
   stops.push(() => telemetry.stop());
   const sources = options.sources ?? createSources(config);
-  const ctx: SourceContext = { hub, config, logger, registry: metrics.registry };
+  // Aborted first on close, so that sources stop publishing before the log closes.
+  const sourcesStop = new AbortController();
+  stops.push(() => sourcesStop.abort());
+  const ctx: SourceContext = {
+    declare: async (def) => {
+      await hub.declare(def);
+    },
+    publish: (items) => hub.publish(items),
+    read: (channel, o) => log.read(channel, o),
+    resetEpoch: (channel) => hub.resetEpoch(channel),
+    maxBatch: config.limits.maxBatch,
+    logger,
+    metrics: metrics.registry,
+    signal: sourcesStop.signal,
+  };
 
   app.addHook('preClose', async () => {
     closing = true;

@@ -74,6 +74,11 @@ export interface EventLog {
   open(): Promise<ChannelMeta[]>;
   /** Returns the channel, creating it with a fresh epoch if it does not exist. */
   ensureChannel(name: string): Promise<ChannelMeta>;
+  /**
+   * Drops a channel's history and starts a new epoch: offsets restart at 1 (sources use it when a
+   * chain was reset). Resolves with the new metadata; the caller tells subscribers.
+   */
+  resetEpoch(name: string): Promise<ChannelMeta>;
   /** Appends atomically (all or none), assigning consecutive offsets per channel. */
   append(items: AppendItem[]): Promise<StoredMessage[]>;
   read(channel: string, options: ReadOptions): Promise<ReadResult>;

@@ -8,8 +8,10 @@
  * detects the gap on the next message and reads the log, and a reconnect triggers a resync of
  * every channel's metadata, so subscribers still get every message once and in order.
  *
- * Channels are spread over `store.redis.urls` by a hash of their name (FNV-1a); a publish batch
- * must stay within one shard to stay atomic.
+ * Channels are spread over `store.redis.urls` by a hash of their namespace (first segment, FNV-1a):
+ * every channel of a namespace lives on one shard, so a batch within one namespace is atomic on any
+ * number of shards. A batch whose namespaces land on different shards is refused (SG_BAD_REQUEST);
+ * the built-in sources publish one namespace per batch (docs/scaling.md).
  *
  * Redis trouble: commands fail at once while disconnected (no offline queue) and are never resent
  * on reconnect (a resent append could be applied twice), so a publish is answered 503
@@ -18,7 +20,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Redis, { type RedisOptions } from 'ioredis';
-import { ErrorCode } from '@streamgauge/protocol';
+import { ErrorCode, channelNamespace } from '@streamgauge/protocol';
 import { sgError } from '../errors';
 import type { Logger } from '../logger';
 import {
@@ -34,7 +36,7 @@ import {
   storedMessage,
   newEpoch,
 } from './event-log';
-import { APPEND_LUA, ENSURE_LUA, READ_LUA, RENEW_LUA, RETENTION_LUA } from './redis-scripts';
+import { APPEND_LUA, ENSURE_LUA, READ_LUA, RENEW_LUA, RESET_LUA, RETENTION_LUA } from './redis-scripts';
 
 /** Limits and timings of the Redis log; each has a unit in its name. */
 export const REDIS_LOG_DEFAULTS = {
@@ -68,6 +70,7 @@ interface ScriptedRedis extends Redis {
   sgRead(...args: (string | number)[]): Promise<Reply>;
   sgRetention(...args: (string | number)[]): Promise<Reply>;
   sgRenew(...args: (string | number)[]): Promise<Reply>;
+  sgReset(...args: (string | number)[]): Promise<Reply>;
 }
 
 interface Shard {
@@ -84,14 +87,19 @@ interface Shard {
   lastError?: Error;
 }
 
-/** FNV-1a 32-bit: stable across processes and versions, unlike a language's own string hash. */
+/**
+ * The shard of a channel: FNV-1a 32-bit of its namespace (stable across processes and versions,
+ * unlike a language's own string hash). By namespace, so that one source's batch (evm/<chain>/…,
+ * demo/…) never straddles shards.
+ */
 export function shardOf(channel: string, shards: number): number {
   if (shards <= 1) {
     return 0;
   }
+  const ns = channelNamespace(channel);
   let h = 0x811c9dc5;
-  for (let i = 0; i < channel.length; i++) {
-    h ^= channel.charCodeAt(i);
+  for (let i = 0; i < ns.length; i++) {
+    h ^= ns.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
   return (h >>> 0) % shards;
@@ -163,6 +171,7 @@ export class RedisLog implements EventLog {
       client.defineCommand('sgRead', { numberOfKeys: 1, lua: READ_LUA });
       client.defineCommand('sgRetention', { numberOfKeys: 2, lua: RETENTION_LUA });
       client.defineCommand('sgRenew', { numberOfKeys: 2, lua: RENEW_LUA });
+      client.defineCommand('sgReset', { numberOfKeys: 3, lua: RESET_LUA });
       // The subscriber keeps its subscriptions across reconnects (ioredis autoResubscribe).
       const sub = new Redis(url, { ...options, commandTimeout: undefined });
       const shard: Shard = { index, url, client, sub, up: false, downAnnounced: false, resyncing: false, usedMemoryBytes: null };
@@ -443,6 +452,25 @@ export class RedisLog implements EventLog {
     }
     const s = this.shardFor(name);
     return this.call(s, 'ensureChannel', async () => ({ ...(await this.fetchMeta(s, name)) }));
+  }
+
+  async resetEpoch(name: string): Promise<ChannelMeta> {
+    await this.ensureChannel(name);
+    const s = this.shardFor(name);
+    return this.call(s, 'resetEpoch', async () => {
+      const r = await s.client.sgReset(
+        this.metaKey(name),
+        this.streamKey(name),
+        this.latestKey(name),
+        newEpoch(),
+        this.instanceId,
+        this.notifyChannel,
+        name,
+      );
+      const meta = metaFromReply(name, r, 0);
+      this.cache.set(name, meta);
+      return { ...meta };
+    });
   }
 
   meta(channel: string): ChannelMeta | undefined {

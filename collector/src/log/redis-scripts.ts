@@ -248,3 +248,17 @@ if renewed == 1 then
 end
 return { m[1], first, count, last, m[3] or '0', renewed }
 `;
+
+/**
+ * Starts a new epoch for a channel on purpose (a source saw its chain reset): the stream and the
+ * latest-by-key hash are dropped and offsets restart at 1. Other instances learn it from the notice.
+ * KEYS: meta, stream, latest. ARGV: new epoch, instance id, notify channel, name.
+ */
+export const RESET_LUA = `
+local meta, stream, latest = KEYS[1], KEYS[2], KEYS[3]
+redis.call('DEL', stream, latest)
+redis.call('HSET', meta, 'epoch', ARGV[1], 'last_offset', 0)
+local ts = redis.call('HGET', meta, 'last_ts')
+redis.call('PUBLISH', ARGV[3], 'N\\t' .. ARGV[2] .. '\\t' .. ARGV[4] .. '\\t' .. ARGV[1] .. '\\t1\\t0\\t0')
+return { ARGV[1], 1, 0, 0, ts or '0', 1 }
+`;

@@ -154,6 +154,18 @@ export class SqliteLog implements EventLog {
     return c;
   }
 
+  async resetEpoch(name: string): Promise<ChannelMeta> {
+    const c = this.ensureSync(name);
+    const epoch = newEpoch();
+    this.db.transaction(() => {
+      this.stmts.evictBelow.run(c.id, Number.MAX_SAFE_INTEGER);
+      this.db.prepare('DELETE FROM latest WHERE channel_id = ?').run(c.id);
+      this.db.prepare('UPDATE channels SET epoch = ?, last_offset = 0 WHERE id = ?').run(epoch, c.id);
+    })();
+    Object.assign(c, { epoch, firstOffset: 1, lastOffset: 0, count: 0 });
+    return publicMeta(c);
+  }
+
   meta(channel: string): ChannelMeta | undefined {
     const c = this.channels.get(channel);
     return c && publicMeta(c);

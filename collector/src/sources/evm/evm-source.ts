@@ -26,9 +26,11 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
   return {
     name: `evm/${chainConfig.name}`,
     async start(ctx: SourceContext) {
-      const { hub, logger } = ctx;
+      // Adapted to the narrow SourceContext (HELPERS.md); the evm helper rewrites this source.
+      const { logger } = ctx;
+      const hub = { declare: ctx.declare, publish: ctx.publish };
       const names = evmChannelNames(chainConfig.name);
-      const metrics = evmMetrics(ctx.registry);
+      const metrics = evmMetrics(ctx.metrics);
       const label = { chain: chainConfig.name };
       const live = { state: 'down' as SourceState, headTimestamp: undefined as number | undefined };
       metrics.live.set(chainConfig.name, live);
@@ -57,7 +59,7 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
       }
       metrics.confirmationDepth.set(label, chain.confirmations);
 
-      const maxBatch = ctx.config.limits.maxBatch;
+      const maxBatch = ctx.maxBatch;
       const publish = async (items: PublishItem[]): Promise<void> => {
         for (let i = 0; i < items.length; i += maxBatch) {
           await hub.publish(items.slice(i, i + maxBatch));
@@ -108,7 +110,7 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
 
       // A reorg can orphan at most the window; read back twice that, as reorg replacements repeat numbers.
       const window = new ReorgTracker(chain.confirmations).capacity;
-      const restored = await readRecentBlocks(hub, names.blocks, window * 2 + 8);
+      const restored = await readRecentBlocks(ctx.read, names.blocks, window * 2 + 8);
       if (restored.length) {
         logger.info({ chain: chain.name, block: restored[restored.length - 1].number }, 'evm: continuing after the last published block');
       }
