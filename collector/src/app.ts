@@ -108,6 +108,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     routerOptions: { ignoreTrailingSlash: true },
   });
 
+  // Publishes are JSON or NDJSON: without fastify's default text/plain parser a text/plain body is
+  // answered 415 SG_UNSUPPORTED_MEDIA_TYPE, not a misleading 400.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err: FastifyError | SgError, req, reply) => {
     let e: SgError;
     if (err instanceof SgError) {

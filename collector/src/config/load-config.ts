@@ -11,6 +11,7 @@ import { AUTH_DEFAULTS, type AuthConfig } from '../auth/config';
 import { resolveAuthSecrets } from '../auth/resolve-secrets';
 import { EVM_DEFAULTS, type EvmConfig } from '../sources/evm/config';
 import { TELEMETRY_DEFAULTS, type TelemetryConfig } from '../telemetry/config';
+import type { DeepPartial, DeepReadonly } from './deep-types';
 import { DEFAULTS } from './defaults';
 import { configSchema } from './schema';
 
@@ -18,12 +19,7 @@ type Core = typeof DEFAULTS;
 export type Config = DeepReadonly<Core & { auth: AuthConfig; evm: EvmConfig; telemetry: TelemetryConfig }>;
 export type ConfigInput = DeepPartial<Core & { auth: AuthConfig; evm: EvmConfig; telemetry: TelemetryConfig }>;
 
-export type DeepReadonly<T> = T extends (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
-export type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+export type { DeepPartial, DeepReadonly };
 
 const FULL_DEFAULTS = { ...DEFAULTS, auth: AUTH_DEFAULTS, evm: EVM_DEFAULTS, telemetry: TELEMETRY_DEFAULTS };
 
@@ -164,13 +160,22 @@ export function resolveConfig(fileConfig: unknown = {}, env: NodeJS.ProcessEnv =
             : ` ${e.message}`;
       problems.push(`${where}${extra}`);
     }
-    throw new ConfigError(problems, source);
   }
   const config = merged as unknown as Config;
-  // keyEnv/secretEnv/bearerTokenEnv are read from `env` here, the one place that may (auth/resolve-secrets.ts).
-  const semantic = [...semanticProblems(config), ...resolveAuthSecrets(merged.auth, env)];
-  if (semantic.length) {
-    throw new ConfigError(semantic, source);
+  // Every problem at once: the cross-field checks run even when the schema already failed. On a
+  // shape the schema refused they may throw; what they found until then is still reported.
+  const semantic: string[] = [];
+  try {
+    semantic.push(...semanticProblems(config));
+    // keyEnv/secretEnv/bearerTokenEnv are read from `env` here, the one place that may (auth/resolve-secrets.ts).
+    semantic.push(...resolveAuthSecrets(merged.auth, env));
+  } catch (err) {
+    if (problems.length === 0) {
+      throw err;
+    }
+  }
+  if (problems.length || semantic.length) {
+    throw new ConfigError([...problems, ...semantic], source);
   }
   return deepFreeze(config);
 }

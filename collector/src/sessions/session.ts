@@ -393,17 +393,21 @@ export class Session implements CursorTarget {
   }
 
   storeDown(): void {
-    this.out.transport === 'ws'
-      ? this.close({
-          closeCode: CloseCode.StoreUnavailable,
-          errorCode: ErrorCode.StoreUnavailable,
-          message: 'event store unavailable: reconnect with backoff and resume',
-        })
-      : this.control({
-          type: 'error',
-          code: ErrorCode.StoreUnavailable,
-          message: 'event store unavailable: delivery pauses, and resumes without gaps when the store returns',
-        });
+    // A WebSocket client reconnects with backoff, maybe to an instance that still reaches the
+    // store, and resumes; an SSE stream stays, and its delivery resumes when the store is back.
+    if (this.out.transport === 'ws') {
+      this.close({
+        closeCode: CloseCode.StoreUnavailable,
+        errorCode: ErrorCode.StoreUnavailable,
+        message: 'event store unavailable: reconnect with backoff and resume',
+      });
+    } else {
+      this.control({
+        type: 'error',
+        code: ErrorCode.StoreUnavailable,
+        message: 'event store unavailable: delivery pauses, and resumes without gaps when the store returns',
+      });
+    }
   }
 
   fail(err: unknown): void {

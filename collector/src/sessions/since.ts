@@ -29,3 +29,12 @@ export function parseSince(v: unknown): Since | undefined {
   }
   throw new Error('since must be {"epoch","offset"}, {"time"} or {"last"}');
 }
+
+/** A time as ms since the Unix epoch or an ISO 8601 string; null when it is neither. */
+export function parseTime(v: string): number | null {
+  if (/^\d+$/.test(v)) {
+    return Number(v);
+  }
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? null : t;
+}

@@ -14,6 +14,7 @@ import type { Hub } from '../hub/hub';
 import type { CoreMetrics } from '../metrics/core-metrics';
 import type { Logger } from '../logger';
 import { type EndReason, Session, type SessionOutput } from '../sessions/session';
+import { parseTime } from '../sessions/since';
 import { corsHeaders, originAllowed } from './origin';
 
 export interface SseOptions {
@@ -197,12 +198,4 @@ export function registerSse(app: FastifyInstance, o: SseOptions): SseHandle {
       }
     },
   };
-}
-
-export function parseTime(v: string): number | null {
-  if (/^\d+$/.test(v)) {
-    return Number(v);
-  }
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? null : t;
 }

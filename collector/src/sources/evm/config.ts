@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type AbiEvent, isAddress, parseAbi, toEventSelector } from 'viem';
-import type { DeepReadonly } from '../../config/load-config';
+import type { DeepReadonly } from '../../config/deep-types';
 
 export interface EvmContractConfig {
   /** Label in channels and metrics (`contract`): keep it short and stable. */

@@ -140,19 +140,28 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
   };
 }
 
+/**
+ * The chain sources, one per `evm.chains` entry. Every chain's configuration (duplicate names,
+ * addresses, ABIs) is checked here, before anything starts: a problem is a ConfigError listing all
+ * of them, and the collector exits 78 instead of running without the chain.
+ */
 export function createEvmSources(config: Config): Source[] {
+  const problems: string[] = [];
   const seen = new Set<string>();
-  return config.evm.chains.map((c, i) => {
+  config.evm.chains.forEach((c, i) => {
     if (seen.has(c.name)) {
-      // Two sources would interleave on the same channels: the second one refuses to start.
-      return {
-        name: `evm/${c.name}#${i}`,
-        start() {
-          return Promise.reject(new ConfigError([`evm.chains[${i}].name ${JSON.stringify(c.name)}: defined twice`], 'evm'));
-        },
-      };
+      // Two sources would interleave on the same channels.
+      problems.push(`evm.chains[${i}].name ${JSON.stringify(c.name)}: defined twice`);
     }
     seen.add(c.name);
-    return createEvmSource(c, i);
+    try {
+      resolveChain(c, i);
+    } catch (err) {
+      problems.push(...(err instanceof ConfigError ? err.problems : [(err as Error).message]));
+    }
   });
+  if (problems.length) {
+    throw new ConfigError(problems, 'evm');
+  }
+  return config.evm.chains.map((c, i) => createEvmSource(c, i));
 }
