@@ -16,7 +16,7 @@ import { PUB_KEY, TOKEN_SECRET, bearer } from './fixtures';
 jest.setTimeout(300_000);
 
 const CODES = new Set<string>(Object.values(ErrorCode));
-const SERVER_FRAME_TYPES = new Set(['welcome', 'subscribed', 'unsubscribed', 'messages', 'error', 'pong', 'auth_ok']);
+const SERVER_FRAME_TYPES = new Set(['welcome', 'subscribed', 'pattern', 'unsubscribed', 'messages', 'error', 'pong', 'auth_ok']);
 
 const channelArb = fc.oneof(
   fc.constantFrom('app/a', 'app/b', 'app/b/c', 'evm/x', 'app/*', 'app/**', '**', '*', 'x', '', 'APP/a', 'app//a', 'app/a/'),
