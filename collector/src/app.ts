@@ -5,7 +5,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { ErrorCode, channelNamespace } from '@streamgauge/protocol';
 import { ChannelRegistry } from './channels/channel-registry';
-import type { Config } from './config/load-config';
+import type { Config } from './collector-config';
 import { SgError, sgError } from './errors';
 import type { Authenticator } from './auth/principal';
 import { createSecurity, type Security } from './auth/create-security';

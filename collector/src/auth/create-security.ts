@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { ErrorCode } from '@streamgauge/protocol';
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import { SgError, sgError } from '../errors';
 import { ConnectionGuard, retryAfterSeconds } from '../limits/connection-guard';
 import type { Logger } from '../logger';

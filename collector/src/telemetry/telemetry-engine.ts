@@ -14,7 +14,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { ErrorCode, type PublishItem } from '@streamgauge/protocol';
 import type { Channel, ChannelRegistry } from '../channels/channel-registry';
 import type { ChannelDefinition } from '../config/defaults';
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import { ConfigError, SgError } from '../errors';
 import type { Hub } from '../hub/hub';
 import type { EventLog, StoredMessage } from '../log/event-log';

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, type ServerFrame, type Since, isPattern, matchChannel } from '@streamgauge/protocol';
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import { SgError, sgError } from '../errors';
 import type { Authenticator, Principal } from '../auth/principal';
 import type { Hub } from '../hub/hub';

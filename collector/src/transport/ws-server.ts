@@ -8,7 +8,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, ErrorCode, PROTOCOL_VERSION, type ErrorBody } from '@streamgauge/protocol';
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import { SgError } from '../errors';
 import type { Authenticator, Principal } from '../auth/principal';
 import type { Hub } from '../hub/hub';

@@ -6,13 +6,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../../src/config/load-config';
+import { resolveConfig } from '../../src/collector-config';
 import { ConfigError } from '../../src/errors';
 import { type EvmChainConfig, evmConfigProblems, resolveChain } from '../../src/sources/evm/config';
-import { type CollectorProcess, startCollector } from '../helpers/collector-process';
-import { WsTestClient } from '../helpers/ws-test-client';
+import { startCollector } from '../helpers/collector-process';
 import { compileBadge } from './compile-badge';
-import { metric } from './evm-test-utils';
 
 const BADGE = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 const TRANSFER = 'event Transfer(address indexed from, address indexed to, uint256 indexed tokenId)';
@@ -49,6 +47,8 @@ test('behavior: schema problems fail startup with ConfigError naming the path', 
     'evm.chains.0.name must match pattern "^[a-z0-9][a-z0-9_.-]{0,63}$"',
     'evm.chains.0.rpcUrls.0 must match pattern "^(https?|wss?)://"',
     'evm.chains.0.contracts.0.address must match pattern "^0x[0-9a-fA-F]{40}$"',
+    // Every problem at once: the cross-field checks run too.
+    'evm.chains[0].contracts[0].address 0x12: not a valid address (bad EIP-55 checksum; write it all lower-case to skip the check)',
   ]);
 });
 
@@ -122,43 +122,30 @@ test('behavior: semantic checks report bad checksums, unknown events, bad signat
 });
 
 describe('a chain whose config cannot run', () => {
-  let collector: CollectorProcess | undefined;
-  let client: WsTestClient | undefined;
-
-  afterAll(async () => {
-    client?.close();
-    await collector?.stop();
-    collector?.cleanup();
-  });
-
-  test('behavior: the collector keeps serving and shows the chain down with the reason, instead of crash-looping', async () => {
-    collector = await startCollector({
-      config: {
-        evm: {
-          chains: [
-            chain({
-              name: 'broken',
-              rpcUrls: ['http://127.0.0.1:9'],
-              contracts: [{ name: 'badge', address: BADGE, abiFile, events: ['Mint'] }],
-            }),
-          ],
+  // Issue 13 item 7: a configuration error (checksums, ABI files, events, duplicate names) is found at
+  // load and exits 78 with every problem, like any other configuration error; it no longer runs on.
+  test('behavior: the collector exits 78 naming the problem, instead of running without the chain', async () => {
+    await expect(
+      startCollector({
+        config: {
+          evm: {
+            chains: [
+              chain({
+                name: 'broken',
+                rpcUrls: ['http://127.0.0.1:9'],
+                contracts: [{ name: 'badge', address: BADGE, abiFile, events: ['Mint'] }],
+              }),
+            ],
+          },
         },
-      },
-    });
-    expect((await fetch(`${collector.url}/readyz`)).status).toBe(200);
-    client = await WsTestClient.connect(collector.wsUrl);
-    await client.subscribe('evm/broken/status');
-    const snap = await client.waitFor((f) => f.type === 'messages' && f.channel === 'evm/broken/status');
-    expect(snap.messages[0].data).toEqual({
-      chain: 'broken',
-      state: 'down',
-      endpoint: null,
-      head: null,
-      detail: `evm.chains[0].contracts[0].events[0]: unknown event "Mint": ${abiFile} has Transfer`,
-      subscribed: false,
-    });
-    expect(await metric(collector.url, 'streamgauge_evm_source_up', { chain: 'broken' })).toBe(0);
-    expect(collector.output()).toContain('source failed to start');
-    expect(collector.proc.exitCode).toBeNull();
+        readyTimeoutMs: 5_000,
+      }),
+    ).rejects.toThrow(`exited with 78`);
+    await expect(
+      startCollector({
+        config: { evm: { chains: [chain({ name: 'broken', contracts: [{ name: 'badge', address: BADGE, abiFile, events: ['Mint'] }] })] } },
+        readyTimeoutMs: 5_000,
+      }),
+    ).rejects.toThrow(`evm.chains[0].contracts[0].events[0]: unknown event "Mint": ${abiFile} has Transfer`);
   });
 });

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { ERROR_HTTP_STATUS, ErrorCode } from '@streamgauge/protocol';
 import { buildApp, type StreamgaugeApp } from '../../src/app';
-import { resolveConfig } from '../../src/config/load-config';
+import { resolveConfig } from '../../src/collector-config';
 import { WsTestClient } from '../helpers/ws-test-client';
 import { PUB_KEY, TOKEN_SECRET, bearer } from './fixtures';
 

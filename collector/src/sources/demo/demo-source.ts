@@ -4,7 +4,7 @@
  * `demo/ticks` counter so `curl …/stream?channels=demo/**` shows something at once.
  */
 import { type PublishItem, channelNamespace } from '@streamgauge/protocol';
-import type { Config } from '../../config/load-config';
+import type { Config } from '../../collector-config';
 import { DEMO_CHANNELS } from '../../telemetry/demo-config';
 import type { Source } from '../source';
 import { FourSystems } from './four-systems';

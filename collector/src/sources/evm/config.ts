@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { type AbiEvent, isAddress, parseAbi, toEventSelector } from 'viem';
 import type { DeepReadonly } from '../../config/deep-types';
+import type { ConfigSection } from '../../config/section';
 
 export interface EvmContractConfig {
   /** Label in channels and metrics (`contract`): keep it short and stable. */
@@ -258,3 +259,15 @@ export function evmConfigProblems(evm: DeepReadonly<EvmConfig>, readFile: ReadFi
   });
   return problems;
 }
+
+/**
+ * The `evm` section of the configuration (registered in collector-config.ts): every chain's problem
+ * (duplicate names, addresses, ABIs) is found at load, so the collector exits 78 instead of running
+ * without the chain.
+ */
+export const evmSection: ConfigSection<EvmConfig> = {
+  key: 'evm',
+  defaults: EVM_DEFAULTS,
+  schema: evmConfigSchema,
+  problems: (evm) => evmConfigProblems(evm),
+};

@@ -5,7 +5,7 @@
  * streamgauge_evm_source_up, and fails to start without taking the collector down.
  */
 import type { PublishItem } from '@streamgauge/protocol';
-import type { Config, DeepReadonly } from '../../config/load-config';
+import type { Config, DeepReadonly } from '../../collector-config';
 import { ConfigError } from '../../errors';
 import type { Source, SourceContext } from '../source';
 import { evmChannelDefinitions, evmChannelNames } from './channels';
@@ -141,27 +141,9 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
 }
 
 /**
- * The chain sources, one per `evm.chains` entry. Every chain's configuration (duplicate names,
- * addresses, ABIs) is checked here, before anything starts: a problem is a ConfigError listing all
- * of them, and the collector exits 78 instead of running without the chain.
+ * The chain sources, one per `evm.chains` entry. Their configuration (duplicate names, addresses,
+ * ABIs) was checked when it was loaded (evmSection in ./config.ts: exit 78 on a problem).
  */
 export function createEvmSources(config: Config): Source[] {
-  const problems: string[] = [];
-  const seen = new Set<string>();
-  config.evm.chains.forEach((c, i) => {
-    if (seen.has(c.name)) {
-      // Two sources would interleave on the same channels.
-      problems.push(`evm.chains[${i}].name ${JSON.stringify(c.name)}: defined twice`);
-    }
-    seen.add(c.name);
-    try {
-      resolveChain(c, i);
-    } catch (err) {
-      problems.push(...(err instanceof ConfigError ? err.problems : [(err as Error).message]));
-    }
-  });
-  if (problems.length) {
-    throw new ConfigError(problems, 'evm');
-  }
   return config.evm.chains.map((c, i) => createEvmSource(c, i));
 }
