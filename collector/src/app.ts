@@ -64,6 +64,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const registry = new ChannelRegistry(
     { maxMessages: config.retention.maxMessages, maxAgeSeconds: config.retention.maxAgeSeconds },
     config.channels.maxInferredFields,
+    log,
   );
   const security = createSecurity(config, logger, metrics.registry);
   const auth = security.auth;
@@ -89,6 +90,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       const { messages } = await log.read(c.name, { limit: 1, tail: true });
       if (messages[0]) {
         c.lastItem = messages[0].item;
+        c.lastItemOffset = messages[0].offset;
         registry.addFields(c, registry.check(c, JSON.parse(messages[0].data)).added);
       }
     }
@@ -265,12 +267,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const evictions = await log.enforceRetention((name) => registry.get(name)?.retention ?? config.retention, Date.now());
     for (const ev of evictions) {
       metrics.evictions.inc({ namespace: channelNamespace(ev.channel) }, ev.evicted);
-      const meta = log.meta(ev.channel);
-      const c = registry.get(ev.channel);
-      if (meta && c) {
-        c.firstOffset = meta.firstOffset;
-        c.count = meta.count;
-      }
     }
   };
   // Count retention also runs as soon as a channel passes its bound by 10 %, so that a fast channel

@@ -8,7 +8,7 @@
  */
 import { type ChannelKind, type Since, type SubscribedFrame, channelNamespace } from '@streamgauge/protocol';
 import type { Channel } from '../channels/channel-registry';
-import type { ChannelMeta, EventLog, StoredMessage } from '../log/event-log';
+import type { EventLog, StoredMessage } from '../log/event-log';
 import { Cursor, type CursorTarget } from './cursor';
 import { messagesFrame } from './messages-frame';
 
@@ -187,8 +187,8 @@ export class CursorEngine {
       if (cursor.closed || target.closed) {
         return;
       }
-      if (c.epoch !== epoch) {
-        // The channel got a new epoch during the read (epochChanged reset the position): read again.
+      if (c.epoch !== epoch || cursor.epoch !== epoch) {
+        // The channel got a new epoch during the read (storeMoved reset the position): read again.
         continue;
       }
       if (messages.length === 0) {
@@ -216,25 +216,24 @@ export class CursorEngine {
     }
   }
 
-  /** The store lost this channel's history (new epoch): every cursor starts over in the new epoch. */
-  epochChanged(c: Channel, meta: ChannelMeta): void {
-    const first = meta.count === 0 ? meta.lastOffset + 1 : meta.firstOffset;
+  /**
+   * The log moved a channel other than by an append this instance delivered: a cursor of an older
+   * epoch starts over in the new one (`subscribed` with recovered:false, reason epoch_changed); a
+   * live cursor behind the last offset (appends this instance missed) reads the log.
+   */
+  storeMoved(c: Channel): void {
+    const first = c.count === 0 ? c.lastOffset + 1 : c.firstOffset;
     for (const cursor of this.byChannel.get(c.name) ?? []) {
       if (cursor.closed || cursor.target.closed) {
         continue;
       }
-      cursor.live = false;
-      cursor.position = first - 1;
-      cursor.epoch = c.epoch;
-      cursor.target.control(subscribedFrame(cursor, c, false, 'epoch_changed', first));
-      void this.catchUp(cursor, c);
-    }
-  }
-
-  /** Appends this instance missed (Redis): live cursors behind the new last offset read the log. */
-  fellBehind(c: Channel): void {
-    for (const cursor of this.byChannel.get(c.name) ?? []) {
-      if (cursor.live && cursor.position < c.lastOffset) {
+      if (cursor.epoch !== c.epoch) {
+        cursor.live = false;
+        cursor.position = first - 1;
+        cursor.epoch = c.epoch;
+        cursor.target.control(subscribedFrame(cursor, c, false, 'epoch_changed', first));
+        void this.catchUp(cursor, c);
+      } else if (cursor.live && cursor.position < c.lastOffset) {
         cursor.live = false;
         void this.catchUp(cursor, c);
       }

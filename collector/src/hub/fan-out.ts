@@ -91,7 +91,8 @@ export class FanOut {
         }
         continue;
       }
-      if (cursor.position >= last) {
+      if (cursor.position >= last || cursor.epoch !== c.epoch) {
+        // Already there, or of an older epoch (storeMoved restarts it in the new one).
         continue;
       }
       let frame: string;

@@ -163,27 +163,24 @@ export class Hub {
     }
   }
 
-  /** Brings a channel up to the store's metadata: a new channel, a new epoch, or appends this instance missed. */
+  /**
+   * The log moved a channel behind this instance's back (Redis: a new epoch after data loss,
+   * appends missed while disconnected, a channel created elsewhere; or resetEpoch): the log already
+   * holds the new state, so cursors compare their own epoch and position with it.
+   */
   private syncChannel(meta: ChannelMeta): void {
     const c = this.o.registry.get(meta.name);
     if (!c) {
       this.o.registry.upsert(meta);
       return;
     }
-    if (c.epoch !== meta.epoch) {
-      this.o.registry.upsert(meta);
+    if (c.lastItemEpoch !== c.epoch) {
       c.lastItem = null;
+      c.lastItemOffset = 0;
+      c.lastItemEpoch = c.epoch;
       this.fanOut.drop(c.name);
-      this.cursors.epochChanged(c, meta);
-      return;
     }
-    if (meta.lastOffset > c.lastOffset || meta.firstOffset !== c.firstOffset) {
-      c.lastOffset = Math.max(c.lastOffset, meta.lastOffset);
-      c.firstOffset = meta.firstOffset;
-      c.count = meta.count;
-      c.lastTs = meta.lastTs ?? c.lastTs;
-      this.cursors.fellBehind(c);
-    }
+    this.cursors.storeMoved(c);
   }
 
   private accept(stored: StoredMessage[], acceptedAt: number, items?: PublishItem[], remote = false): void {
@@ -191,13 +188,12 @@ export class Hub {
     const perChannel = new Map<Channel, StoredMessage[]>();
     for (const m of stored) {
       const c = this.o.registry.get(m.channel)!;
-      if (m.offset >= c.lastOffset) {
+      if (m.offset >= c.lastItemOffset || c.lastItemEpoch !== c.epoch) {
         // Another instance's message can arrive after a newer local one (Redis): keep the newest.
-        c.lastTs = m.ts;
         c.lastItem = m.item;
+        c.lastItemOffset = m.offset;
+        c.lastItemEpoch = c.epoch;
       }
-      c.lastOffset = Math.max(c.lastOffset, m.offset);
-      c.count++;
       let list = perChannel.get(c);
       if (!list) {
         perChannel.set(c, (list = []));

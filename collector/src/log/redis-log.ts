@@ -740,15 +740,14 @@ export class RedisLog implements EventLog {
       cur.firstOffset = first;
       cur.count = count;
     } else if (!cur) {
-      // Known from now on; recorded as it was before these messages, which the hub then adds.
-      const lastBefore = messages.length ? messages[0].offset - 1 : last;
+      // Known from now on, as Redis holds it with these messages (the log owns channel state).
       this.cache.set(name, {
         name,
         epoch,
-        firstOffset: Math.min(first, lastBefore + 1),
-        lastOffset: lastBefore,
-        count: Math.max(0, count - messages.length),
-        lastTs: null,
+        firstOffset: count === 0 ? last + 1 : first,
+        lastOffset: last,
+        count,
+        lastTs: messages.length ? messages[messages.length - 1].ts : null,
       });
     } else {
       return;
