@@ -99,7 +99,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await hub.declare(d as never);
   }
   // Application telemetry (issue 4): metric rules, entity TTL and aggregates, alerts channel.
-  const telemetry = await createTelemetry({ config, hub, registry, log, metricsRegistry: metrics.registry, logger });
+  const telemetry = await createTelemetry({
+    config,
+    ctx: {
+      declare: async (def) => {
+        await hub.declare(def);
+      },
+      publish: (items) => hub.publish(items),
+      onAppend: (listener) => hub.onAppend(listener),
+      channel: (name) => registry.get(name),
+      channels: () => registry.all(),
+      latestByKey: (channel) => log.latestByKey(channel),
+      logger,
+      metrics: metrics.registry,
+    },
+  });
 
   const app = Fastify({
     loggerInstance: logger,
