@@ -29,6 +29,8 @@ import { corsHeaders } from './transport/origin';
 import { attachWebSocketServer, type WsServerHandle } from './transport/ws-server';
 import { registerTelemetryRoutes } from './telemetry/routes';
 import { createTelemetry } from './telemetry/telemetry-engine';
+import { createOwnership } from './cluster/create-ownership';
+import { ownedSource } from './cluster/owned-source';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -81,6 +83,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     maxInferredFields: config.channels.maxInferredFields,
     replayPageSize: config.ws.replayPageSize,
     logger,
+    maxTtlSeconds: config.telemetry.maxTtlSeconds,
   });
   const defs = new Map(config.channels.definitions.map((d) => [d.name, d]));
   for (const meta of metas) {
@@ -99,17 +102,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await hub.declare(d as never);
   }
   // Application telemetry (issue 4): metric rules, entity TTL and aggregates, alerts channel.
+  // Derived work (telemetry, sources) runs on one instance at a time: docs/scaling.md.
+  const ownership = createOwnership(config, logger, metrics.registry);
   const telemetry = await createTelemetry({
     config,
+    ownership,
     ctx: {
       declare: async (def) => {
         await hub.declare(def);
       },
-      publish: (items) => hub.publish(items),
+      publish: (items, ifExpiresAt) => hub.publish(items, undefined, ifExpiresAt),
       onAppend: (listener) => hub.onAppend(listener),
       channel: (name) => registry.get(name),
       channels: () => registry.all(),
       latestByKey: (channel) => log.latestByKey(channel),
+      dueExpiries: (now, limit) => log.dueExpiries(now, limit),
       logger,
       metrics: metrics.registry,
     },
@@ -246,23 +253,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   const stops: (() => Promise<void> | void)[] = [];
+  stops.push(() => ownership.stop());
   stops.push(() => telemetry.stop());
-  const sources = options.sources ?? createSources(config);
+  const sources = (options.sources ?? createSources(config)).map((s) => ownedSource(s, ownership, logger));
   // Aborted first on close, so that sources stop publishing before the log closes.
-  const sourcesStop = new AbortController();
-  stops.push(() => sourcesStop.abort());
-  const ctx: SourceContext = {
-    declare: async (def) => {
-      await hub.declare(def);
-    },
-    publish: (items) => hub.publish(items),
-    read: (channel, o) => log.read(channel, o),
-    resetEpoch: (channel) => hub.resetEpoch(channel),
-    maxBatch: config.limits.maxBatch,
-    logger,
-    metrics: metrics.registry,
-    signal: sourcesStop.signal,
-  };
+  const sourcesStopped = new AbortController();
+  stops.push(() => sourcesStopped.abort());
+  const ctx = sourceContext(hub, log, config, logger, metrics, sourcesStopped.signal);
 
   app.addHook('preClose', async () => {
     closing = true;
@@ -331,6 +328,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     async close() {
       await app.close();
     },
+  };
+}
+
+/** The narrow context sources get (HELPERS.md): their channels, not the hub, the log or the whole config. */
+function sourceContext(hub: Hub, log: EventLog, config: Config, logger: Logger, metrics: CoreMetrics, signal: AbortSignal): SourceContext {
+  return {
+    async declare(def) {
+      await hub.declare(def);
+    },
+    publish: (items) => hub.publish(items),
+    read: (channel, options) => log.read(channel, options),
+    resetEpoch: (channel) => hub.resetEpoch(channel),
+    maxBatch: config.limits.maxBatch,
+    logger,
+    metrics: metrics.registry,
+    signal,
   };
 }
 

@@ -8,7 +8,7 @@ import { authSection } from './auth/config-section';
 import type { DeepPartial, DeepReadonly } from './config/deep-types';
 import { type CoreConfig, loadConfigWith, resolveConfigWith } from './config/load-config';
 import type { ConfigSection } from './config/section';
-import { evmSection, type EvmConfig } from './sources/evm/config';
+import { type EvmConfig, evmConfigSection } from './sources/evm/config';
 import { telemetrySection, type TelemetryConfig } from './telemetry/config';
 
 interface Sections {
@@ -17,7 +17,7 @@ interface Sections {
   telemetry: TelemetryConfig;
 }
 
-export const CONFIG_SECTIONS: readonly ConfigSection[] = [authSection, evmSection, telemetrySection] as ConfigSection[];
+export const CONFIG_SECTIONS: readonly ConfigSection[] = [authSection, evmConfigSection, telemetrySection] as ConfigSection[];
 
 export type Config = DeepReadonly<CoreConfig & Sections>;
 export type ConfigInput = DeepPartial<CoreConfig & Sections>;

@@ -18,7 +18,7 @@ import { FanOut } from './fan-out';
 import { PatternRegistry } from './pattern-registry';
 import { type ChannelFilter, validateBatch } from './validate-batch';
 
-export type { ChannelFilter } from './validate-batch';
+export { type ChannelFilter, MAX_PUBLISH_ID_LENGTH } from './validate-batch';
 export { messagesFrame } from './messages-frame';
 
 export interface HubOptions {
@@ -32,6 +32,8 @@ export interface HubOptions {
   maxBatch: number;
   maxInferredFields: number;
   replayPageSize: number;
+  /** Longest entity `ttl` honoured, seconds (telemetry.maxTtlSeconds); longer ones are cut to it. */
+  maxTtlSeconds?: number;
 }
 
 /** Listener for every message appended (locally or by another instance), in offset order per channel. */
@@ -101,8 +103,10 @@ export class Hub {
    * Validates the whole batch, then creates its new channels, grows inferred schemas, appends it
    * atomically and schedules delivery. Resolves with the assigned offsets once the log holds them.
    */
-  async publish(items: PublishItem[], filter?: ChannelFilter): Promise<PublishResult[]> {
+  async publish(items: PublishItem[], filter?: ChannelFilter, ifExpiresAt?: readonly number[]): Promise<PublishResult[]> {
     const plan = validateBatch(items, (n) => this.o.registry.get(n), this.o, Date.now(), filter);
+    // Expiry deletes (telemetry): appended only if the key's deadline is still the one swept.
+    ifExpiresAt?.forEach((at, i) => (plan.items[i].ifExpiresAt = at));
     if (plan.created.size > 0 && this.o.registry.size + plan.created.size > this.o.maxChannels) {
       throw sgError(
         ErrorCode.ChannelLimit,
@@ -115,13 +119,32 @@ export class Hub {
       this.o.registry.addFields(c, fields);
     }
     for (const [name, fields] of plan.created) {
-      const c = this.o.registry.get(name) ?? (await this.declare({ name, kind: 'stream' }));
+      // The log checks the limit again as it creates: concurrent creators cannot pass it.
+      const c =
+        this.o.registry.get(name) ??
+        this.o.registry.upsert(await this.o.log.ensureChannel(name, this.o.maxChannels), { name, kind: 'stream' });
       this.o.registry.addFields(c, fields);
     }
     const acceptedAt = performance.now();
     const stored = await this.o.log.append(plan.items);
-    this.accept(stored, acceptedAt, items);
-    return stored.map((m) => ({ channel: m.channel, epoch: this.o.registry.get(m.channel)!.epoch, offset: m.offset }));
+    if (stored.some((m) => m.unchanged)) {
+      // Retried publish ids and stale expiries were not appended: deliver only what was.
+      const kept = stored.map((_, i) => i).filter((i) => !stored[i].unchanged);
+      this.accept(
+        kept.map((i) => stored[i]),
+        acceptedAt,
+        kept.map((i) => items[i]),
+      );
+    } else {
+      this.accept(stored, acceptedAt, items);
+    }
+    return stored.map((m) => {
+      const r: PublishResult = { channel: m.channel, epoch: this.o.registry.get(m.channel)!.epoch, offset: m.offset };
+      if (m.unchanged === 'duplicate') {
+        r.duplicate = true;
+      }
+      return r;
+    });
   }
 
   /** Messages appended by another instance (Redis): deliver them like local ones. */

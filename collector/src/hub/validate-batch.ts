@@ -18,7 +18,12 @@ export interface BatchRules {
   maxMessageBytes: number;
   maxBatch: number;
   maxInferredFields: number;
+  /** Longest entity `ttl` honoured, seconds (telemetry.maxTtlSeconds); longer ones are cut to it. */
+  maxTtlSeconds?: number;
 }
+
+/** Longest publish id (docs/protocol.md). */
+export const MAX_PUBLISH_ID_LENGTH = 128;
 
 /** What a valid batch will do once appended: new channels to create and fields each schema gains. */
 export interface BatchPlan {
@@ -137,7 +142,18 @@ export function validateBatch(
     if (it.delete !== undefined && typeof it.delete !== 'boolean') {
       throw sgError(ErrorCode.BadRequest, `${where}.delete: must be true or false, got ${JSON.stringify(it.delete)}`);
     }
-    out[i] = { channel: it.channel, ts: now, key, deleted: it.delete ? true : undefined, data };
+    if (it.id !== undefined && (typeof it.id !== 'string' || it.id.length === 0 || it.id.length > MAX_PUBLISH_ID_LENGTH)) {
+      throw sgError(
+        ErrorCode.BadRequest,
+        `${where}.id: must be a string of 1-${MAX_PUBLISH_ID_LENGTH} characters, got ${JSON.stringify(it.id)}`,
+      );
+    }
+    const item: AppendItem = { channel: it.channel, ts: now, key, deleted: it.delete ? true : undefined, data, id: it.id };
+    if (kind === 'entity') {
+      // Kept by the store with the message, so whichever instance holds the expiry lease sees it.
+      item.expiresAt = it.ttl !== undefined && !it.delete ? now + Math.min(it.ttl, rules.maxTtlSeconds ?? Infinity) * 1000 : null;
+    }
+    out[i] = item;
   }
   return { items: out, created, grown };
 }

@@ -39,8 +39,6 @@ export interface EvmChainConfig {
   watchAddresses?: string[];
   /** One RPC request's timeout. */
   requestTimeoutMs?: number;
-  /** Cap of the retry backoff after failures (full jitter from 250 ms up). */
-  maxBackoffMs?: number;
 }
 
 export type EvmConfig = { chains: EvmChainConfig[] };
@@ -53,7 +51,6 @@ export const EVM_CHAIN_DEFAULTS = {
   pollIntervalMs: 2_000,
   startBlock: 'latest' as 'latest' | number,
   requestTimeoutMs: 10_000,
-  maxBackoffMs: 30_000,
 };
 
 /** Largest confirmation window: the tracker keeps this many recent blocks in memory. */
@@ -79,7 +76,6 @@ export const evmConfigSchema = {
           pollIntervalMs: { type: 'integer', minimum: 50 },
           startBlock: { oneOf: [{ const: 'latest' }, { type: 'integer', minimum: 0 }] },
           requestTimeoutMs: { type: 'integer', minimum: 100 },
-          maxBackoffMs: { type: 'integer', minimum: 100 },
           watchAddresses: { type: 'array', items: ADDRESS },
           contracts: {
             type: 'array',
@@ -118,7 +114,6 @@ export interface ResolvedChain {
   pollIntervalMs: number;
   startBlock: 'latest' | number;
   requestTimeoutMs: number;
-  maxBackoffMs: number;
   contracts: ResolvedContract[];
   /** Lower-case watched addresses: watchAddresses and contract addresses. */
   watched: Set<string>;
@@ -226,7 +221,6 @@ export function resolveChain(c: DeepReadonly<EvmChainConfig>, index: number, rea
     pollIntervalMs: c.pollIntervalMs ?? EVM_CHAIN_DEFAULTS.pollIntervalMs,
     startBlock: c.startBlock ?? EVM_CHAIN_DEFAULTS.startBlock,
     requestTimeoutMs: c.requestTimeoutMs ?? EVM_CHAIN_DEFAULTS.requestTimeoutMs,
-    maxBackoffMs: c.maxBackoffMs ?? EVM_CHAIN_DEFAULTS.maxBackoffMs,
     contracts,
     watched,
   };
@@ -261,13 +255,12 @@ export function evmConfigProblems(evm: DeepReadonly<EvmConfig>, readFile: ReadFi
 }
 
 /**
- * The `evm` section of the configuration (registered in collector-config.ts): every chain's problem
- * (duplicate names, addresses, ABIs) is found at load, so the collector exits 78 instead of running
- * without the chain.
+ * The `evm` section as config registers it: its schema, defaults and the checks a schema cannot
+ * express. A problem is a configuration error: the collector exits 78 at startup.
  */
-export const evmSection: ConfigSection<EvmConfig> = {
+export const evmConfigSection: ConfigSection<EvmConfig> = {
   key: 'evm',
-  defaults: EVM_DEFAULTS,
   schema: evmConfigSchema,
+  defaults: EVM_DEFAULTS,
   problems: (evm) => evmConfigProblems(evm),
 };
