@@ -293,4 +293,3 @@ if renewed == 1 then
 end
 return { m[1], first, count, last, m[3] or '0', renewed }
 `;
-
