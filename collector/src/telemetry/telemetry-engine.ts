@@ -22,7 +22,6 @@ import type { ChannelDefinition } from '../config/defaults';
 import type { Config } from '../collector-config';
 import { ConfigError, SgError } from '../errors';
 import type { StoredMessage } from '../log/event-log';
-import type { Logger } from '../logger';
 import type { Ownership } from '../cluster/ownership';
 import { ALERTS_CHANNEL } from './alerts-channel';
 import type { TelemetryContext } from './telemetry-context';
