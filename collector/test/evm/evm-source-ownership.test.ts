@@ -255,3 +255,49 @@ test('behavior: after the signal aborts (lease lost) nothing more is published a
   // Reported, not asserted (tests never assert speed).
   process.stdout.write(`evm source stop after abort: ${stopMs.toFixed(0)} ms\n`);
 });
+
+test('behavior: a block published again after a reorg and a reorg back (A, B, A) is stored again, each reorg once', async () => {
+  const rec = httpContext();
+  const stop = await startSource(rec, chain.httpUrl);
+  const h = await head();
+  await blockStored(h);
+  const ts = parseInt((await chain.rpc<{ timestamp: string }>('eth_getBlockByNumber', [`0x${h.toString(16)}`, false])).timestamp, 16);
+  const hashAt = async (n: number): Promise<string> =>
+    (await chain.rpc<{ hash: string }>('eth_getBlockByNumber', [`0x${n.toString(16)}`, false])).hash;
+  const stored = (hash: string, count: number): Promise<true> =>
+    until(`${hash} stored ${count} time(s)`, async () =>
+      (await history(BLOCKS)).filter((m) => m.data.hash === hash).length === count ? true : undefined,
+    );
+
+  // Block h+1 of branch A, then B in its place, then A again: a block of the same timestamp on
+  // the same parent is the same block (hardhat mines deterministically), so A's hash comes back.
+  const snapA = await chain.rpc<string>('evm_snapshot');
+  await chain.rpc('evm_mine', [ts + 10]);
+  const a = await hashAt(h + 1);
+  await stored(a, 1);
+  await chain.rpc('evm_revert', [snapA]);
+  const snapB = await chain.rpc<string>('evm_snapshot');
+  await chain.rpc('evm_mine', [ts + 20]);
+  const b = await hashAt(h + 1);
+  await stored(b, 1);
+  await chain.rpc('evm_revert', [snapB]);
+  await chain.rpc('evm_mine', [ts + 10]);
+  expect(await hashAt(h + 1)).toBe(a);
+  await stored(a, 2);
+  rec.abort.abort();
+  await stop();
+
+  const tail = (await history(BLOCKS)).filter((m) => m.data.number > h).map((m) => m.data.hash);
+  expect(tail).toEqual([a, b, a]);
+  const reorgs = (await history('evm/dev/reorgs')).map((m) => m.data);
+  expect(reorgs.map((r) => [r.oldHead, r.newHead])).toEqual([
+    [a, b],
+    [b, a],
+  ]);
+  // The second A carries the sequence of the reorg before it: another id than the first.
+  const ids = rec.calls
+    .flatMap((c) => c.items)
+    .filter((i) => i.channel === BLOCKS && i.data.hash === a)
+    .map((i) => i.id);
+  expect(new Set(ids).size).toBe(2);
+});
