@@ -32,7 +32,7 @@ const STATUS = 'evm/dev/status';
 let chain: HardhatNode;
 let collector: CollectorProcess;
 let proxy: TcpProxy | undefined;
-const stops: (() => Promise<void>)[] = [];
+const stops: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
   chain = await startHardhat();
@@ -117,7 +117,7 @@ async function history(channel: string): Promise<{ offset: number; ts: number; d
   return ((await r.json()) as { messages: { offset: number; ts: number; data: any }[] }).messages;
 }
 
-async function startSource(rec: Recorded, rpcUrl: string): Promise<() => Promise<void>> {
+async function startSource(rec: Recorded, rpcUrl: string): Promise<() => Promise<void> | void> {
   const source = createEvmSource(
     { name: 'dev', chainId: 31337, rpcUrls: [rpcUrl], confirmations: 4, startBlock: 0, pollIntervalMs: 100, watchAddresses: [ACCOUNTS[1]] },
     0,
@@ -250,7 +250,7 @@ test('behavior: after the signal aborts (lease lost) nothing more is published a
   await stopNext();
 
   expect(owned.calls.filter((c) => c.afterAbort)).toEqual([]);
-  expect(owned.calls.flatMap((c) => c.items).some((i) => i.channel === BLOCKS && i.data.number > start)).toBe(false);
+  expect(owned.calls.flatMap((c) => c.items).some((i) => i.channel === BLOCKS && (i.data.number as number) > start)).toBe(false);
   expect(proxy.connections).toBe(0);
   // Reported, not asserted (tests never assert speed).
   process.stdout.write(`evm source stop after abort: ${stopMs.toFixed(0)} ms\n`);
