@@ -5,19 +5,20 @@
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { ErrorCode, channelNamespace } from '@streamgauge/protocol';
 import { ChannelRegistry } from './channels/channel-registry';
-import type { Config } from './config/load-config';
+import type { Config } from './collector-config';
 import { SgError, sgError } from './errors';
 import type { Authenticator } from './auth/principal';
 import { createSecurity, type Security } from './auth/create-security';
 import { mountMetrics } from './auth/metrics-server';
+import { capConnectionsPerIp, httpServerOptions } from './limits/http-server-limits';
 import { registerSecurityRoutes } from './auth/token-routes';
 import { securityHeadersHook } from './auth/security-headers';
-import { publishLimitHook } from './limits/publish-limit-hook';
 import { Hub } from './hub/hub';
 import { registerChannelRoutes } from './http/channel-routes';
 import { registerHealthRoutes } from './http/health-routes';
 import { registerPublishRoute } from './http/publish-route';
-import { setPrincipal } from './http/request-principal';
+import { installAuthorization, type RouteEntry } from './http/authorize';
+import { registerBodyParsers } from './http/body-parsers';
 import { createEventLog } from './log/create-event-log';
 import type { EventLog } from './log/event-log';
 import { createLogger, type Logger } from './logger';
@@ -50,6 +51,8 @@ export interface StreamgaugeApp {
   readonly logger: Logger;
   readonly auth: Authenticator;
   readonly security: Security;
+  /** Every HTTP route with the access it declares (http/route-access.ts). */
+  readonly routes: readonly RouteEntry[];
   /** Serves /metrics alone when auth.metrics.port is set; main.ts listens on it. */
   readonly metricsApp?: FastifyInstance;
   /** Starts sources (chains, demo traffic) and timers; call after listen. Resolves when all started. */
@@ -66,6 +69,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const registry = new ChannelRegistry(
     { maxMessages: config.retention.maxMessages, maxAgeSeconds: config.retention.maxAgeSeconds },
     config.channels.maxInferredFields,
+    log,
   );
   const security = createSecurity(config, logger, metrics.registry);
   const auth = security.auth;
@@ -79,8 +83,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     maxChannels: config.channels.maxChannels,
     maxMessageBytes: config.limits.maxMessageBytes,
     maxBatch: config.limits.maxBatch,
+    maxInferredFields: config.channels.maxInferredFields,
     replayPageSize: config.ws.replayPageSize,
-    maxSubscriptionsPerSink: config.ws.maxSubscriptionsPerConnection,
+    logger,
     maxTtlSeconds: config.telemetry.maxTtlSeconds,
   });
   const defs = new Map(config.channels.definitions.map((d) => [d.name, d]));
@@ -91,6 +96,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       const { messages } = await log.read(c.name, { limit: 1, tail: true });
       if (messages[0]) {
         c.lastItem = messages[0].item;
+        c.lastItemOffset = messages[0].offset;
         registry.addFields(c, registry.check(c, JSON.parse(messages[0].data)).added);
       }
     }
@@ -101,7 +107,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Application telemetry (issue 4): metric rules, entity TTL and aggregates, alerts channel.
   // Derived work (telemetry, sources) runs on one instance at a time: docs/scaling.md.
   const ownership = createOwnership(config, logger, metrics.registry);
-  const telemetry = await createTelemetry({ config, hub, registry, log, metricsRegistry: metrics.registry, logger, ownership });
+  const telemetry = await createTelemetry({
+    config,
+    ownership,
+    ctx: {
+      declare: async (def) => {
+        await hub.declare(def);
+      },
+      publish: (items, ifExpiresAt) => hub.publish(items, undefined, ifExpiresAt),
+      onAppend: (listener) => hub.onAppend(listener),
+      channel: (name) => registry.get(name),
+      channels: () => registry.all(),
+      latestByKey: (channel) => log.latestByKey(channel),
+      dueExpiries: (now, limit) => log.dueExpiries(now, limit),
+      logger,
+      metrics: metrics.registry,
+    },
+  });
 
   const app = Fastify({
     loggerInstance: logger,
@@ -110,8 +132,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: config.limits.maxBodyBytes,
     // Channel names contain '/', so they travel in query strings; keep them readable in logs.
     routerOptions: { ignoreTrailingSlash: true },
+    // Slow and idle connections: headers, request and keep-alive timeouts (auth.limits.http*).
+    ...httpServerOptions(config.auth.limits),
   });
+  const stopConnectionCap = capConnectionsPerIp(app.server, config.auth.limits.httpConnectionsPerIp, security.metrics);
 
+  // Publishes are JSON or NDJSON: without fastify's default text/plain parser a text/plain body is
+  // answered 415 SG_UNSUPPORTED_MEDIA_TYPE, not a misleading 400.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err: FastifyError | SgError, req, reply) => {
     let e: SgError;
     if (err instanceof SgError) {
@@ -141,15 +169,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     void reply.code(404).send(sgError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`).toBody());
   });
 
-  app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/api/')) {
-      // SSE authenticates itself: it also takes a single-use ?ticket= (docs/security.md).
-      if (req.url.split('?')[0] !== config.sse.path) {
-        setPrincipal(req, await auth.authenticate(req.headers, { transport: 'http', remote: req.ip }));
-      }
-    }
-  });
-  app.addHook('onRequest', publishLimitHook(security.guard));
+  // JSON and NDJSON bodies: counted and depth-checked while parsed, without holding the event loop.
+  registerBodyParsers(app, config.limits);
+  // Who may call which route: decided on the matched route's declared access, default deny (docs/security.md).
+  const authorization = installAuthorization(app, security);
   app.addHook('onSend', securityHeadersHook);
   app.addHook('onSend', async (req, reply) => {
     for (const [k, v] of Object.entries(corsHeaders(req.headers.origin, config.ws.allowedOrigins))) {
@@ -169,9 +192,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const sse = registerSse(app, {
     config: config.sse,
     allowedOrigins: config.ws.allowedOrigins,
+    maxSubscriptions: config.ws.maxSubscriptionsPerConnection,
     hub,
     metrics,
     auth,
+    logger,
     admit: (req, reply) => security.admitSse(req, reply),
   });
   let ws: WsServerHandle | undefined;
@@ -183,7 +208,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     registry,
     log,
     historyMaxLimit: config.limits.historyMaxLimit,
-    status: () => {
+    status: (visible) => {
       const now = Date.now();
       return {
         instance: config.server.instanceName || undefined,
@@ -192,6 +217,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         clients: { ws: ws?.clients() ?? 0, sse: sse.clients() },
         subscriptions: hub.subscriptions,
         channels: [...registry.all()]
+          .filter((c) => visible(c.name))
           .sort((a, b) => a.name.localeCompare(b.name))
           .map((c) => ({
             name: c.name,
@@ -231,7 +257,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const stops: (() => Promise<void> | void)[] = [];
   stops.push(() => ownership.stop());
   stops.push(() => telemetry.stop());
+  stops.push(stopConnectionCap);
   const sources = (options.sources ?? createSources(config)).map((s) => ownedSource(s, ownership, logger));
+  // Aborted first on close, so that sources stop publishing before the log closes.
   const sourcesStopped = new AbortController();
   stops.push(() => sourcesStopped.abort());
   const ctx = sourceContext(hub, log, config, logger, metrics, sourcesStopped.signal);
@@ -253,12 +281,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const evictions = await log.enforceRetention((name) => registry.get(name)?.retention ?? config.retention, Date.now());
     for (const ev of evictions) {
       metrics.evictions.inc({ namespace: channelNamespace(ev.channel) }, ev.evicted);
-      const meta = log.meta(ev.channel);
-      const c = registry.get(ev.channel);
-      if (meta && c) {
-        c.firstOffset = meta.firstOffset;
-        c.count = meta.count;
-      }
     }
   };
   // Count retention also runs as soon as a channel passes its bound by 10 %, so that a fast channel
@@ -287,6 +309,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger,
     auth,
     security,
+    routes: authorization.routes,
     metricsApp,
     async start() {
       const timer = setInterval(() => {
@@ -312,20 +335,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   };
 }
 
-/**
- * The narrow context sources get (HELPERS.md), over today's Hub and EventLog. A small adapter on
- * purpose: the session work (issue 13) replaces it with its own.
- */
+/** The narrow context sources get (HELPERS.md): their channels, not the hub, the log or the whole config. */
 function sourceContext(hub: Hub, log: EventLog, config: Config, logger: Logger, metrics: CoreMetrics, signal: AbortSignal): SourceContext {
   return {
     async declare(def) {
-      await hub.declare(def as never);
+      await hub.declare(def);
     },
     publish: (items) => hub.publish(items),
     read: (channel, options) => log.read(channel, options),
-    async resetEpoch(channel) {
-      hub.adoptEpoch(await log.resetEpoch(channel));
-    },
+    resetEpoch: (channel) => hub.resetEpoch(channel),
     maxBatch: config.limits.maxBatch,
     logger,
     metrics: metrics.registry,
