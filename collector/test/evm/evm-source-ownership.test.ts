@@ -151,6 +151,11 @@ async function transfer(): Promise<string> {
   return chain.rpc<string>('eth_sendTransaction', [{ from: ACCOUNTS[0], to: ACCOUNTS[1], value: '0x1' }]);
 }
 
+/** Timers alive in this process. */
+function timers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+}
+
 async function head(): Promise<number> {
   return parseInt(await chain.rpc<string>('eth_blockNumber'), 16);
 }
@@ -218,6 +223,7 @@ test('behavior: after the signal aborts (lease lost) nothing more is published a
   proxy = createTcpProxy(await freePort(), chain.port);
   await proxy.start();
   const start = await head();
+  const timersBefore = timers();
   // The stopped follower, over a WebSocket through the proxy (heads by subscription).
   const owned = httpContext();
   const stopOwned = await startSource(owned, `ws://127.0.0.1:${proxy.port}`);
@@ -234,6 +240,8 @@ test('behavior: after the signal aborts (lease lost) nothing more is published a
   const stopMs = performance.now() - t0;
   // Every socket of viem's closed, as the RPC side sees it.
   await until('the RPC connections closed', () => (proxy!.connections === 0 ? true : undefined));
+  // Its poll timer is gone too (the test's own timers are all settled at this point).
+  expect(timers()).toBeLessThanOrEqual(timersBefore);
 
   // A second follower (a new holder) keeps going: once it stored the new blocks, the stopped one
   // would have had every chance to publish them.
