@@ -77,7 +77,7 @@ export const PROXY_ROUTE = 'sg';
 export const DEFAULT_OPTIONS = {
   accessMode: 'proxy' as AccessMode,
   pollIntervalMs: 1_000,
-  tokenTtlSeconds: 300,
+  tokenTtlSeconds: 60,
   /**
    * About 33 frames/s per panel: a row reaches the panel at most one interval after it arrives
    * (p99 < 50 ms at 1,000 msg/s, issue 17) while a busy channel re-renders a panel no faster
