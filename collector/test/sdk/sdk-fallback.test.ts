@@ -9,7 +9,13 @@ import { type IncomingMessage, type Server, createServer, request } from 'node:h
 import { type Socket, connect } from 'node:net';
 import WebSocket from 'ws';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
-import { type ConnectionState, type MessageItem, type WebSocketConstructor, createSubscriber } from '../../../sdk/src';
+import {
+  type ConnectionState,
+  type MessageItem,
+  type SubscriberOptions,
+  type WebSocketConstructor,
+  createSubscriber,
+} from '../../../sdk/src';
 import { restUrlFromWsUrl } from '../../../sdk/src/rest-reader';
 
 const API_KEY = 'sg-sdk-fallback-key-0123456789abcdef';
@@ -115,18 +121,20 @@ describe('SDK subscriber polling fallback (real collector behind a proxy refusin
     expect(r.status).toBe(200);
   };
 
-  test('behaviour: with upgrades refused data arrives by REST polling, and the subscriber returns to WebSocket when allowed', async () => {
-    proxy.refuse(true);
-    const sub = createSubscriber({
+  /** A subscriber through the proxy, with the API key, fast reconnects and the given options. */
+  const subscriber = (o: Partial<SubscriberOptions>) =>
+    createSubscriber({
       url: `${proxy.url.replace('http', 'ws')}/ws`,
       apiKey: API_KEY,
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       reconnectBaseMs: 20,
       reconnectMaxMs: 100,
-      pollIntervalMs: 50,
-      fallbackAfterFailures: 2,
-      wsRetryIntervalMs: 300,
+      ...o,
     });
+
+  test('behaviour: with upgrades refused data arrives by REST polling, and the subscriber returns to WebSocket when allowed', async () => {
+    proxy.refuse(true);
+    const sub = subscriber({ pollIntervalMs: 50, fallbackAfterFailures: 2, wsRetryIntervalMs: 300 });
     const states: ConnectionState[] = [];
     sub.onState(({ newState }) => states.push(newState));
     const got: number[] = [];
@@ -164,15 +172,7 @@ describe('SDK subscriber polling fallback (real collector behind a proxy refusin
 
   test('behaviour: without REST (restUrl: false) a refused upgrade never turns into polling', async () => {
     proxy.refuse(true);
-    const sub = createSubscriber({
-      url: `${proxy.url.replace('http', 'ws')}/ws`,
-      apiKey: API_KEY,
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
-      reconnectBaseMs: 20,
-      reconnectMaxMs: 50,
-      fallbackAfterFailures: 1,
-      restUrl: false,
-    });
+    const sub = subscriber({ fallbackAfterFailures: 1, restUrl: false });
     const seen = new Set<ConnectionState>();
     sub.onState(({ newState }) => seen.add(newState));
     const before = proxy.upgradesRefused();

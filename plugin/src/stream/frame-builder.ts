@@ -61,7 +61,12 @@ export class FrameBuilder {
     }
     this.predicate = compileFilter(o.filter, o.schema.keyField);
     this.schema = o.schema;
-    this.specs = fieldSpecs(o.schema, { fields: o.fields, kind: o.kind, annotation: o.annotation, deletedMarker: true });
+    this.specs = fieldSpecs(o.schema, {
+      fields: o.fields,
+      kind: o.kind,
+      annotation: o.annotation,
+      deletedMarker: true,
+    });
     this.streaming = this.emptyFrame();
   }
 

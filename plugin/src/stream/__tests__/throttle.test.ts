@@ -34,11 +34,16 @@ function fakeClock() {
 function harness(minMs: number) {
   const clock = fakeClock();
   let queue: number[] = [];
-  const emissions: { at: number; items: number[] }[] = [];
-  const throttle = createThrottle(minMs, clock.now, () => {
-    emissions.push({ at: clock.now(), items: queue });
-    queue = [];
-  }, clock.timers);
+  const emissions: Array<{ at: number; items: number[] }> = [];
+  const throttle = createThrottle(
+    minMs,
+    clock.now,
+    () => {
+      emissions.push({ at: clock.now(), items: queue });
+      queue = [];
+    },
+    clock.timers
+  );
   const arrive = (m: number) => {
     queue.push(m);
     throttle.schedule();
