@@ -121,7 +121,11 @@ async function startServer(o) {
 }
 
 async function publishJson(url, messages) {
-  const r = await fetch(`${url}/api/v1/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }) });
+  const r = await fetch(`${url}/api/v1/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages }),
+  });
   if (!r.ok) throw new Error(`publish: HTTP ${r.status} ${await r.text()}`);
   return r.json();
 }
