@@ -373,14 +373,12 @@ describe('sessions with tokens (real collector)', () => {
 describe('configuration problems (real process)', () => {
   test('behavior: an unknown option and a cross-field error are reported together, exit 78', async () => {
     await expect(
-      startCollector({ config: { ws: { bogusOption: 1, heartbeatTimeoutMs: 60_000, heartbeatIntervalMs: 1_000 } }, readyTimeoutMs: 5_000 }),
+      startCollector({ config: { ws: { bogusOption: 1, heartbeatTimeoutMs: 60_000, heartbeatIntervalMs: 1_000 } } }),
     ).rejects.toThrow(/exited with 78[\s\S]*unknown option "bogusOption"[\s\S]*heartbeatTimeoutMs/);
   });
 
   test('behavior: an EVM chain defined twice exits 78 before the collector serves', async () => {
     const chain = { name: 'dup', chainId: 31337, rpcUrls: ['http://127.0.0.1:1'] };
-    await expect(startCollector({ config: { evm: { chains: [chain, chain] } }, readyTimeoutMs: 5_000 })).rejects.toThrow(
-      /exited with 78[\s\S]*defined twice/,
-    );
+    await expect(startCollector({ config: { evm: { chains: [chain, chain] } } })).rejects.toThrow(/exited with 78[\s\S]*defined twice/);
   });
 });

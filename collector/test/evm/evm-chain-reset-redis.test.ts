@@ -10,8 +10,6 @@ import { type RedisProcess, startRedis } from '../redis/redis-process';
 import { dataOf, waitForData } from './evm-test-utils';
 import { type HardhatNode, startHardhat } from './hardhat-node';
 
-jest.setTimeout(90_000);
-
 const BLOCKS = 'evm/devr/blocks';
 const REORGS = 'evm/devr/reorgs';
 

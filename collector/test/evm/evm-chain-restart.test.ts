@@ -11,7 +11,6 @@ import { dataOf, metric, waitForData } from './evm-test-utils';
 import { type HardhatNode, startHardhat } from './hardhat-node';
 
 // A chain restart takes a few seconds of hardhat start-up; the deadline only bounds a hang.
-jest.setTimeout(90_000);
 
 const BLOCKS = 'evm/dev/blocks';
 const REORGS = 'evm/dev/reorgs';

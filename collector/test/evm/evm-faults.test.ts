@@ -11,7 +11,6 @@ import { type FaultyRpc, startFaultyRpc } from './faulty-rpc';
 import { createTcpProxy, type TcpProxy } from './tcp-proxy';
 
 // Outages last a few retries each; the deadline only bounds a hang.
-jest.setTimeout(60_000);
 
 const BLOCKS = 'evm/flaky/blocks';
 const STATUS = 'evm/flaky/status';

@@ -12,8 +12,6 @@ import { dataOf, waitForData } from './evm-test-utils';
 import { type HardhatNode, startHardhat } from './hardhat-node';
 import { type SameReadRpc, startSameReadRpc } from './same-read-rpc';
 
-jest.setTimeout(60_000);
-
 const BLOCKS = 'evm/sameread/blocks';
 const STATUS = 'evm/sameread/status';
 

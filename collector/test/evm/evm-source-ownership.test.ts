@@ -23,7 +23,6 @@ import { type HardhatNode, startHardhat } from './hardhat-node';
 import { createTcpProxy, type TcpProxy } from './tcp-proxy';
 
 // Deadlines only bound hangs (hardhat start-up, a stuck follower).
-jest.setTimeout(90_000);
 
 const BLOCKS = 'evm/dev/blocks';
 const TXS = 'evm/dev/transactions';

@@ -12,8 +12,6 @@ import { type CollectorProcess, publish, startCollector } from '../helpers/colle
 import { readHistory, startInstances, waitForChannel } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
-jest.setTimeout(120_000);
-
 describe('idempotent publishes on Redis, two instances', () => {
   let redis: RedisProcess;
   const sg: CollectorProcess[] = [];

@@ -8,8 +8,6 @@ import { type PrometheusProcess, startPrometheus } from '../helpers/prometheus-p
 import { publishOk, startInstances, waitForChannel } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
-jest.setTimeout(120_000);
-
 describe('Prometheus over two Redis-backed instances', () => {
   let redis: RedisProcess;
   const sg: CollectorProcess[] = [];

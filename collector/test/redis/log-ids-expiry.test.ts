@@ -13,8 +13,6 @@ import { SqliteLog } from '../../src/log/sqlite-log';
 import { createLogger } from '../../src/logger';
 import { type RedisProcess, startRedis } from './redis-process';
 
-jest.setTimeout(60_000);
-
 const item = (o: Partial<AppendItem>): AppendItem => ({ channel: 'fleet/x', ts: 1_000, data: '{}', ...o });
 
 function behaviours(name: string, open: () => Promise<EventLog>, close: () => Promise<void>): void {

@@ -10,8 +10,6 @@ import { WsTestClient } from '../helpers/ws-test-client';
 import { ResumingSubscriber, publishOk, startInstances, waitForChannel, waitForReady } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
-jest.setTimeout(120_000);
-
 /**
  * Two collector instances on a fresh, non-persistent Redis for one describe block, with every
  * process and client stopped after it. `redis` is set once beforeAll has run.

@@ -8,8 +8,6 @@ import { WsTestClient } from '../helpers/ws-test-client';
 import { publishOk, sleep, startInstances, waitForChannel } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
-jest.setTimeout(120_000);
-
 async function history(url: string, query: string): Promise<any> {
   const r = await fetch(`${url}/api/v1/messages?${query}`);
   expect(r.status).toBe(200);

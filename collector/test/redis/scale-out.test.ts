@@ -21,8 +21,6 @@ import {
 } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
-jest.setTimeout(120_000);
-
 describe('Redis store with three collector instances (persistent Redis)', () => {
   let redis: RedisProcess;
   const sg: CollectorProcess[] = [];

@@ -11,8 +11,6 @@ import { type CollectorProcess, publish, startCollector } from '../helpers/colle
 import { NO_IP_LIMITS, ResumingSubscriber, publishOk, waitForChannel } from './multi-instance';
 import { type RedisProcess, startRedis } from './redis-process';
 
-jest.setTimeout(120_000);
-
 test('behavior: shardOf is a stable FNV-1a hash of the namespace (the same in every process and release)', () => {
   expect(shardOf('anything', 1)).toBe(0);
   // FNV-1a 32-bit of "a" is 0xe40c292c.

@@ -158,7 +158,7 @@ describe('DNS rebinding: the Host header (real collectors)', () => {
 describe('the metrics port with no keys (startup)', () => {
   test('behavior: auth.metrics.port on a non-loopback host with no keys and no bearer token stops the startup with exit 78', async () => {
     const port = await freePort();
-    await expect(startCollector({ config: { auth: { metrics: { port, host: '0.0.0.0' } } }, readyTimeoutMs: 10_000 })).rejects.toThrow(
+    await expect(startCollector({ config: { auth: { metrics: { port, host: '0.0.0.0' } } } })).rejects.toThrow(
       /exited with 78[\s\S]*insecure_refused/,
     );
   });

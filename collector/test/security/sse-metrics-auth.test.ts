@@ -147,13 +147,11 @@ describe('/metrics protection (real collector)', () => {
 
 describe('safe defaults at startup', () => {
   test('behavior: with no keys, a non-loopback host is refused before listening (exit 78, insecure_refused)', async () => {
-    await expect(startCollector({ env: { SG_HOST: '0.0.0.0' }, readyTimeoutMs: 5_000 })).rejects.toThrow(
-      /exited with 78[\s\S]*insecure_refused/,
-    );
+    await expect(startCollector({ env: { SG_HOST: '0.0.0.0' } })).rejects.toThrow(/exited with 78[\s\S]*insecure_refused/);
   });
 
   test('behavior: a keyEnv naming an unset variable fails at startup with a message naming it (exit 78)', async () => {
-    await expect(startCollector({ config: { auth: authConfig() }, readyTimeoutMs: 5_000 })).rejects.toThrow(
+    await expect(startCollector({ config: { auth: authConfig() } })).rejects.toThrow(
       /exited with 78[\s\S]*SG_TEST_ADMIN_KEY \(keyEnv\) is not set/,
     );
   });
@@ -167,7 +165,7 @@ describe('safe defaults at startup', () => {
         ],
       },
     };
-    const err = await startCollector({ config, readyTimeoutMs: 5_000 }).catch((e: Error) => e.message);
+    const err = await startCollector({ config }).catch((e: Error) => e.message);
     expect(err).toContain('scopes.publish[0] "App/*": not a channel name or pattern');
     expect(err).toContain('name is used twice');
     expect(err).toContain('give exactly one of key, keyHash');

@@ -13,7 +13,6 @@ import { type CollectorProcess, startCollector } from '../../../collector/test/h
 import { launchChromium } from '../../../collector/test/browser/launch-chromium';
 import { type HostServer, startHostServer } from '../../test-host/host-server';
 
-jest.setTimeout(120_000);
 
 const DIST = resolve(process.env.SG_TEST_PLUGIN_DIST ?? join(__dirname, '..', '..', 'dist'));
 const IMAGES = join(__dirname, '..', '..', '..', 'docs', 'images');
