@@ -287,6 +287,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       timer.unref();
       stops.push(() => clearInterval(timer));
       await retention();
+      // Counters at 0 for every namespace known at start (core-metrics.ts: first events count).
+      const knowChannels = () => metrics.knowNamespaces([...registry.all()].map((c) => channelNamespace(c.name)));
+      knowChannels();
       for (const s of sources) {
         try {
           stops.push(await s.start(ctx));
@@ -296,6 +299,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           logger.error({ err, source: s.name }, 'source failed to start');
         }
       }
+      knowChannels();
       ready = true;
     },
     async close() {
