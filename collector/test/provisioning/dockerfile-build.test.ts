@@ -19,7 +19,7 @@ import { ROOT } from './provisioned-files';
 
 jest.setTimeout(900_000);
 
-const NPM_OFFLINE = ['--offline', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
+const NPM_OFFLINE = ['--offline', '--prefer-offline', '--ignore-scripts', '--loglevel=error'];
 
 /** Compose's builds: service → { context, dockerfile } relative to the repository. */
 function composeBuilds(): Map<string, { context: string; dockerfile: string }> {

@@ -95,6 +95,16 @@ export function buildContext(repo: string, contextRel: string): string[] {
   return files.filter((f) => !ignored(f) && existsSync(join(repo, prefix, f)));
 }
 
+/**
+ * Copies a tree as hard links (`cp -al`): stages share unchanged files as image layers do, and a
+ * node_modules of hundreds of MB costs no copying. Steps replace files (npm ci, builds) rather than
+ * edit them in place, so the stages stay independent.
+ */
+function linkTree(src: string, dest: string): void {
+  mkdirSync(dirname(dest), { recursive: true });
+  execFileSync('cp', ['-al', src, dest]);
+}
+
 const sub = (s: string, vars: Record<string, string>) => s.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a, b) => vars[a ?? b] ?? '');
 
 /** Sub-commands of a RUN that cannot or must not run on this machine. */
@@ -142,9 +152,10 @@ export function runDockerfile(o: RunOptions): DockerfileRun {
       const base = stages.find((s) => s.name === m[1]);
       const name = m[2] ?? `stage${stages.length}`;
       const root = join(o.out, name);
-      mkdirSync(root, { recursive: true });
       if (base) {
-        cpSync(base.root, root, { recursive: true, verbatimSymlinks: true });
+        linkTree(base.root, root);
+      } else {
+        mkdirSync(root, { recursive: true });
       }
       stage = { name, root, workdir: base?.workdir ?? '/', env: { ...(base?.env ?? {}) } };
       stages.push(stage);
@@ -174,13 +185,14 @@ export function runDockerfile(o: RunOptions): DockerfileRun {
           continue;
         }
         const line = /^npm (ci|install)\b/.test(cmd) ? `${cmd} ${o.npmArgs.join(' ')}` : cmd;
-        log.push(`RUN ${line}`);
+        const started = Date.now();
         const r = spawnSync('sh', ['-c', line], {
           cwd: join(stage.root, stage.workdir),
           env: { ...process.env, ...stage.env, CI: 'true' },
           encoding: 'utf8',
           timeout: o.timeoutMs,
         });
+        log.push(`RUN ${line}  [${Date.now() - started} ms]`);
         if (r.status !== 0) {
           throw new Error(
             `${o.dockerfile} stage ${stage.name}: \`${line}\` failed (${r.status ?? r.signal}):\n${r.stdout?.slice(-3000)}\n${r.stderr?.slice(-3000)}`,
@@ -212,8 +224,13 @@ function copyInto(
       throw new Error(`COPY --from=${from} ${src}: not found in stage ${from}`);
     }
     const isDir = statSync(srcPath).isDirectory();
-    mkdirSync(isDir ? destPath : dirname(destPath), { recursive: true });
-    cpSync(srcPath, isDir || !destIsDir ? destPath : join(destPath, posix.basename(src)), { recursive: true, verbatimSymlinks: true });
+    const target = isDir || !destIsDir ? destPath : join(destPath, posix.basename(src));
+    if (isDir && existsSync(target)) {
+      // COPY of a directory merges its contents into an existing one.
+      cpSync(srcPath, target, { recursive: true, verbatimSymlinks: true });
+    } else {
+      linkTree(srcPath, target);
+    }
     return;
   }
   const clean = posix
