@@ -66,7 +66,9 @@ describe('docker-compose.yml', () => {
     const dockerfile = readFileSync(join(ROOT, 'deploy/grafana/Dockerfile'), 'utf8');
     const pluginsPath = /^ENV GF_PATHS_PLUGINS=(\S+)$/m.exec(dockerfile)![1];
     expect(pluginsPath.startsWith('/var/lib/grafana')).toBe(false);
-    expect(dockerfile).toContain(`COPY --from=plugin /app/plugin/dist ${pluginsPath}/${pluginId}`);
+    expect(dockerfile).toMatch(new RegExp(`^COPY --from=plugin (--chown=472:0 )?/app/plugin/dist ${pluginsPath}/${pluginId}$`, 'm'));
+    // Grafana runs as its own user again after the copy.
+    expect(dockerfile.trimEnd().split('\n').pop()).toBe('USER 472');
     expect(dockerfile).toMatch(/^FROM \$\{GRAFANA_IMAGE\}$/m);
     expect(dockerfile).toMatch(/^ARG GRAFANA_IMAGE=grafana\/grafana:\d+\.\d+\.\d+$/m);
   });
