@@ -121,7 +121,10 @@ function onSocketIoFrame(i, ws, buf) {
 
 function connect(i) {
   const url = cfg.mode === 'socketio' ? `${cfg.url}/socket.io/?EIO=4&transport=websocket` : cfg.url;
-  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
+  // Several loopback source addresses (127.0.0.x) when one address would run out of ephemeral
+  // ports (about 28,000 per source address and destination).
+  const localAddress = cfg.localAddresses ? cfg.localAddresses[i % cfg.localAddresses.length] : undefined;
+  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, localAddress });
   sockets[i] = ws;
   return new Promise((resolve) => {
     let opened = false;

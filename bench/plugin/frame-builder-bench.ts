@@ -41,8 +41,8 @@ function buildFrames(frames: number, perFrame: number, firstOffset = 0): string[
 }
 
 /**
- * Best of 3 runs after a warm-up (the least disturbed by other processes on a shared machine), in
- * wall time and in CPU time of this process.
+ * Median of 3 runs after a warm-up, in wall time and in CPU time of this process (never the best
+ * run: docs/benchmarks.md, Method).
  */
 function throughput(perFrame: number, frames: number, maxLength: number): { rowsPerSecond: number; rowsPerCpuSecond: number; rows: number } {
   const texts = buildFrames(frames, perFrame);
@@ -61,9 +61,10 @@ function throughput(perFrame: number, frames: number, maxLength: number): { rows
   };
   run(); // warm-up: let V8 optimise the path
   const runs = [run(), run(), run()];
-  const best = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
-  const bestCpu = runs.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a));
-  return { rowsPerSecond: Math.round((best.rows / best.ms) * 1000), rowsPerCpuSecond: Math.round((bestCpu.rows / bestCpu.cpuMs) * 1000), rows: best.rows };
+  const mid = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[1];
+  const wall = mid(runs, (r) => r.ms);
+  const cpu = mid(runs, (r) => r.cpuMs);
+  return { rowsPerSecond: Math.round((wall.rows / wall.ms) * 1000), rowsPerCpuSecond: Math.round((cpu.rows / cpu.cpuMs) * 1000), rows: wall.rows };
 }
 
 function memory(maxLength: number): { maxLength: number; heapBytes: number; bytesPerRow: number } {

@@ -22,6 +22,7 @@ import {
   storedMessage,
   newEpoch,
 } from './event-log';
+import { type WalCheckpointer, journalSizeLimit, startWalCheckpointer } from './wal-checkpointer';
 
 interface Row {
   offset: number;
@@ -65,6 +66,8 @@ CREATE TABLE IF NOT EXISTS latest (
 
 export interface SqliteLogOptions {
   path: string;
+  /** WAL checkpoint worker settings (wal-checkpointer.ts); tests lower the bound. */
+  checkpoint?: { intervalMs?: number; tickMs?: number; rewindFrames?: number; maxWalBytes?: number };
 }
 
 export class SqliteLog implements EventLog {
@@ -73,9 +76,12 @@ export class SqliteLog implements EventLog {
   private readonly path: string;
   private stmts!: ReturnType<SqliteLog['prepare']>;
   private appendTx!: (items: AppendItem[]) => StoredMessage[];
+  private readonly checkpointOptions: SqliteLogOptions['checkpoint'];
+  private checkpointer: WalCheckpointer | undefined;
 
   constructor(options: SqliteLogOptions) {
     this.path = options.path;
+    this.checkpointOptions = options.checkpoint;
   }
 
   async open(): Promise<ChannelMeta[]> {
@@ -85,6 +91,21 @@ export class SqliteLog implements EventLog {
     this.db = new Database(this.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    if (this.path !== ':memory:') {
+      // The checkpoint runs in a worker thread, not inside a publish (wal-checkpointer.ts).
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.db.pragma(`journal_size_limit = ${journalSizeLimit(this.checkpointOptions?.maxWalBytes)}`);
+      this.checkpointer = startWalCheckpointer({
+        path: this.path,
+        ...this.checkpointOptions,
+        onFailure: () => {
+          if (this.db.open) {
+            this.db.pragma('wal_autocheckpoint = 1000');
+          }
+        },
+      });
+      await this.checkpointer.ready;
+    }
     this.db.exec(SCHEMA);
     this.stmts = this.prepare();
     this.appendTx = this.db.transaction((items: AppendItem[]) => this.appendInTx(items));
@@ -169,6 +190,7 @@ export class SqliteLog implements EventLog {
       }
     }
     try {
+      this.checkpointer?.beforeWrite();
       return this.appendTx(items);
     } catch (err) {
       for (const [name, saved] of before) {
@@ -273,7 +295,13 @@ export class SqliteLog implements EventLog {
     return this.db?.open === true;
   }
 
+  /** The checkpoint worker's counters (null for `:memory:`). */
+  walStats(): ReturnType<WalCheckpointer['stats']> | null {
+    return this.checkpointer?.stats() ?? null;
+  }
+
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     if (this.db?.open) {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();

@@ -1,0 +1,229 @@
+/**
+ * Moves SQLite's WAL checkpoint off the publish path.
+ *
+ * Why: with the default wal_autocheckpoint, the commit that crosses 1,000 WAL pages runs the
+ * checkpoint itself (copy the WAL into the database file, fsync both) inside a publish
+ * transaction, on the event loop: every publish and delivery waits for it. That was the p99 tail
+ * at 10,000 msg/s (BENCHMARKS.md). Here the publish connection has autocheckpoint off and a worker
+ * thread with its own connection checkpoints instead. A commit is still durable when it returns:
+ * it is in the WAL (synchronous=NORMAL survives a crash of the process), so "acknowledged only
+ * once stored" is unchanged; only the copy into the main file moved.
+ *
+ * The bound: a PASSIVE checkpoint never blocks the writer, but the WAL is only rewound (written
+ * again from its start) when a writer begins after a checkpoint that caught up completely. Under
+ * sustained writes a PASSIVE pass never catches up (commits arrive while it copies and fsyncs), so
+ * the WAL would grow without limit (it did in the first experiment). Two measures, both needing a
+ * moment with no writer, which the publish connection grants: it checks a flag before each append
+ * (`beforeWrite`, one Atomics.load) and, while the flag is up, waits (at most `busyTimeoutMs`).
+ * SQLite's locks are not fair, so without that a writer committing back to back would starve them.
+ * 1. Rewind: when a PASSIVE pass reports `rewindFrames` or more in the WAL, the worker raises the
+ *    flag and runs one more PASSIVE pass, which only has the frames committed during the first one
+ *    to copy; the next commit then rewinds the WAL. Writers wait for that short tail only, once
+ *    per `rewindFrames` pages written (every few seconds at 10,000 msg/s).
+ * 2. Hard bound: every `tickMs` the worker looks at the WAL file's size (a stat; the file grows past
+ *    its size only when the frames in use do) and, at `maxWalBytes`, runs a TRUNCATE checkpoint with
+ *    the flag up: the back-pressure that keeps a writer faster than the disk from growing the WAL.
+ * The WAL therefore holds at most about `maxWalBytes` + what is committed during one PASSIVE pass
+ * (docs/configuration.md, store section): at ordinary rates a little; for a writer much faster than
+ * the disk, up to the bound times the ratio of their speeds, since a pass copies what was there when
+ * it began. journal_size_limit is the bound, so a rewind never truncates the file on the publish
+ * path.
+ *
+ * If the worker fails, `onFailure` is called; SqliteLog then turns autocheckpoint back on, so the
+ * WAL stays bounded the old way.
+ */
+import { Worker } from 'node:worker_threads';
+
+export interface WalCheckpointerOptions {
+  /** The SQLite file (WAL mode already set by the publish connection). */
+  path: string;
+  /** How often the worker runs a PASSIVE checkpoint, ms. */
+  intervalMs?: number;
+  /** How often the worker checks the WAL file's size, ms. */
+  tickMs?: number;
+  /** WAL frames (pages) after which the worker holds writers for a final pass so the WAL rewinds. */
+  rewindFrames?: number;
+  /** WAL file size at which a TRUNCATE checkpoint empties it (holding writers back meanwhile). */
+  maxWalBytes?: number;
+  /** Busy timeout of the checkpoint connection, and the longest a held writer waits, ms. */
+  busyTimeoutMs?: number;
+  /** Called once if the worker stops on its own (error, crash). */
+  onFailure?: (err: Error) => void;
+}
+
+export const WAL_CHECKPOINT_DEFAULTS = Object.freeze({
+  intervalMs: 100,
+  tickMs: 10,
+  /** 32 MB with 4 KB pages. */
+  rewindFrames: 8_192,
+  maxWalBytes: 64 * 1024 * 1024,
+  busyTimeoutMs: 5_000,
+});
+
+/**
+ * journal_size_limit for the publish connection: the bound itself, so that a rewind below the bound
+ * never truncates the file inside a commit, and a file past it (a burst faster than the
+ * checkpoints) is cut back at the next rewind.
+ */
+export function journalSizeLimit(maxWalBytes: number = WAL_CHECKPOINT_DEFAULTS.maxWalBytes): number {
+  return maxWalBytes;
+}
+
+export interface WalCheckpointer {
+  /**
+   * Settles once the worker has opened its connection and made its first pass: opening a WAL
+   * database takes locks a commit would wait for, so the log starts taking writes after that.
+   * Never rejects (a worker that fails calls onFailure instead).
+   */
+  readonly ready: Promise<void>;
+  /**
+   * Frames in the WAL after the last pass, TRUNCATE checkpoints, PASSIVE passes, rewinds granted by
+   * a hold, and the longest time writers were held, µs (tests, metrics, the A/B micro-benchmark).
+   */
+  stats(): { walFrames: number; truncates: number; passes: number; rewinds: number; maxHoldUs: number };
+  /**
+   * Called by the publish connection before each write transaction: returns at once, unless a
+   * TRUNCATE checkpoint is waiting for the writer to pause; then blocks until it is done.
+   */
+  beforeWrite(): void;
+  /** Stops the worker and closes its connection. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The worker's body, run from source text (`eval`) so that the same code runs from dist/ and under
+ * the TypeScript test transform without a separate .js file to locate. Only plain JavaScript here.
+ */
+function workerMain(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parentPort, workerData } = require('node:worker_threads');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { statSync } = require('node:fs');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Database = require(workerData.betterSqlite3);
+  // [walFrames, truncates, passes, holdWriters, rewinds, maxHoldUs]
+  const stats = new Int32Array(workerData.statsSab);
+  const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
+  const walPath = `${workerData.path}-wal`;
+  let lastPass = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const walSize = (): number => {
+    try {
+      return statSync(walPath).size;
+    } catch {
+      return 0; // no WAL file (yet)
+    }
+  };
+  const checkpoint = (mode: string): { busy: number; log: number; checkpointed: number } => {
+    const r = db.pragma(`wal_checkpoint(${mode})`)[0];
+    Atomics.store(stats, 0, r.log);
+    Atomics.add(stats, 2, 1);
+    return r;
+  };
+  /** Runs fn with writers held back (they wait in beforeWrite), and records how long. */
+  const holdWriters = <T>(fn: () => T): T => {
+    const t0 = process.hrtime.bigint();
+    Atomics.store(stats, 3, 1);
+    try {
+      return fn();
+    } finally {
+      Atomics.store(stats, 3, 0);
+      Atomics.notify(stats, 3);
+      const us = Number((process.hrtime.bigint() - t0) / 1000n);
+      if (us > Atomics.load(stats, 5)) {
+        Atomics.store(stats, 5, Math.min(us, 2 ** 31 - 1));
+      }
+    }
+  };
+  const tick = (): void => {
+    if (walSize() >= workerData.maxWalBytes) {
+      // Past the bound the writer outruns the checkpoints: hold it at once (no unhindered pass first).
+      const r = holdWriters(() => checkpoint('TRUNCATE'));
+      if (r.busy === 0) {
+        Atomics.add(stats, 1, 1);
+        Atomics.store(stats, 0, 0);
+      }
+      lastPass = Date.now();
+    } else if (Date.now() - lastPass >= workerData.intervalMs) {
+      const r = checkpoint('PASSIVE');
+      if (r.log >= workerData.rewindFrames) {
+        const tail = holdWriters(() => checkpoint('PASSIVE'));
+        if (tail.busy === 0 && tail.checkpointed === tail.log) {
+          Atomics.add(stats, 4, 1); // the next commit rewinds the WAL
+        }
+      }
+      lastPass = Date.now();
+    }
+    timer = setTimeout(tick, workerData.tickMs);
+  };
+  parentPort.on('message', (m: string) => {
+    if (m === 'stop') {
+      clearTimeout(timer);
+      db.close();
+      parentPort.close();
+    }
+  });
+  tick();
+  parentPort.postMessage('ready');
+}
+
+export function startWalCheckpointer(o: WalCheckpointerOptions): WalCheckpointer {
+  const statsSab = new SharedArrayBuffer(24);
+  const busyTimeoutMs = o.busyTimeoutMs ?? WAL_CHECKPOINT_DEFAULTS.busyTimeoutMs;
+  const stats = new Int32Array(statsSab);
+  const worker = new Worker(`(${workerMain.toString()})()`, {
+    eval: true,
+    workerData: {
+      path: o.path,
+      // Resolved here: code run with eval resolves modules from the working directory.
+      betterSqlite3: require.resolve('better-sqlite3'),
+      intervalMs: o.intervalMs ?? WAL_CHECKPOINT_DEFAULTS.intervalMs,
+      tickMs: o.tickMs ?? WAL_CHECKPOINT_DEFAULTS.tickMs,
+      rewindFrames: o.rewindFrames ?? WAL_CHECKPOINT_DEFAULTS.rewindFrames,
+      maxWalBytes: o.maxWalBytes ?? WAL_CHECKPOINT_DEFAULTS.maxWalBytes,
+      busyTimeoutMs,
+      statsSab,
+    },
+  });
+  let stopping = false;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const ready = Promise.race([new Promise<void>((resolve) => worker.once('message', () => resolve())), exited]);
+  let failure: Error | undefined;
+  worker.on('error', (err) => {
+    failure = err;
+  });
+  void exited.then(() => {
+    Atomics.store(stats, 3, 0); // never leave writers waiting on a worker that is gone
+    if (!stopping) {
+      o.onFailure?.(failure ?? new Error('WAL checkpoint worker exited'));
+    }
+  });
+  // Once running, the worker must never keep the process alive on its own (stop() is the way out);
+  // until then it must, or a process awaiting `ready` with nothing else to do would just exit.
+  void ready.then(() => worker.unref());
+  return {
+    ready,
+    stats: () => ({
+      walFrames: Atomics.load(stats, 0),
+      truncates: Atomics.load(stats, 1),
+      passes: Atomics.load(stats, 2),
+      rewinds: Atomics.load(stats, 4),
+      maxHoldUs: Atomics.load(stats, 5),
+    }),
+    beforeWrite() {
+      if (Atomics.load(stats, 3) === 1) {
+        Atomics.wait(stats, 3, 1, busyTimeoutMs);
+      }
+    },
+    async stop() {
+      if (stopping) {
+        return exited;
+      }
+      stopping = true;
+      worker.postMessage('stop');
+      const t = setTimeout(() => void worker.terminate(), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
