@@ -226,7 +226,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const stops: (() => Promise<void> | void)[] = [];
   stops.push(() => telemetry.stop());
   const sources = options.sources ?? createSources(config);
-  const ctx: SourceContext = { hub, config, logger, registry: metrics.registry };
+  const sourcesStopped = new AbortController();
+  stops.push(() => sourcesStopped.abort());
+  const ctx = sourceContext(hub, log, config, logger, metrics, sourcesStopped.signal);
 
   app.addHook('preClose', async () => {
     closing = true;
@@ -305,6 +307,27 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     async close() {
       await app.close();
     },
+  };
+}
+
+/**
+ * The narrow context sources get (HELPERS.md), over today's Hub and EventLog. A small adapter on
+ * purpose: the session work (issue 13) replaces it with its own.
+ */
+function sourceContext(hub: Hub, log: EventLog, config: Config, logger: Logger, metrics: CoreMetrics, signal: AbortSignal): SourceContext {
+  return {
+    async declare(def) {
+      await hub.declare(def as never);
+    },
+    publish: (items) => hub.publish(items),
+    read: (channel, options) => log.read(channel, options),
+    async resetEpoch(channel) {
+      hub.adoptEpoch(await log.resetEpoch(channel));
+    },
+    maxBatch: config.limits.maxBatch,
+    logger,
+    metrics: metrics.registry,
+    signal,
   };
 }
 

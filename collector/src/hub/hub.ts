@@ -273,6 +273,14 @@ export class Hub {
     }
   }
 
+  /**
+   * This instance gave a channel a new epoch in the log (EventLog.resetEpoch, a source whose
+   * upstream was reset): its subscribers start over exactly as when the store lost the channel.
+   */
+  adoptEpoch(meta: ChannelMeta): void {
+    this.syncChannel(meta);
+  }
+
   /** Brings a channel up to the store's metadata: a new channel, a new epoch, or appends this instance missed. */
   private syncChannel(meta: ChannelMeta): void {
     const c = this.o.registry.get(meta.name);

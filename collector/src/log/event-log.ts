@@ -77,6 +77,11 @@ export interface EventLog {
   /** Appends atomically (all or none), assigning consecutive offsets per channel. */
   append(items: AppendItem[]): Promise<StoredMessage[]>;
   read(channel: string, options: ReadOptions): Promise<ReadResult>;
+  /**
+   * Starts a new epoch for a channel (created if missing): its messages are dropped and offsets
+   * restart at 1. Returns the new metadata. Used when a source's upstream history was replaced.
+   */
+  resetEpoch(channel: string): Promise<ChannelMeta>;
   /** Latest live message per key (state and entity channels), in offset order. */
   latestByKey(channel: string): Promise<StoredMessage[]>;
   meta(channel: string): ChannelMeta | undefined;

@@ -530,6 +530,18 @@ export class RedisLog implements EventLog {
     return { messages, more };
   }
 
+  async resetEpoch(channel: string): Promise<ChannelMeta> {
+    const s = this.shardFor(channel);
+    return this.call(s, 'resetEpoch', async () => {
+      // With its meta hash gone, ENSURE creates the channel again: a new epoch, the stream and the
+      // latest-by-key hash dropped, and the other instances told by an N notice.
+      await s.client.del(this.metaKey(channel));
+      const meta = await this.readMeta(s, channel);
+      this.cache.set(channel, meta);
+      return { ...meta };
+    });
+  }
+
   async latestByKey(channel: string): Promise<StoredMessage[]> {
     const s = this.shardFor(channel);
     const h = await this.call(s, 'latestByKey', () => s.client.hgetall(this.latestKey(channel)));

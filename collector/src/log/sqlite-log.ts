@@ -244,6 +244,18 @@ export class SqliteLog implements EventLog {
     return { messages: rows.map((r) => toStored(channel, r)), more };
   }
 
+  async resetEpoch(channel: string): Promise<ChannelMeta> {
+    const c = this.ensureSync(channel);
+    const epoch = newEpoch();
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM messages WHERE channel_id = ?').run(c.id);
+      this.db.prepare('DELETE FROM latest WHERE channel_id = ?').run(c.id);
+      this.db.prepare('UPDATE channels SET epoch = ?, last_offset = 0 WHERE id = ?').run(epoch, c.id);
+    })();
+    Object.assign(c, { epoch, firstOffset: 1, lastOffset: 0, count: 0, lastTs: null });
+    return publicMeta(c);
+  }
+
   async latestByKey(channel: string): Promise<StoredMessage[]> {
     const c = this.channels.get(channel);
     return c ? (this.stmts.latest.all(c.id) as Row[]).map((r) => toStored(channel, r)) : [];

@@ -11,6 +11,6 @@ export function createSources(config: Config): Source[] {
   if (config.demo.enabled) {
     sources.push(createDemoSource(config.demo));
   }
-  sources.push(...createEvmSources(config));
+  sources.push(...createEvmSources(config.evm));
   return sources;
 }

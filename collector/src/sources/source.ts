@@ -1,14 +1,27 @@
+import type { PublishItem, PublishResult } from '@streamgauge/protocol';
 import type { Registry } from 'prom-client';
-import type { Config } from '../config/load-config';
-import type { Hub } from '../hub/hub';
+import type { ChannelDefinition } from '../config/defaults';
+import type { ReadOptions, ReadResult } from '../log/event-log';
 import type { Logger } from '../logger';
 
-/** What a source gets: the hub to declare channels and publish into, config, logs, the metrics registry. */
+/** The narrow context every source gets (agreed interface, HELPERS.md): its channels, not the hub. */
 export interface SourceContext {
-  hub: Hub;
-  config: Config;
-  logger: Logger;
-  registry: Registry;
+  /** Creates or updates a channel definition; idempotent. */
+  declare(def: ChannelDefinition): Promise<void>;
+  /** Publishes one batch, validated whole and stored atomically; resolves with the acks once stored. */
+  publish(items: PublishItem[]): Promise<PublishResult[]>;
+  /** Reads a channel's history (same options and result as EventLog.read), e.g. to restore progress. */
+  read(channel: string, options: ReadOptions): Promise<ReadResult>;
+  /** Starts a new epoch for a channel: its history is dropped, offsets restart at 1, subscribers are told
+   *  (recovered:false / epoch change) exactly as when the store lost data. Used when a chain was reset. */
+  resetEpoch(channel: string): Promise<void>;
+  /** Largest batch publish() accepts (limits.maxBatch). */
+  readonly maxBatch: number;
+  readonly logger: Logger;
+  /** The collector's prom-client Registry. */
+  readonly metrics: Registry;
+  /** Aborted when the collector stops (or, with ownership, when this instance loses the lease). */
+  readonly signal: AbortSignal;
 }
 
 /** Anything that produces messages inside the collector (a chain follower, demo traffic). */

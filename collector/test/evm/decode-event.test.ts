@@ -1,5 +1,5 @@
 /** Decoding of watched events into events-channel messages (a small pure piece, so a unit test). */
-import { type AbiEvent, encodeAbiParameters, encodeEventTopics, parseAbi, toEventSelector } from 'viem';
+import { type AbiEvent, encodeAbiParameters, encodeEventTopics, parseAbi, type RpcLog, toEventSelector } from 'viem';
 import { decodeEvent, MAX_ARGS_JSON_BYTES } from '../../src/sources/evm/decode-event';
 import type { ResolvedContract } from '../../src/sources/evm/config';
 
@@ -26,7 +26,9 @@ function log(topics: readonly unknown[], data: string) {
     blockHash: '0xbb',
     transactionHash: '0xtt',
     logIndex: '0x3',
-  };
+    transactionIndex: '0x0',
+    removed: false,
+  } as unknown as RpcLog;
 }
 
 test('behavior: an ERC-20 Transfer decodes indexed and data arguments, with the uint256 as a decimal string', () => {

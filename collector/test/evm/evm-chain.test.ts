@@ -174,6 +174,11 @@ test('behavior: deploy, mint, transfer and a payment reach a WebSocket subscribe
   expect(await metric(base, 'streamgauge_evm_rpc_endpoint_active', { chain: 'local', endpoint: `127.0.0.1:${chain.port}` })).toBe(1);
   expect(await metric(base, 'streamgauge_evm_rpc_requests_total', { chain: 'local', method: 'eth_subscribe' })).toBe(1);
   expect(await metric(base, 'streamgauge_evm_rpc_requests_total', { chain: 'local', method: 'eth_getLogs' })).toBe(6);
+  // Counters exist at 0 from the start, so the first reorg or error shows in increase().
+  expect(await metric(base, 'streamgauge_evm_reorgs_total', { chain: 'local' })).toBe(0);
+  expect(await metric(base, 'streamgauge_evm_chain_resets_total', { chain: 'local' })).toBe(0);
+  expect(await metric(base, 'streamgauge_evm_rpc_errors_total', { chain: 'local', method: 'eth_getLogs' })).toBe(0);
+  expect(await metric(base, 'streamgauge_evm_rpc_errors_total', { chain: 'local', method: 'eth_subscribe' })).toBe(0);
   const age = await metric(base, 'streamgauge_evm_head_age_seconds', { chain: 'local' });
   expect(age).toBeGreaterThanOrEqual(0);
 

@@ -1,7 +1,7 @@
 /**
  * EVM configuration: schema errors with their path at startup, the semantic checks (checksums,
- * ABI files, unknown events), and a collector whose chain config cannot run: it keeps serving and
- * shows the chain as down instead of crashing.
+ * ABI files, unknown events), and a collector whose chain config cannot run: it exits 78 at
+ * startup with every problem, like any other configuration error.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,10 +9,8 @@ import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/load-config';
 import { ConfigError } from '../../src/errors';
 import { type EvmChainConfig, evmConfigProblems, resolveChain } from '../../src/sources/evm/config';
-import { type CollectorProcess, startCollector } from '../helpers/collector-process';
-import { WsTestClient } from '../helpers/ws-test-client';
+import { startCollector } from '../helpers/collector-process';
 import { compileBadge } from './compile-badge';
-import { metric } from './evm-test-utils';
 
 const BADGE = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 const TRANSFER = 'event Transfer(address indexed from, address indexed to, uint256 indexed tokenId)';
@@ -63,7 +61,6 @@ test('behavior: a valid chain resolves with every default applied and the ABI ev
     pollIntervalMs: 2000,
     startBlock: 'latest',
     requestTimeoutMs: 10_000,
-    maxBackoffMs: 30_000,
   });
   expect([...c.contracts[0].events.keys()]).toEqual(['0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef']);
   expect([...c.watched]).toEqual([BADGE.toLowerCase()]);
@@ -121,18 +118,9 @@ test('behavior: semantic checks report bad checksums, unknown events, bad signat
   expect(one({ name: 'x', events: [TRANSFER] })).toEqual([]);
 });
 
-describe('a chain whose config cannot run', () => {
-  let collector: CollectorProcess | undefined;
-  let client: WsTestClient | undefined;
-
-  afterAll(async () => {
-    client?.close();
-    await collector?.stop();
-    collector?.cleanup();
-  });
-
-  test('behavior: the collector keeps serving and shows the chain down with the reason, instead of crash-looping', async () => {
-    collector = await startCollector({
+test('behavior: a chain config that cannot run (unknown event, a name defined twice) stops the collector at startup with exit 78 and every problem', async () => {
+  await expect(
+    startCollector({
       config: {
         evm: {
           chains: [
@@ -141,24 +129,21 @@ describe('a chain whose config cannot run', () => {
               rpcUrls: ['http://127.0.0.1:9'],
               contracts: [{ name: 'badge', address: BADGE, abiFile, events: ['Mint'] }],
             }),
+            chain({ name: 'broken', rpcUrls: ['http://127.0.0.1:9'] }),
           ],
         },
       },
-    });
-    expect((await fetch(`${collector.url}/readyz`)).status).toBe(200);
-    client = await WsTestClient.connect(collector.wsUrl);
-    await client.subscribe('evm/broken/status');
-    const snap = await client.waitFor((f) => f.type === 'messages' && f.channel === 'evm/broken/status');
-    expect(snap.messages[0].data).toEqual({
-      chain: 'broken',
-      state: 'down',
-      endpoint: null,
-      head: null,
-      detail: `evm.chains[0].contracts[0].events[0]: unknown event "Mint": ${abiFile} has Transfer`,
-      subscribed: false,
-    });
-    expect(await metric(collector.url, 'streamgauge_evm_source_up', { chain: 'broken' })).toBe(0);
-    expect(collector.output()).toContain('source failed to start');
-    expect(collector.proc.exitCode).toBeNull();
-  });
+    }),
+  ).rejects.toThrow(
+    new RegExp(
+      'exited with 78[\\s\\S]*invalid configuration \\(evm\\)[\\s\\S]*' +
+        escape(`evm.chains[0].contracts[0].events[0]: unknown event "Mint": ${abiFile} has Transfer`) +
+        '[\\s\\S]*' +
+        escape('evm.chains[1].name "broken": defined twice'),
+    ),
+  );
 });
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

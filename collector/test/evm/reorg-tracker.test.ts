@@ -1,6 +1,5 @@
 /** The reorg tracker's window (a small pure piece, so a unit test). */
 import { ReorgTracker, type TrackedBlock } from '../../src/sources/evm/reorg-tracker';
-import { backoffMs } from '../../src/sources/evm/backoff';
 
 function block(number: number, branch = 'a'): TrackedBlock {
   return { number, hash: `${branch}${number}`, parentHash: number === 0 ? '0x0' : `${branch}${number - 1}`, timestamp: number * 12 };
@@ -51,11 +50,4 @@ test('behavior: confirmations 0 still keeps the parent of the tip, to link the n
   t.push(block(2));
   expect(t.size).toBe(2);
   expect(t.oldest()?.number).toBe(1);
-});
-
-test('behavior: backoff is full jitter under a cap that doubles from 250 ms', () => {
-  expect(backoffMs(1, 30_000, () => 0.999)).toBe(499);
-  expect(backoffMs(3, 30_000, () => 0.5)).toBe(1000);
-  expect(backoffMs(20, 30_000, () => 0.999)).toBe(29_970);
-  expect(backoffMs(5, 30_000, () => 0)).toBe(0);
 });

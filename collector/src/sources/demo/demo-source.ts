@@ -11,8 +11,8 @@ import { FourSystems } from './four-systems';
 export function createDemoSource(o: Config['demo']): Source {
   return {
     name: 'demo',
-    async start({ hub, logger }) {
-      await hub.declare({
+    async start({ declare, publish, logger }) {
+      await declare({
         name: 'demo/ticks',
         description: 'A counter and a random walk, published by the built-in demo.',
         fields: [
@@ -21,7 +21,7 @@ export function createDemoSource(o: Config['demo']): Source {
         ],
       });
       for (const d of DEMO_CHANNELS) {
-        await hub.declare(d);
+        await declare(d);
       }
       const systems = new FourSystems();
       let n = 0;
@@ -35,8 +35,7 @@ export function createDemoSource(o: Config['demo']): Source {
         busy = true;
         value = Math.min(100, Math.max(0, value + (Math.random() - 0.5) * 10));
         const items = [{ channel: 'demo/ticks', data: { n: ++n, value: Math.round(value * 10) / 10 } }, ...systems.tick(Date.now())];
-        hub
-          .publish(items)
+        publish(items)
           .catch((err: unknown) => logger.warn({ err }, 'demo publish failed'))
           .finally(() => (busy = false));
       };

@@ -38,8 +38,6 @@ export interface EvmChainConfig {
   watchAddresses?: string[];
   /** One RPC request's timeout. */
   requestTimeoutMs?: number;
-  /** Cap of the retry backoff after failures (full jitter from 250 ms up). */
-  maxBackoffMs?: number;
 }
 
 export type EvmConfig = { chains: EvmChainConfig[] };
@@ -52,7 +50,6 @@ export const EVM_CHAIN_DEFAULTS = {
   pollIntervalMs: 2_000,
   startBlock: 'latest' as 'latest' | number,
   requestTimeoutMs: 10_000,
-  maxBackoffMs: 30_000,
 };
 
 /** Largest confirmation window: the tracker keeps this many recent blocks in memory. */
@@ -78,7 +75,6 @@ export const evmConfigSchema = {
           pollIntervalMs: { type: 'integer', minimum: 50 },
           startBlock: { oneOf: [{ const: 'latest' }, { type: 'integer', minimum: 0 }] },
           requestTimeoutMs: { type: 'integer', minimum: 100 },
-          maxBackoffMs: { type: 'integer', minimum: 100 },
           watchAddresses: { type: 'array', items: ADDRESS },
           contracts: {
             type: 'array',
@@ -117,7 +113,6 @@ export interface ResolvedChain {
   pollIntervalMs: number;
   startBlock: 'latest' | number;
   requestTimeoutMs: number;
-  maxBackoffMs: number;
   contracts: ResolvedContract[];
   /** Lower-case watched addresses: watchAddresses and contract addresses. */
   watched: Set<string>;
@@ -225,7 +220,6 @@ export function resolveChain(c: DeepReadonly<EvmChainConfig>, index: number, rea
     pollIntervalMs: c.pollIntervalMs ?? EVM_CHAIN_DEFAULTS.pollIntervalMs,
     startBlock: c.startBlock ?? EVM_CHAIN_DEFAULTS.startBlock,
     requestTimeoutMs: c.requestTimeoutMs ?? EVM_CHAIN_DEFAULTS.requestTimeoutMs,
-    maxBackoffMs: c.maxBackoffMs ?? EVM_CHAIN_DEFAULTS.maxBackoffMs,
     contracts,
     watched,
   };
@@ -258,3 +252,14 @@ export function evmConfigProblems(evm: DeepReadonly<EvmConfig>, readFile: ReadFi
   });
   return problems;
 }
+
+/**
+ * The `evm` section as config registers it: its schema, defaults and the checks a schema cannot
+ * express. A problem is a configuration error: the collector exits 78 at startup.
+ */
+export const evmConfigSection = {
+  key: 'evm',
+  schema: evmConfigSchema,
+  defaults: EVM_DEFAULTS,
+  problems: evmConfigProblems,
+} as const;

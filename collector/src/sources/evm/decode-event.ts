@@ -1,7 +1,6 @@
 /** Decodes a watched contract's log into an events-channel message. */
-import { decodeEventLog } from 'viem';
+import { decodeEventLog, hexToNumber, type RpcLog } from 'viem';
 import type { ResolvedContract } from './config';
-import { hexToNumber, type RpcLog } from './rpc-types';
 
 /** `args` larger than this (JSON bytes) is replaced by a note, so one huge log cannot block the chain's publishing. */
 export const MAX_ARGS_JSON_BYTES = 16 * 1024;
@@ -54,11 +53,11 @@ export function decodeEvent(c: ResolvedContract, log: RpcLog, timestampMs: numbe
     contract: c.name,
     event: event.name,
     args,
-    blockNumber: hexToNumber(log.blockNumber),
+    blockNumber: log.blockNumber === null ? null : hexToNumber(log.blockNumber),
     blockHash: log.blockHash,
     timestamp: timestampMs,
     txHash: log.transactionHash,
-    logIndex: hexToNumber(log.logIndex),
+    logIndex: log.logIndex === null ? null : hexToNumber(log.logIndex),
     address: log.address.toLowerCase(),
     ...flat,
   };

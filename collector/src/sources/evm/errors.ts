@@ -1,30 +1,18 @@
 /**
- * Errors of the EVM source. They never travel on the wire: they end up in the status channel's
- * `detail`, in logs and in `streamgauge_evm_rpc_errors_total`, so a code and a short message suffice.
+ * Errors of the EVM source's own logic (RPC failures are viem's errors, described by
+ * rpc-client.ts's EndpointError). They never travel on the wire: they end up in the status
+ * channel's `detail` and in logs, so a code and a short message suffice.
  */
 export type EvmErrorCode =
-  /** Network failure, timeout, HTTP error status or a closed WebSocket: the endpoint is failed over. */
-  | 'EVM_RPC_UNAVAILABLE'
-  /** The endpoint answered with a JSON-RPC error. */
-  | 'EVM_RPC_ERROR'
-  /** Every endpoint failed in turn: the source backs off and retries. */
-  | 'EVM_ALL_ENDPOINTS_DOWN'
-  /** The endpoint serves another chain than `chainId`: it is never used. */
-  | 'EVM_CHAIN_MISMATCH'
   /** The chain moved while a step read it (a block vanished): the step is retried. */
-  | 'EVM_CHAIN_MOVED'
-  /** The configuration cannot run (bad ABI, address): the source stays down. */
-  | 'EVM_CONFIG';
+  'EVM_CHAIN_MOVED';
 
 export class EvmError extends Error {
   constructor(
     readonly code: EvmErrorCode,
     message: string,
-    options: { cause?: unknown; rpcCode?: number } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(message);
     this.name = 'EvmError';
-    this.rpcCode = options.rpcCode;
   }
-  readonly rpcCode?: number;
 }

@@ -4,6 +4,7 @@
  * method names, endpoint host:port; never a hash or an address. Head age is computed at scrape time.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ResolvedChain } from './config';
 
 export type SourceState = 'following' | 'degraded' | 'down';
 
@@ -22,6 +23,7 @@ export interface EvmMetrics {
   blocks: Counter<'chain'>;
   events: Counter<'chain' | 'contract' | 'event'>;
   reorgs: Counter<'chain'>;
+  resets: Counter<'chain'>;
   reorgLastDepth: Gauge<'chain'>;
   confirmationDepth: Gauge<'chain'>;
   rpcRequests: Counter<'chain' | 'method'>;
@@ -85,6 +87,12 @@ export function evmMetrics(registry: Registry): EvmMetrics {
       registers: r,
     }),
     reorgs: new Counter({ name: 'streamgauge_evm_reorgs_total', help: 'Reorganisations detected.', labelNames: ['chain'], registers: r }),
+    resets: new Counter({
+      name: 'streamgauge_evm_chain_resets_total',
+      help: 'Chain resets detected (another genesis, or the whole reorg window replaced): the chain channels started a new epoch.',
+      labelNames: ['chain'],
+      registers: r,
+    }),
     reorgLastDepth: new Gauge({
       name: 'streamgauge_evm_reorg_last_depth',
       help: 'Orphaned blocks in the last reorganisation.',
@@ -151,4 +159,36 @@ export function evmMetrics(registry: Registry): EvmMetrics {
   });
   byRegistry.set(registry, m);
   return m;
+}
+
+/**
+ * Every counter series a chain can have, created at 0 when its source starts, so the first reorg,
+ * RPC error or event shows in increase() and rate() (a series born at 1 has no increase).
+ */
+export function initChainMetrics(m: EvmMetrics, chain: ResolvedChain, endpoints: readonly string[]): void {
+  const c = { chain: chain.name };
+  m.blocks.inc(c, 0);
+  m.reorgs.inc(c, 0);
+  m.resets.inc(c, 0);
+  m.confirmationDepth.set(c, chain.confirmations);
+  const methods = ['eth_chainId', 'eth_blockNumber', 'eth_getBlockByNumber'];
+  if (chain.watched.size > 0) {
+    methods.push('eth_getTransactionReceipt');
+  }
+  if (chain.contracts.length > 0) {
+    methods.push('eth_getLogs');
+  }
+  if (chain.rpcUrls.some((u) => /^wss?:/.test(u))) {
+    methods.push('eth_subscribe');
+  }
+  for (const method of methods) {
+    m.rpcRequests.inc({ ...c, method }, 0);
+    m.rpcErrors.inc({ ...c, method }, 0);
+  }
+  for (const k of chain.contracts) {
+    for (const e of new Set([...k.events.values()].map((x) => x.name))) {
+      m.events.inc({ ...c, contract: k.name, event: e }, 0);
+    }
+  }
+  endpoints.forEach((endpoint, i) => m.endpointActive.set({ ...c, endpoint }, i === 0 ? 1 : 0));
 }

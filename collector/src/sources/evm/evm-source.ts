@@ -1,66 +1,38 @@
 /**
  * One source per configured chain (`evm.chains`, docs/evm.md): declares the chain's channels,
- * reads back where it left off, and runs a HeadFollower over an RpcPool. A chain whose config
- * cannot run (bad ABI, address) reports `down` on its status channel and in
- * streamgauge_evm_source_up, and fails to start without taking the collector down.
+ * reads back where it left off (ctx.read), and runs a HeadFollower over the chain's viem client.
+ * The configuration is checked whole before any source is created: a problem is a ConfigError,
+ * and the collector exits 78 at startup.
  */
 import type { PublishItem } from '@streamgauge/protocol';
-import type { Config, DeepReadonly } from '../../config/load-config';
+import type { DeepReadonly } from '../../config/load-config';
 import { ConfigError } from '../../errors';
 import type { Source, SourceContext } from '../source';
 import { evmChannelDefinitions, evmChannelNames } from './channels';
-import { type EvmChainConfig, resolveChain, type ResolvedChain } from './config';
-import { evmMetrics, type SourceState } from './evm-metrics';
-import { HeadFollower } from './head-follower';
-import type { BlockMessage } from './map-block';
-import { ReorgTracker } from './reorg-tracker';
-import { readRecentBlocks } from './restore-progress';
-import { RpcPool } from './rpc-pool';
+import { type EvmChainConfig, type EvmConfig, evmConfigProblems, resolveChain } from './config';
+import { evmMetrics, initChainMetrics, type SourceState } from './evm-metrics';
+import { type ChainReset, HeadFollower } from './head-follower';
+import { ReorgTracker, type TrackedBlock } from './reorg-tracker';
+import { ChainRpc } from './rpc-client';
 
-export interface EvmSourceOptions {
-  /** Called after each block is published (benchmarks). */
-  onBlock?(block: BlockMessage): void;
-}
-
-export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index: number, options: EvmSourceOptions = {}): Source {
+export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index: number): Source {
+  // Throws on a config that cannot run; createEvmSources checked it already.
+  const chain = resolveChain(chainConfig, index);
   return {
-    name: `evm/${chainConfig.name}`,
+    name: `evm/${chain.name}`,
     async start(ctx: SourceContext) {
-      const { hub, logger } = ctx;
-      const names = evmChannelNames(chainConfig.name);
-      const metrics = evmMetrics(ctx.registry);
-      const label = { chain: chainConfig.name };
+      const { logger } = ctx;
+      const names = evmChannelNames(chain.name);
+      const metrics = evmMetrics(ctx.metrics);
       const live = { state: 'down' as SourceState, headTimestamp: undefined as number | undefined };
-      metrics.live.set(chainConfig.name, live);
-      let chain: ResolvedChain;
-      try {
-        chain = resolveChain(chainConfig, index);
-      } catch (err) {
-        const message = (err as Error).message;
-        await hub.declare(
-          evmChannelDefinitions({ name: chainConfig.name, chainId: chainConfig.chainId, contracts: [] }).find(
-            (d) => d.name === names.status,
-          )!,
-        );
-        await hub
-          .publish([
-            {
-              channel: names.status,
-              data: { chain: chainConfig.name, state: 'down', endpoint: null, head: null, detail: message, subscribed: false },
-            },
-          ])
-          .catch(() => undefined);
-        throw new ConfigError([message], `evm chain ${chainConfig.name}`);
-      }
+      metrics.live.set(chain.name, live);
       for (const def of evmChannelDefinitions(chain)) {
-        await hub.declare(def);
+        await ctx.declare(def);
       }
-      metrics.confirmationDepth.set(label, chain.confirmations);
 
-      const maxBatch = ctx.config.limits.maxBatch;
       const publish = async (items: PublishItem[]): Promise<void> => {
-        for (let i = 0; i < items.length; i += maxBatch) {
-          await hub.publish(items.slice(i, i + maxBatch));
+        for (let i = 0; i < items.length; i += ctx.maxBatch) {
+          await ctx.publish(items.slice(i, i + ctx.maxBatch));
         }
       };
 
@@ -69,22 +41,33 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
       let state: SourceState | undefined;
       let detail = '';
       let endpoint = '';
-      const publishStatus = (): void => {
-        hub
-          .publish([
-            {
-              channel: names.status,
-              data: { chain: chain.name, state, endpoint, head: follower?.head ?? null, detail, subscribed: pool.subscribed },
-            },
-          ])
-          .catch((err: unknown) => logger.warn({ err, chain: chain.name }, 'evm: cannot publish status'));
+      // Status messages go out one after the other (and a reset waits for them), in order.
+      let statusQueue: Promise<void> = Promise.resolve();
+      const publishStatus = (extra: Record<string, unknown> = {}): Promise<void> => {
+        const data = {
+          chain: chain.name,
+          state,
+          endpoint,
+          head: follower?.head ?? null,
+          detail,
+          subscribed: follower?.subscribed ?? false,
+          genesis: follower?.genesisHash ?? null,
+          ...extra,
+        };
+        statusQueue = statusQueue
+          .then(() => ctx.publish([{ channel: names.status, data }]))
+          .then(
+            () => undefined,
+            (err: unknown) => logger.warn({ err, chain: chain.name }, 'evm: cannot publish status'),
+          );
+        return statusQueue;
       };
 
-      const pool = new RpcPool({
+      const rpc = new ChainRpc({
         urls: chain.rpcUrls,
         chainId: chain.chainId,
         timeoutMs: chain.requestTimeoutMs,
-        logger,
+        retryAfterMs: chain.pollIntervalMs,
         hooks: {
           request(method, seconds, ok) {
             metrics.rpcRequests.inc({ chain: chain.name, method });
@@ -93,64 +76,107 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
               metrics.rpcErrors.inc({ chain: chain.name, method });
             }
           },
-          active(active, labels) {
-            for (const l of labels) {
-              metrics.endpointActive.set({ chain: chain.name, endpoint: l }, l === active ? 1 : 0);
+          answered(label) {
+            if (label === endpoint) {
+              return;
             }
-            const changed = endpoint !== '' && endpoint !== active;
-            endpoint = active;
+            for (const l of rpc.labels) {
+              metrics.endpointActive.set({ chain: chain.name, endpoint: l }, l === label ? 1 : 0);
+            }
+            const changed = endpoint !== '';
+            endpoint = label;
             if (changed && state) {
-              publishStatus();
+              void publishStatus();
             }
           },
         },
       });
+      initChainMetrics(metrics, chain, rpc.labels);
+      endpoint = rpc.labels[0];
 
       // A reorg can orphan at most the window; read back twice that, as reorg replacements repeat numbers.
       const window = new ReorgTracker(chain.confirmations).capacity;
-      const restored = await readRecentBlocks(hub, names.blocks, window * 2 + 8);
+      const restored = await readRecentBlocks(ctx, names.blocks, window * 2 + 8);
+      const lastStatus = (await ctx.read(names.status, { limit: 1, tail: true })).messages[0];
+      const storedGenesis = lastStatus ? ((JSON.parse(lastStatus.data) as { genesis?: string | null }).genesis ?? null) : null;
       if (restored.length) {
         logger.info({ chain: chain.name, block: restored[restored.length - 1].number }, 'evm: continuing after the last published block');
       }
+
+      const onReset = async (reset: ChainReset): Promise<void> => {
+        await statusQueue;
+        // Status last: once it holds the reset, the new genesis is stored even if a channel failed.
+        for (const channel of [names.blocks, names.transactions, names.events, names.reorgs, names.status]) {
+          await ctx.resetEpoch(channel);
+        }
+        await ctx.publish([
+          {
+            channel: names.status,
+            data: {
+              chain: chain.name,
+              state: 'reset',
+              endpoint,
+              head: null,
+              detail: `chain reset: ${reset.detail}; its channels start a new epoch`,
+              subscribed: follower?.subscribed ?? false,
+              genesis: reset.genesis,
+              previousGenesis: reset.previousGenesis,
+            },
+          },
+        ]);
+      };
+
       follower = new HeadFollower({
         chain,
-        pool,
+        rpc,
         channels: names,
         publish,
         metrics,
         logger,
         restored,
+        storedGenesis,
         onState(s, d) {
           state = s;
           detail = d;
           live.state = s;
-          publishStatus();
+          void publishStatus();
         },
-        onBlock: options.onBlock,
+        onReset,
       });
-      const stop = follower.start();
-      return async () => {
-        const stopped = stop(); // sets the stop flag at once
-        pool.close(); // fails requests in flight, so the follower does not wait for their timeouts
-        await stopped;
-      };
+      const stopFollower = follower.start();
+      let stopping: Promise<void> | undefined;
+      const stop = (): Promise<void> =>
+        (stopping ??= (async () => {
+          ctx.signal.removeEventListener('abort', onAbort);
+          const stopped = stopFollower(); // sets the stop flag at once
+          rpc.close(); // aborts requests in flight, so the follower does not wait for their timeouts
+          await stopped;
+          await statusQueue;
+        })());
+      const onAbort = (): void => void stop();
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      return stop;
     },
   };
 }
 
-export function createEvmSources(config: Config): Source[] {
-  const seen = new Set<string>();
-  return config.evm.chains.map((c, i) => {
-    if (seen.has(c.name)) {
-      // Two sources would interleave on the same channels: the second one refuses to start.
-      return {
-        name: `evm/${c.name}#${i}`,
-        start() {
-          return Promise.reject(new ConfigError([`evm.chains[${i}].name ${JSON.stringify(c.name)}: defined twice`], 'evm'));
-        },
-      };
-    }
-    seen.add(c.name);
-    return createEvmSource(c, i);
+/** The last published blocks (oldest first), read back from the blocks channel. */
+async function readRecentBlocks(ctx: SourceContext, channel: string, count: number): Promise<TrackedBlock[]> {
+  const { messages } = await ctx.read(channel, { limit: count, tail: true });
+  return messages.map((m) => {
+    const d = JSON.parse(m.data) as { number: number; hash: string; parentHash: string; timestamp: number };
+    return { number: d.number, hash: d.hash, parentHash: d.parentHash, timestamp: Math.floor(d.timestamp / 1000) };
   });
+}
+
+/**
+ * The chain sources of the `evm` section. Throws ConfigError listing every problem the schema
+ * cannot catch (duplicate names, checksums, ABI files, unknown events): the collector exits 78.
+ */
+export function createEvmSources(evm: DeepReadonly<EvmConfig>): Source[] {
+  const problems = evmConfigProblems(evm);
+  if (problems.length) {
+    throw new ConfigError(problems, 'evm');
+  }
+  return evm.chains.map((c, i) => createEvmSource(c, i));
 }

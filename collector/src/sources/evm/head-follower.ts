@@ -1,36 +1,41 @@
 /**
  * Follows one chain's head and publishes every canonical block exactly once, in order.
  *
- * Each step asks for the head number (woken by eth_subscribe newHeads on a WebSocket endpoint,
- * polled otherwise) and fetches by number every block from the published tip + 1 up to it, so
- * blocks skipped by the notifications, by an outage or by a collector restart are filled in order.
- * A block whose parent is not the published tip, or a head whose hash differs from the one
+ * Each step asks for the head number (woken by a newHeads subscription when an endpoint is a
+ * WebSocket, polled otherwise) and fetches by number every block from the published tip + 1 up to
+ * it, so blocks skipped by the notifications, by an outage or by a collector restart are filled in
+ * order. A block whose parent is not the published tip, or a head whose hash differs from the one
  * published at its number, is a reorg: walk back through the tracked window to the common
  * ancestor, publish one reorg message and the replacement blocks in one batch.
  *
- * Nothing is published twice: the tracker moves only after hub.publish resolved, and a failed step
- * is retried from the tracker's tip. Failures back off (capped full jitter) while the pool fails
- * over to the next endpoint; the state (following / degraded / down) goes to the status channel
- * and to streamgauge_evm_source_up.
+ * A chain that was reset (a dev chain restarted from a new genesis) is not a reorg: on start, after
+ * every failed step (a reconnect) and before calling a reorg deeper than the window, the genesis
+ * hash is compared with the one stored for the chain, and the block at the bottom of the window
+ * with the one published. When either differs, `reset` starts a new epoch for the chain's channels
+ * and the new chain is followed from `startBlock`.
+ *
+ * Nothing is published twice: the tracker moves only after publish resolved, and a failed step is
+ * retried from the tracker's tip after `pollIntervalMs` (viem retries each request and fails over
+ * between endpoints); the state (following / degraded / down) goes to the status channel and to
+ * streamgauge_evm_source_up.
  */
 import type { PublishItem } from '@streamgauge/protocol';
+import { type Hash, hexToNumber, numberToHex, type RpcLog, type RpcTransactionReceipt } from 'viem';
 import type { Logger } from '../../logger';
-import { backoffMs } from './backoff';
 import type { EvmChannelNames } from './channels';
 import type { ResolvedChain } from './config';
 import { decodeEvent } from './decode-event';
 import { EvmError } from './errors';
 import type { EvmMetrics, SourceState } from './evm-metrics';
-import { type BlockMessage, mapBlock } from './map-block';
+import { type BlockMessage, type ChainBlock, mapBlock } from './map-block';
 import { candidateTransactions, mapTransaction, touchesWatched } from './map-transaction';
 import { ReorgTracker, type TrackedBlock } from './reorg-tracker';
-import type { RpcPool } from './rpc-pool';
-import { hexToNumber, type RpcBlock, type RpcLog, type RpcReceipt, toHex } from './rpc-types';
+import { endpointErrorOf } from './endpoint-error';
+import type { ChainRpc, HeadSubscription } from './rpc-client';
 
 /**
  * With a live newHeads subscription, still ask for the head this often: a silent subscription (a
- * provider dropping notifications, or one lost in transit) must not stall the chain for long. Seen
- * in CI: one run of the WebSocket-fault test sat on a missing head for the old 30 s.
+ * provider dropping notifications, or one lost in transit) must not stall the chain for long.
  */
 export const SUBSCRIBED_POLL_MS = 5_000;
 /** Consecutive steps that see the head below the reorg window before it counts as a reorg. */
@@ -40,20 +45,30 @@ export const RECEIPT_CONCURRENCY = 8;
 /** Failed steps (other than every endpoint down) retried before the state turns `degraded`. */
 export const DEGRADED_AFTER_ATTEMPTS = 3;
 
+export interface ChainReset {
+  /** The genesis stored for the chain, when known. */
+  previousGenesis: string | null;
+  genesis: string;
+  /** Why: which hash differed. */
+  detail: string;
+}
+
 export interface HeadFollowerOptions {
   chain: ResolvedChain;
-  pool: RpcPool;
+  rpc: ChainRpc;
   channels: EvmChannelNames;
-  /** hub.publish, chunked to limits.maxBatch by the caller. */
+  /** Publishes one block's (or one reorg's) messages, chunked to the batch limit by the caller. */
   publish(items: PublishItem[]): Promise<void>;
   metrics: EvmMetrics;
   logger: Logger;
   /** Published blocks read back from the log at start, oldest first. */
   restored: TrackedBlock[];
+  /** Genesis hash stored for the chain (last status message), if any. */
+  storedGenesis: string | null;
   /** Called on every state change (status channel). */
   onState(state: SourceState, detail: string): void;
-  /** Called after each block is published (benchmarks measure from here). */
-  onBlock?(block: BlockMessage): void;
+  /** Starts a new epoch for the chain's channels and publishes the reset; resolves once done. */
+  onReset(reset: ChainReset): Promise<void>;
 }
 
 interface BlockItems {
@@ -70,8 +85,11 @@ export class HeadFollower {
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private state: SourceState | undefined;
-  private subscribed = false;
+  private heads: HeadSubscription | undefined;
   private belowWindow = 0;
+  /** Compare genesis and the window's bottom block with the chain before the next step. */
+  private checkReset = true;
+  private genesis: string | null;
   private readonly label: { chain: string };
 
   constructor(private readonly o: HeadFollowerOptions) {
@@ -79,6 +97,7 @@ export class HeadFollower {
     for (const b of o.restored) {
       this.tracker.restore(b);
     }
+    this.genesis = o.storedGenesis;
     this.label = { chain: o.chain.name };
   }
 
@@ -87,12 +106,23 @@ export class HeadFollower {
     return this.tracker.tip()?.number ?? null;
   }
 
+  /** Genesis hash of the chain followed (stored, then as read from the chain). */
+  get genesisHash(): string | null {
+    return this.genesis;
+  }
+
+  /** true while heads come from a newHeads subscription. */
+  get subscribed(): boolean {
+    return this.heads !== undefined;
+  }
+
   start(): () => Promise<void> {
     this.running = this.run();
     return async () => {
       this.stopped = true;
       this.wake?.();
       await this.running;
+      this.dropHeads();
     };
   }
 
@@ -101,17 +131,33 @@ export class HeadFollower {
     this.wake?.();
   };
 
+  private onHeadsLost = (): void => {
+    this.heads = undefined;
+    this.notify();
+  };
+
+  private dropHeads(): void {
+    const h = this.heads;
+    this.heads = undefined;
+    h?.unsubscribe();
+  }
+
+  /** Subscribes to newHeads when an endpoint can and no subscription runs. */
+  private async ensureHeads(): Promise<void> {
+    if (!this.heads && this.o.rpc.canSubscribe && !this.stopped) {
+      this.heads = await this.o.rpc.subscribeHeads(this.notify, this.onHeadsLost);
+    }
+  }
+
   private async run(): Promise<void> {
     let attempt = 0;
     while (!this.stopped) {
-      let subscribed = false;
       try {
-        subscribed = await this.o.pool.ensureHeads(this.notify, this.notify);
         const more = await this.step();
         attempt = 0;
-        // Subscribe right after the first successful step too (the endpoint is verified by then).
-        subscribed = await this.o.pool.ensureHeads(this.notify, this.notify);
-        this.setState('following', '', subscribed);
+        // Subscribe after a successful step: the endpoint is known to serve the chain by then.
+        await this.ensureHeads();
+        this.setState('following', '');
         if (more) {
           continue;
         }
@@ -119,20 +165,29 @@ export class HeadFollower {
         if (this.stopped) {
           break;
         }
-        const e = err as EvmError;
         attempt++;
-        const state: SourceState = e.code === 'EVM_ALL_ENDPOINTS_DOWN' ? 'down' : 'degraded';
-        this.o.logger.warn({ chain: this.o.chain.name, attempt, code: e.code, err: e.message }, 'evm: step failed; retrying');
-        // A block that vanished mid-step, or an error answer, is routine while the chain moves or a
-        // backend behind a load balancer lags: a few quick retries before calling the source
-        // degraded, so alerts do not flap on it. Every endpoint failing is `down` at once.
-        if (state === 'down' || attempt > DEGRADED_AFTER_ATTEMPTS) {
-          this.setState(state, e.message, false);
+        this.checkReset = true; // the next successful step is a reconnect
+        const found = endpointErrorOf(err);
+        // Every endpoint failing (network, timeout, wrong chain) is `down`; an error answer, a
+        // chain that moved while read or a store that refused the batch is routine enough for a
+        // few quick retries before calling the source degraded, so alerts do not flap on it.
+        const down = found !== undefined && !found.answer;
+        const detail = found
+          ? found.answer
+            ? found.shortMessage
+            : `all ${this.o.rpc.labels.length} RPC endpoints failed; last: ${found.shortMessage}`
+          : (err as Error).message;
+        this.o.logger.warn({ chain: this.o.chain.name, attempt, err: detail }, 'evm: step failed; retrying');
+        if (down || attempt > DEGRADED_AFTER_ATTEMPTS) {
+          if (down) {
+            this.dropHeads();
+          }
+          this.setState(down ? 'down' : 'degraded', detail);
         }
-        await this.sleep(backoffMs(attempt, this.o.chain.maxBackoffMs), false);
+        await this.sleep(this.o.chain.pollIntervalMs, false);
         continue;
       }
-      await this.sleep(subscribed ? SUBSCRIBED_POLL_MS : this.o.chain.pollIntervalMs, true);
+      await this.sleep(this.heads ? SUBSCRIBED_POLL_MS : this.o.chain.pollIntervalMs, true);
     }
   }
 
@@ -158,22 +213,32 @@ export class HeadFollower {
     });
   }
 
-  private setState(state: SourceState, detail: string, subscribed: boolean): void {
+  private setState(state: SourceState, detail: string): void {
     const live = this.o.metrics.live.get(this.o.chain.name);
     if (live) {
       live.state = state;
     }
-    if (state !== this.state || subscribed !== this.subscribed) {
+    const subscribed = this.subscribed;
+    if (state !== this.state || subscribed !== this.lastSubscribed) {
       this.state = state;
-      this.subscribed = subscribed;
+      this.lastSubscribed = subscribed;
       this.o.onState(state, detail);
     }
   }
 
+  private lastSubscribed = false;
+
   /** One pass: publish up to the current head. Returns true when more work is already known. */
   async step(): Promise<boolean> {
-    const head = hexToNumber(await this.o.pool.request<string>('eth_blockNumber'));
+    if (this.checkReset) {
+      await this.resetCheck();
+      this.checkReset = false;
+    }
+    // Cleared before asking, not after: a notification that arrives while eth_blockNumber is in
+    // flight (even in the same socket read as its reply) may be newer than the answer, and must
+    // wake the next step.
     this.woken = false;
+    const head = hexToNumber(await this.o.rpc.request<Hash>('eth_blockNumber'));
     let tip = this.tracker.tip();
     if (!tip) {
       const start = this.o.chain.startBlock === 'latest' ? head : this.o.chain.startBlock;
@@ -191,7 +256,7 @@ export class HeadFollower {
       const known = this.tracker.at(head);
       if (!known && ++this.belowWindow < BELOW_WINDOW_STEPS) {
         // Below the window there is nothing to compare with: most likely a badly lagging backend.
-        // Only a head that stays there (a dev chain restarted from genesis) is taken as a reorg.
+        // Only a head that stays there is taken as a reorg (or a reset, if the genesis changed).
         return false;
       }
       this.belowWindow = 0;
@@ -218,9 +283,53 @@ export class HeadFollower {
     return false;
   }
 
+  /**
+   * Is this still the chain we published? Reads the genesis (block 0) and the block at the bottom
+   * of the window: another genesis, or another block there (the whole window replaced), is a new
+   * history: start over in a new epoch.
+   */
+  private async resetCheck(): Promise<void> {
+    const genesis = (await this.getBlock(0, false)).hash;
+    if (this.genesis !== null && this.genesis !== genesis) {
+      await this.startOver({
+        previousGenesis: this.genesis,
+        genesis,
+        detail: `the genesis block changed from ${this.genesis} to ${genesis}`,
+      });
+      return;
+    }
+    if (this.genesis === null) {
+      // First seen (fresh log, or the status history expired): the next status message stores it.
+      this.state = undefined;
+    }
+    this.genesis = genesis;
+    const oldest = this.tracker.oldest();
+    if (oldest && oldest.number > 0) {
+      const now = await this.o.rpc.request<ChainBlock | null>('eth_getBlockByNumber', [numberToHex(oldest.number), false]);
+      if (now && now.hash !== oldest.hash) {
+        await this.startOver({
+          previousGenesis: genesis,
+          genesis,
+          detail: `block ${oldest.number} has another hash (${now.hash}, published ${oldest.hash}), deeper than the confirmation window`,
+        });
+      }
+    }
+  }
+
+  /** The chain was reset: a new epoch for every channel of the chain, then follow it from startBlock. */
+  private async startOver(reset: ChainReset): Promise<void> {
+    this.o.logger.warn({ chain: this.o.chain.name, ...reset }, 'evm: the chain was reset; its channels start a new epoch');
+    await this.o.onReset(reset);
+    this.tracker.truncateAfter(-1);
+    this.genesis = reset.genesis;
+    this.belowWindow = 0;
+    this.state = undefined; // the status channel starts over too: publish the state again
+    this.o.metrics.resets.inc(this.label);
+  }
+
   /** `full`: with transaction objects, needed to match watched addresses (default: when any are watched). */
-  private async getBlock(n: number, full = this.o.chain.watched.size > 0): Promise<RpcBlock> {
-    const b = await this.o.pool.request<RpcBlock | null>('eth_getBlockByNumber', [toHex(n), full]);
+  private async getBlock(n: number, full = this.o.chain.watched.size > 0): Promise<ChainBlock> {
+    const b = await this.o.rpc.request<ChainBlock | null>('eth_getBlockByNumber', [numberToHex(n), full]);
     if (!b) {
       throw new EvmError('EVM_CHAIN_MOVED', `block ${n} vanished while reading (the head moved back)`);
     }
@@ -228,9 +337,9 @@ export class HeadFollower {
   }
 
   /** `b` is canonical now and conflicts with what was published: find the ancestor, publish the reorg. */
-  private async reorg(b: RpcBlock): Promise<void> {
+  private async reorg(b: ChainBlock): Promise<void> {
     const oldTip = this.tracker.tip()!;
-    const replacement: RpcBlock[] = [b];
+    const replacement: ChainBlock[] = [b];
     let ancestor: TrackedBlock | undefined;
     let parentHash = b.parentHash;
     let k = hexToNumber(b.number) - 1;
@@ -250,6 +359,18 @@ export class HeadFollower {
       k--;
     }
     const beyond = !ancestor;
+    if (beyond) {
+      // No common ancestor within the window: a reset chain (new genesis) is a new history, not a reorg.
+      const genesis = (await this.getBlock(0, false)).hash;
+      if (this.genesis !== null && genesis !== this.genesis) {
+        await this.startOver({
+          previousGenesis: this.genesis,
+          genesis,
+          detail: `the genesis block changed from ${this.genesis} to ${genesis}`,
+        });
+        return;
+      }
+    }
     let ancestorNumber = ancestor ? ancestor.number : oldest - 1;
     // Replacement blocks at or below the ancestor are already published.
     let fresh = replacement.filter((x) => hexToNumber(x.number) > ancestorNumber);
@@ -308,7 +429,7 @@ export class HeadFollower {
   }
 
   /** Fetches what the block's messages need (receipts of watched transactions, logs of watched contracts). */
-  private async collect(b: RpcBlock, parentTimestamp: number | undefined): Promise<BlockItems> {
+  private async collect(b: ChainBlock, parentTimestamp: number | undefined): Promise<BlockItems> {
     const chain = this.o.chain;
     const message = mapBlock(b, parentTimestamp);
     const items: PublishItem[] = [];
@@ -316,7 +437,7 @@ export class HeadFollower {
     if (chain.watched.size > 0) {
       const candidates = candidateTransactions(b.transactions, chain.watched);
       const receipts = await mapLimit(candidates, RECEIPT_CONCURRENCY, (t) =>
-        this.o.pool.request<RpcReceipt | null>('eth_getTransactionReceipt', [t.hash]),
+        this.o.rpc.request<RpcTransactionReceipt | null>('eth_getTransactionReceipt', [t.hash]),
       );
       candidates.forEach((t, i) => {
         const r = receipts[i];
@@ -330,11 +451,11 @@ export class HeadFollower {
     }
     if (chain.contracts.length > 0) {
       // By block hash (EIP-234): the logs are those of exactly this block, even if the chain moves.
-      const logs = await this.o.pool.request<RpcLog[]>('eth_getLogs', [
+      const logs = await this.o.rpc.request<RpcLog[]>('eth_getLogs', [
         { blockHash: b.hash, address: chain.contracts.map((c) => c.address) },
       ]);
       const byAddress = new Map(chain.contracts.map((c) => [c.address, c]));
-      for (const log of [...logs].sort((x, y) => hexToNumber(x.logIndex) - hexToNumber(y.logIndex))) {
+      for (const log of [...logs].sort((x, y) => hexToNumber(x.logIndex ?? '0x0') - hexToNumber(y.logIndex ?? '0x0'))) {
         const c = byAddress.get(log.address.toLowerCase());
         if (!c || log.removed) {
           continue;
@@ -389,7 +510,6 @@ export class HeadFollower {
       if (live) {
         live.headTimestamp = b.block.timestamp;
       }
-      this.o.onBlock?.(b.message);
     }
   }
 }

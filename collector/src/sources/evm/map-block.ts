@@ -1,5 +1,8 @@
 /** A block header as the blocks channel carries it. */
-import { hexToNumber, type RpcBlock } from './rpc-types';
+import { hexToNumber, type RpcBlock } from 'viem';
+
+/** A block as eth_getBlockByNumber returns it for a mined block (hash and number set). */
+export type ChainBlock = RpcBlock<'latest'>;
 
 export interface BlockMessage {
   [k: string]: unknown;
@@ -17,7 +20,7 @@ export interface BlockMessage {
 }
 
 /** `parentTimestamp` in seconds, when the parent is known; the interval is null otherwise. */
-export function mapBlock(b: RpcBlock, parentTimestamp: number | undefined): BlockMessage {
+export function mapBlock(b: ChainBlock, parentTimestamp: number | undefined): BlockMessage {
   const gasUsed = hexToNumber(b.gasUsed);
   const gasLimit = hexToNumber(b.gasLimit);
   const ts = hexToNumber(b.timestamp);

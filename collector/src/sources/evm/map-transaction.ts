@@ -1,8 +1,8 @@
 /** Which transactions of a block touch watched addresses, and how the transactions channel carries them. */
-import { hexToNumber, type RpcReceipt, type RpcTransaction } from './rpc-types';
+import { type Hash, hexToNumber, type RpcTransaction, type RpcTransactionReceipt } from 'viem';
 
 /** Transactions from or to a watched address, plus contract creations (their address is known only from the receipt). */
-export function candidateTransactions(txs: readonly (string | RpcTransaction)[], watched: ReadonlySet<string>): RpcTransaction[] {
+export function candidateTransactions(txs: readonly (Hash | RpcTransaction)[], watched: ReadonlySet<string>): RpcTransaction[] {
   const out: RpcTransaction[] = [];
   for (const t of txs) {
     if (typeof t === 'string') {
@@ -15,15 +15,20 @@ export function candidateTransactions(txs: readonly (string | RpcTransaction)[],
   return out;
 }
 
-export function touchesWatched(t: RpcTransaction, r: RpcReceipt, watched: ReadonlySet<string>): boolean {
+export function touchesWatched(t: RpcTransaction, r: RpcTransactionReceipt, watched: ReadonlySet<string>): boolean {
   return (
     watched.has(t.from.toLowerCase()) ||
     (t.to !== null && watched.has(t.to.toLowerCase())) ||
-    (r.contractAddress !== null && watched.has(r.contractAddress.toLowerCase()))
+    (!!r.contractAddress && watched.has(r.contractAddress.toLowerCase()))
   );
 }
 
-export function mapTransaction(t: RpcTransaction, r: RpcReceipt, blockNumber: number, timestampMs: number): Record<string, unknown> {
+export function mapTransaction(
+  t: RpcTransaction,
+  r: RpcTransactionReceipt,
+  blockNumber: number,
+  timestampMs: number,
+): Record<string, unknown> {
   const value = BigInt(t.value);
   return {
     hash: t.hash,
