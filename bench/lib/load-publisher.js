@@ -107,20 +107,22 @@ class Publisher {
   }
 
   /** Closed loop: `inFlight` requests outstanding per connection, next one sent on each response. */
-  async closedLoop({ request, durationMs, inFlight = 2 }) {
+  /** `request`: the bytes to send each time, or a function returning them (requests that must differ). */
+  async closedLoop({ request: req, durationMs, inFlight = 2 }) {
+    const next = typeof req === 'function' ? req : () => req;
     const start = this.ok + this.failed;
     let sent = 0;
     let stop = false;
     this.onResponse = (i) => {
       if (!stop) {
-        this.sockets[i].write(request);
+        this.sockets[i].write(next());
         sent++;
       }
     };
     const t0 = now();
     for (let i = 0; i < this.n; i++) {
       for (let k = 0; k < inFlight; k++) {
-        this.sockets[i].write(request);
+        this.sockets[i].write(next());
         sent++;
       }
     }

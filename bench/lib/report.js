@@ -107,7 +107,7 @@ function summaryRows(r) {
   if (s.ingest) {
     rows.push({
       benchmark: `Ingest into SQLite, batches of ${num(s.ingest.batch)}, acknowledged when stored`,
-      streamgauge: `${num(s.ingest.messagesPerSecond)} msg/s (${num(s.ingest.messagesPerCpuSecond)} per collector CPU second)`,
+      streamgauge: `${num(s.ingest.messagesPerSecond)} msg/s (${num(s.ingest.messagesPerCpuSecond)} per collector CPU second)${s.ingest.withIds ? `; with publish ids ${num(s.ingest.withIds.messagesPerSecond)} msg/s (${num(s.ingest.withIds.messagesPerCpuSecond)} per CPU second)` : ''}`,
       baselines: '-',
       target: '>= 100,000 msg/s',
       met: met(s.ingest.messagesPerSecond >= 100_000 && s.ingest.failedRequests === 0),
@@ -264,7 +264,7 @@ function details(r) {
   }
   if (s.ingest) {
     const x = s.ingest;
-    out.push('### Ingest', '', `${num(x.messagesPerSecond)} msg/s (${num(x.messagesPerCpuSecond)} per CPU second of the collector) over ${x.seconds} s: ${x.connections} connections x ${x.inFlight} requests in flight, ${num(x.batch)} messages per request, ${x.failedRequests} failed; cores: ${cpuNote(x.cpu)}.`, '');
+    out.push('### Ingest', '', `${num(x.messagesPerSecond)} msg/s (${num(x.messagesPerCpuSecond)} per CPU second of the collector) over ${x.seconds} s: ${x.connections} connections x ${x.inFlight} requests in flight, ${num(x.batch)} messages per request, ${x.failedRequests} failed; cores: ${cpuNote(x.cpu)}.${x.withIds ? ` With a publish id on every message (idempotency, new ids each request): ${num(x.withIds.messagesPerSecond)} msg/s (${num(x.withIds.messagesPerCpuSecond)} per CPU second), ${x.withIds.failedRequests} failed.` : ''}`, '');
   }
   if (s.recovery) {
     const x = s.recovery;

@@ -29,6 +29,8 @@ import { corsHeaders } from './transport/origin';
 import { attachWebSocketServer, type WsServerHandle } from './transport/ws-server';
 import { registerTelemetryRoutes } from './telemetry/routes';
 import { createTelemetry } from './telemetry/telemetry-engine';
+import { createOwnership } from './cluster/create-ownership';
+import { ownedSource } from './cluster/owned-source';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -79,6 +81,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     maxBatch: config.limits.maxBatch,
     replayPageSize: config.ws.replayPageSize,
     maxSubscriptionsPerSink: config.ws.maxSubscriptionsPerConnection,
+    maxTtlSeconds: config.telemetry.maxTtlSeconds,
   });
   const defs = new Map(config.channels.definitions.map((d) => [d.name, d]));
   for (const meta of metas) {
@@ -96,7 +99,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await hub.declare(d as never);
   }
   // Application telemetry (issue 4): metric rules, entity TTL and aggregates, alerts channel.
-  const telemetry = await createTelemetry({ config, hub, registry, log, metricsRegistry: metrics.registry, logger });
+  // Derived work (telemetry, sources) runs on one instance at a time: docs/scaling.md.
+  const ownership = createOwnership(config, logger, metrics.registry);
+  const telemetry = await createTelemetry({ config, hub, registry, log, metricsRegistry: metrics.registry, logger, ownership });
 
   const app = Fastify({
     loggerInstance: logger,
@@ -224,8 +229,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   const stops: (() => Promise<void> | void)[] = [];
+  stops.push(() => ownership.stop());
   stops.push(() => telemetry.stop());
-  const sources = options.sources ?? createSources(config);
+  const sources = (options.sources ?? createSources(config)).map((s) => ownedSource(s, ownership, logger));
   const sourcesStopped = new AbortController();
   stops.push(() => sourcesStopped.abort());
   const ctx = sourceContext(hub, log, config, logger, metrics, sourcesStopped.signal);

@@ -171,6 +171,12 @@ export interface PublishItem {
   delete?: boolean;
   /** For entity channels: seconds until the entity expires unless upserted again. */
   ttl?: number;
+  /**
+   * Publish id (1-128 characters), unique per channel for this message: a retry with the same id,
+   * on any instance, returns the original offset instead of storing the message again, while the
+   * id is within the channel's window (the newest `store.publishIdWindow` offsets, docs/protocol.md).
+   */
+  id?: string;
 }
 
 export interface PublishRequest {
@@ -181,6 +187,8 @@ export interface PublishResult {
   channel: string;
   epoch: string;
   offset: number;
+  /** true when the message's `id` was already stored: `offset` is the original one, nothing was appended. */
+  duplicate?: true;
 }
 
 export interface PublishResponse {

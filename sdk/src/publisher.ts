@@ -5,7 +5,10 @@
  * network errors, 429 and 5xx. The queue is bounded (`maxQueue`): when full, `publish()` waits for
  * room (backpressure) or rejects with SDK_QUEUE_FULL (`onFull: 'reject'`).
  *
- * Delivery is at least once: a batch whose answer was lost is sent again.
+ * Exactly once, by default: every message gets a publish id (`id`, a random UUID unless the
+ * caller set one), and a retry sends the same ids, so the collector returns the original offsets
+ * for messages it already stored (a 503 whose append did happen, a lost answer) instead of storing
+ * them twice (docs/protocol.md, idempotent publishes). With `ids: false`, delivery is at least once.
  */
 import type { ErrorBody, PublishItem, PublishResponse, PublishResult } from '@streamgauge/protocol';
 import { backoffDelay, sleep } from './backoff';
@@ -33,6 +36,8 @@ export interface PublisherOptions {
   retryMaxMs?: number;
   /** Per-request timeout, ms (default 10,000). */
   requestTimeoutMs?: number;
+  /** Give every message without an `id` a random one, so retries are never stored twice (default true). */
+  ids?: boolean;
 }
 
 export const PUBLISHER_DEFAULTS = {
@@ -44,6 +49,7 @@ export const PUBLISHER_DEFAULTS = {
   retryBaseMs: 100,
   retryMaxMs: 10_000,
   requestTimeoutMs: 10_000,
+  ids: true,
 };
 
 interface Queued {
@@ -226,8 +232,10 @@ export function createPublisher(options: PublisherOptions): Publisher {
         throw new StreamgaugeError(SdkErrorCode.Closed, 'publisher is closed');
       }
     }
+    // The id is fixed before the first attempt: every retry of this message carries the same one.
+    const withId = o.ids && item.id === undefined ? { ...item, id: globalThis.crypto.randomUUID() } : item;
     return new Promise<PublishResult>((resolve, reject) => {
-      queue.push({ item, resolve, reject });
+      queue.push({ item: withId, resolve, reject });
       schedule();
     });
   };

@@ -17,6 +17,8 @@ export const DEFAULTS = {
     type: 'sqlite' as 'sqlite' | 'redis',
     /** SQLite database file; `:memory:` keeps nothing across restarts. */
     path: './data/streamgauge.db',
+    /** Publish ids are remembered for the newest this-many offsets of each channel (docs/protocol.md, idempotent publishes). */
+    publishIdWindow: 10_000,
     redis: {
       /** One URL, or several to shard channels by a hash of their name. */
       urls: ['redis://127.0.0.1:6379'] as string[],

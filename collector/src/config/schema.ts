@@ -41,6 +41,7 @@ export const configSchema = strict({
   store: strict({
     type: { enum: ['sqlite', 'redis'] },
     path: str,
+    publishIdWindow: int(1),
     redis: strict({
       urls: { type: 'array', items: { type: 'string', pattern: '^rediss?://' }, minItems: 1 },
       keyPrefix: str,

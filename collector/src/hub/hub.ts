@@ -26,7 +26,7 @@ import {
 import type { ChannelDefinition } from '../config/defaults';
 import { sgError } from '../errors';
 import type { Channel, ChannelRegistry } from '../channels/channel-registry';
-import type { ChannelMeta, EventLog, StoreChange, StoredMessage } from '../log/event-log';
+import type { AppendItem, ChannelMeta, EventLog, StoreChange, StoredMessage } from '../log/event-log';
 import type { CoreMetrics } from '../metrics/core-metrics';
 import type { Sink } from './sink';
 
@@ -40,7 +40,12 @@ export interface HubOptions {
   maxBatch: number;
   replayPageSize: number;
   maxSubscriptionsPerSink: number;
+  /** Longest entity `ttl` honoured, seconds (telemetry.maxTtlSeconds); longer ones are cut to it. */
+  maxTtlSeconds?: number;
 }
+
+/** Longest publish id (docs/protocol.md). */
+export const MAX_PUBLISH_ID_LENGTH = 128;
 
 /** Decides, per channel, whether a subscriber may see it (API key scopes). */
 export type ChannelFilter = (channel: string) => boolean;
@@ -114,13 +119,15 @@ export class Hub {
    * Validates the whole batch, appends it atomically, then schedules delivery.
    * Resolves with the assigned offsets once the log holds the messages.
    */
-  async publish(items: PublishItem[], filter?: ChannelFilter): Promise<PublishResult[]> {
+  async publish(items: PublishItem[], filter?: ChannelFilter, ifExpiresAt?: readonly number[]): Promise<PublishResult[]> {
     if (items.length > this.o.maxBatch) {
       throw sgError(ErrorCode.BatchTooLarge, `a publish may hold at most ${this.o.maxBatch} messages, got ${items.length}`);
     }
     const now = Date.now();
     const newChannels = new Map<string, Channel>();
     const appendItems = items.map((it, i) => this.validate(it, i, now, newChannels, filter));
+    // Expiry deletes (telemetry): appended only if the key's deadline is still the one swept.
+    ifExpiresAt?.forEach((at, i) => (appendItems[i].ifExpiresAt = at));
     if (this.o.registry.size + newChannels.size > this.o.maxChannels && newChannels.size > 0) {
       throw sgError(
         ErrorCode.ChannelLimit,
@@ -128,22 +135,36 @@ export class Hub {
       );
     }
     for (const [name, draft] of newChannels) {
-      const c = await this.declare({ name, kind: 'stream' });
+      // The log checks the limit again as it creates: concurrent creators cannot pass it.
+      const c = this.o.registry.upsert(await this.o.log.ensureChannel(name, this.o.maxChannels), {
+        name,
+        kind: 'stream',
+      } as ChannelDefinition);
       this.o.registry.addFields(c, draft.schema.fields);
     }
     const acceptedAt = performance.now();
     const stored = await this.o.log.append(appendItems);
-    this.accept(stored, acceptedAt, items);
-    return stored.map((m) => ({ channel: m.channel, epoch: this.o.registry.get(m.channel)!.epoch, offset: m.offset }));
+    if (stored.some((m) => m.unchanged)) {
+      // Retried publish ids and stale expiries were not appended: deliver only what was.
+      const kept = stored.map((m, i) => i).filter((i) => !stored[i].unchanged);
+      this.accept(
+        kept.map((i) => stored[i]),
+        acceptedAt,
+        kept.map((i) => items[i]),
+      );
+    } else {
+      this.accept(stored, acceptedAt, items);
+    }
+    return stored.map((m) => {
+      const r: PublishResult = { channel: m.channel, epoch: this.o.registry.get(m.channel)!.epoch, offset: m.offset };
+      if (m.unchanged === 'duplicate') {
+        r.duplicate = true;
+      }
+      return r;
+    });
   }
 
-  private validate(
-    it: PublishItem,
-    index: number,
-    now: number,
-    newChannels: Map<string, Channel>,
-    filter?: ChannelFilter,
-  ): { channel: string; ts: number; key?: string; deleted?: boolean; data: string } {
+  private validate(it: PublishItem, index: number, now: number, newChannels: Map<string, Channel>, filter?: ChannelFilter): AppendItem {
     const where = `messages[${index}]`;
     if (typeof it !== 'object' || it === null) {
       throw sgError(ErrorCode.BadRequest, `${where}: must be an object with channel and data`);
@@ -209,7 +230,18 @@ export class Hub {
     if (it.delete !== undefined && typeof it.delete !== 'boolean') {
       throw sgError(ErrorCode.BadRequest, `${where}.delete: must be true or false, got ${JSON.stringify(it.delete)}`);
     }
-    return { channel: it.channel, ts: now, key, deleted: it.delete ? true : undefined, data };
+    if (it.id !== undefined && (typeof it.id !== 'string' || it.id.length === 0 || it.id.length > MAX_PUBLISH_ID_LENGTH)) {
+      throw sgError(
+        ErrorCode.BadRequest,
+        `${where}.id: must be a string of 1-${MAX_PUBLISH_ID_LENGTH} characters, got ${JSON.stringify(it.id)}`,
+      );
+    }
+    const out: AppendItem = { channel: it.channel, ts: now, key, deleted: it.delete ? true : undefined, data, id: it.id };
+    if (c.kind === 'entity') {
+      // Kept by the store with the message, so whichever instance holds the expiry lease sees it.
+      out.expiresAt = it.ttl !== undefined && !it.delete ? now + Math.min(it.ttl, this.o.maxTtlSeconds ?? Infinity) * 1000 : null;
+    }
+    return out;
   }
 
   /** Messages appended by another instance (Redis): deliver them like local ones. */

@@ -8,9 +8,14 @@ import { SqliteLog } from './sqlite-log';
 export function createEventLog(config: Config, logger: Logger): EventLog {
   switch (config.store.type) {
     case 'sqlite':
-      return new SqliteLog({ path: config.store.path });
+      return new SqliteLog({ path: config.store.path, publishIdWindow: config.store.publishIdWindow });
     case 'redis':
-      return new RedisLog({ urls: config.store.redis.urls, keyPrefix: config.store.redis.keyPrefix, logger });
+      return new RedisLog({
+        urls: config.store.redis.urls,
+        keyPrefix: config.store.redis.keyPrefix,
+        logger,
+        publishIdWindow: config.store.publishIdWindow,
+      });
     default:
       throw new Error(`store.type ${String(config.store.type)} is not available in this build`);
   }

@@ -15,6 +15,12 @@ export interface StoredMessage {
   data: string;
   /** JSON text of the MessageItem (`{"offset":…,"ts":…,"data":…}`), as sent on every transport. */
   item: string;
+  /**
+   * Set by append() when nothing was appended for this item: `duplicate` (its publish id is in the
+   * channel's window; offset and ts are the original message's) or `stale` (an expiry whose
+   * deadline changed meanwhile; offset 0). Such messages are not delivered again.
+   */
+  unchanged?: 'duplicate' | 'stale';
 }
 
 export interface AppendItem {
@@ -24,6 +30,23 @@ export interface AppendItem {
   deleted?: boolean;
   /** JSON text of `data`. */
   data: string;
+  /** Publish id: when the channel's window holds it already, the original message is returned instead (docs/protocol.md). */
+  id?: string;
+  /**
+   * Entity expiry, kept by the store with the message (so every instance sees it): a deadline in
+   * ms since the epoch, `null` to clear a previous one (an upsert without ttl, a delete).
+   */
+  expiresAt?: number | null;
+  /** An expiry delete: appended only if the key's deadline is still exactly this one, else `stale`. */
+  ifExpiresAt?: number;
+}
+
+/** An entity whose `ttl` ran out, as kept by the store. */
+export interface DueExpiry {
+  channel: string;
+  key: string;
+  /** The deadline, ms since the epoch. */
+  at: number;
 }
 
 export interface ChannelMeta {
@@ -72,8 +95,12 @@ export interface StoreChange {
 export interface EventLog {
   /** Opens the store and returns every channel it holds. */
   open(): Promise<ChannelMeta[]>;
-  /** Returns the channel, creating it with a fresh epoch if it does not exist. */
-  ensureChannel(name: string): Promise<ChannelMeta>;
+  /**
+   * Returns the channel, creating it with a fresh epoch if it does not exist. With `maxChannels`,
+   * refuses (SG_CHANNEL_LIMIT) to create it when the store already holds that many: checked and
+   * created in one step, so concurrent creators on any instance cannot pass the limit.
+   */
+  ensureChannel(name: string, maxChannels?: number): Promise<ChannelMeta>;
   /** Appends atomically (all or none), assigning consecutive offsets per channel. */
   append(items: AppendItem[]): Promise<StoredMessage[]>;
   read(channel: string, options: ReadOptions): Promise<ReadResult>;
@@ -99,6 +126,8 @@ export interface EventLog {
   onStoreChange?(listener: (change: StoreChange) => void): void;
   /** Reads a channel's metadata from the store itself, bypassing any cache (Redis only). */
   refreshMeta?(channel: string): Promise<ChannelMeta | undefined>;
+  /** Entity expiries whose deadline is at or before `now`, oldest first, at most `limit`. */
+  dueExpiries(now: number, limit: number): Promise<DueExpiry[]>;
   /** Store health, for readiness. */
   healthy(): boolean;
   close(): Promise<void>;

@@ -33,7 +33,9 @@ import {
   type StoredMessage,
   storedMessage,
   newEpoch,
+  type DueExpiry,
 } from './event-log';
+import { DEFAULTS } from '../config/defaults';
 import { APPEND_LUA, ENSURE_LUA, READ_LUA, RENEW_LUA, RETENTION_LUA } from './redis-scripts';
 
 /** Limits and timings of the Redis log; each has a unit in its name. */
@@ -58,6 +60,8 @@ export interface RedisLogOptions {
   instanceId?: string;
   commandTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Publish ids are remembered for this many newest offsets per channel (store.publishIdWindow). */
+  publishIdWindow?: number;
 }
 
 type Reply = (string | number | null | Reply[])[];
@@ -133,6 +137,12 @@ export class RedisLog implements EventLog {
   private latestKey(name: string): string {
     return `${this.o.keyPrefix}k:${name}`;
   }
+  private idsKey(name: string): string {
+    return `${this.o.keyPrefix}d:${name}`;
+  }
+  private get expiryKey(): string {
+    return `${this.o.keyPrefix}expiry`;
+  }
   private get setKey(): string {
     return `${this.o.keyPrefix}channels`;
   }
@@ -159,7 +169,7 @@ export class RedisLog implements EventLog {
     this.o.urls.forEach((url, index) => {
       const client = new Redis(url, options) as ScriptedRedis;
       client.defineCommand('sgAppend', { lua: APPEND_LUA });
-      client.defineCommand('sgEnsure', { numberOfKeys: 4, lua: ENSURE_LUA });
+      client.defineCommand('sgEnsure', { numberOfKeys: 5, lua: ENSURE_LUA });
       client.defineCommand('sgRead', { numberOfKeys: 1, lua: READ_LUA });
       client.defineCommand('sgRetention', { numberOfKeys: 2, lua: RETENTION_LUA });
       client.defineCommand('sgRenew', { numberOfKeys: 2, lua: RENEW_LUA });
@@ -204,7 +214,7 @@ export class RedisLog implements EventLog {
       const names = (await s.client.smembers(this.setKey)) as string[];
       for (const name of names) {
         if (shardOf(name, this.shards.length) === s.index) {
-          metas.push(await this.fetchMeta(s, name));
+          metas.push((await this.fetchMeta(s, name))!);
         }
       }
       s.up = true;
@@ -323,7 +333,7 @@ export class RedisLog implements EventLog {
           // Taken before the read: Redis' offsets only grow, so the read must be at least this far.
           const before = this.cache.get(name);
           const b = before && { ...before };
-          let now = await this.readMeta(s, name);
+          let now = (await this.readMeta(s, name))!;
           if (b && b.epoch === now.epoch && now.lastOffset < b.lastOffset) {
             now = await this.renewEpoch(s, name, now, b.lastOffset);
           } else {
@@ -368,23 +378,29 @@ export class RedisLog implements EventLog {
     return { ...meta };
   }
 
-  /** The channel's metadata as Redis holds it now (created if missing), without touching the cache. */
-  private async readMeta(s: Shard, name: string): Promise<ChannelMeta> {
+  /**
+   * The channel's metadata as Redis holds it now (created if missing, unless that would pass
+   * maxChannels: then undefined), without touching the cache.
+   */
+  private async readMeta(s: Shard, name: string, maxChannels = 0): Promise<ChannelMeta | undefined> {
     const r = await s.client.sgEnsure(
       this.metaKey(name),
       this.streamKey(name),
       this.setKey,
       this.latestKey(name),
+      this.idsKey(name),
       name,
       newEpoch(),
       this.instanceId,
       this.notifyChannel,
+      maxChannels,
     );
-    return metaFromReply(name, r, 0);
+    return Number(r[5]) < 0 ? undefined : metaFromReply(name, r, 0);
   }
 
-  private async fetchMeta(s: Shard, name: string): Promise<ChannelMeta> {
-    return this.mergeMeta(await this.readMeta(s, name));
+  private async fetchMeta(s: Shard, name: string, maxChannels = 0): Promise<ChannelMeta | undefined> {
+    const meta = await this.readMeta(s, name, maxChannels);
+    return meta && this.mergeMeta(meta);
   }
 
   /** Stores what Redis said in the cache, unless a newer notice already moved it further. */
@@ -406,7 +422,7 @@ export class RedisLog implements EventLog {
     const s = this.shardFor(channel);
     return this.call(s, 'refresh', async () => {
       const before = this.cache.get(channel);
-      const now = await this.fetchMeta(s, channel);
+      const now = (await this.fetchMeta(s, channel))!;
       if (before && before.epoch !== now.epoch) {
         this.emitChange({ up: this.healthy(), channels: [now] });
       }
@@ -436,13 +452,17 @@ export class RedisLog implements EventLog {
     }
   }
 
-  async ensureChannel(name: string): Promise<ChannelMeta> {
+  async ensureChannel(name: string, maxChannels?: number): Promise<ChannelMeta> {
     const cached = this.cache.get(name);
     if (cached) {
       return { ...cached };
     }
     const s = this.shardFor(name);
-    return this.call(s, 'ensureChannel', async () => ({ ...(await this.fetchMeta(s, name)) }));
+    const meta = await this.call(s, 'ensureChannel', () => this.fetchMeta(s, name, maxChannels ?? 0));
+    if (!meta) {
+      throw sgError(ErrorCode.ChannelLimit, `creating ${name} would exceed channels.maxChannels (${maxChannels})`);
+    }
+    return { ...meta };
   }
 
   meta(channel: string): ChannelMeta | undefined {
@@ -476,6 +496,10 @@ export class RedisLog implements EventLog {
       perChannel.push(name, this.policyFor?.(name).maxMessages ?? 0);
     }
     keys.push(this.setKey);
+    for (const name of names) {
+      keys.push(this.idsKey(name));
+    }
+    keys.push(this.expiryKey);
     const args: (string | number)[] = [
       keys.length,
       ...keys,
@@ -484,10 +508,20 @@ export class RedisLog implements EventLog {
       newEpoch(),
       names.length,
       REDIS_LOG_DEFAULTS.notifyInlineMaxBytes,
+      this.o.publishIdWindow ?? DEFAULTS.store.publishIdWindow,
       ...perChannel,
     ];
     for (const it of items) {
-      args.push(index.get(it.channel)!, it.ts, it.key ?? '', it.deleted ? '1' : '0', it.data);
+      args.push(
+        index.get(it.channel)!,
+        it.ts,
+        it.key ?? '',
+        it.deleted ? '1' : '0',
+        it.data,
+        it.id ?? '',
+        it.expiresAt === undefined ? '' : it.expiresAt === null ? '-' : it.expiresAt,
+        it.ifExpiresAt ?? '',
+      );
     }
     const r = await this.call(s, 'append', () => s.client.sgAppend(...args));
     const changed: ChannelMeta[] = [];
@@ -503,15 +537,33 @@ export class RedisLog implements EventLog {
     const out: StoredMessage[] = new Array(items.length);
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
-      const offset = Number(r[base + 2 * i]);
-      const ts = Number(r[base + 2 * i + 1]);
+      const offset = Number(r[base + 3 * i]);
+      const ts = Number(r[base + 3 * i + 1]);
+      const flag = Number(r[base + 3 * i + 2]);
       out[i] = storedMessage(it.channel, offset, ts, it.data, it.key, it.deleted);
+      if (flag !== 0) {
+        out[i].unchanged = flag === 1 ? 'duplicate' : 'stale';
+      }
     }
     if (changed.length) {
       // Redis lost the channel and gave it a new epoch: subscribers start over from the new one.
       this.emitChange({ up: this.healthy(), channels: changed });
     }
     return out;
+  }
+
+  async dueExpiries(now: number, limit: number): Promise<DueExpiry[]> {
+    const out: DueExpiry[] = [];
+    for (const s of this.shards) {
+      const r = await this.call(s, 'dueExpiries', () =>
+        s.client.zrangebyscore(this.expiryKey, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit),
+      );
+      for (let i = 0; i + 1 < r.length; i += 2) {
+        const tab = r[i].indexOf('\t');
+        out.push({ channel: r[i].slice(0, tab), key: r[i].slice(tab + 1), at: Number(r[i + 1]) });
+      }
+    }
+    return out.sort((a, b) => a.at - b.at).slice(0, limit);
   }
 
   async read(channel: string, o: ReadOptions): Promise<ReadResult> {
@@ -536,7 +588,8 @@ export class RedisLog implements EventLog {
       // With its meta hash gone, ENSURE creates the channel again: a new epoch, the stream and the
       // latest-by-key hash dropped, and the other instances told by an N notice.
       await s.client.del(this.metaKey(channel));
-      const meta = await this.readMeta(s, channel);
+      // maxChannels 0: the channel is created again whatever the shard holds, so meta is defined.
+      const meta = (await this.readMeta(s, channel)) as ChannelMeta;
       this.cache.set(channel, meta);
       return { ...meta };
     });

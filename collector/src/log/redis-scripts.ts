@@ -7,7 +7,9 @@
  *   P s:N   stream  one entry per message, id `<offset>-0`, fields t (ts), d (data JSON),
  *                   k (key, state/entity channels), x ("1" for an entity delete)
  *   P k:N   hash    key -> "<offset> <ts> <data>" (latest message per key, state/entity snapshots)
+ *   P d:N   zset    publish id -> offset, for the newest store.publishIdWindow offsets (idempotent publishes)
  *   P channels  set of channel names held by this shard
+ *   P expiry    zset    "<channel>\t<key>" -> deadline in ms: entity expiries of this shard (whichever instance accepted them)
  *   P notify    pub/sub channel: one notice per channel per append (format below)
  *
  * Using the offset as the stream id's time part makes "messages after offset X" a plain XRANGE,
@@ -22,24 +24,29 @@
 
 /**
  * Appends a batch for the channels of one shard.
- * KEYS: per channel meta, stream, latest (3 each), then the channel set.
- * ARGV: inst, notifyChannel, newEpoch, nChannels, inlineMaxBytes,
+ * KEYS: per channel meta, stream, latest (3 each), then the channel set, then per channel its
+ *       publish-id zset, then the shard's expiry zset.
+ * ARGV: inst, notifyChannel, newEpoch, nChannels, inlineMaxBytes, publishIdWindow,
  *       per channel: name, maxLen (0 = no bound),
- *       per message: channelIndex, ts, key ('' = none), deleted ('1'/'0'), data.
- * Returns per channel: epoch, first, count, last, lastTs; then per message: offset, ts.
+ *       per message: channelIndex, ts, key ('' = none), deleted ('1'/'0'), data,
+ *                    id ('' = none), expiry ('' = leave, '-' = clear, or a deadline in ms),
+ *                    ifExpiry ('' or the deadline an expiry delete requires).
+ * Returns per channel: epoch, first, count, last, lastTs; then per message: offset, ts, flag
+ * (0 appended, 1 duplicate id: offset is the original, 2 stale expiry: nothing appended).
  */
 export const APPEND_LUA = `
 local inst, notify, newEpoch = ARGV[1], ARGV[2], ARGV[3]
-local nch, inlineMax = tonumber(ARGV[4]), tonumber(ARGV[5])
+local nch, inlineMax, idWindow = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local setKey = KEYS[3 * nch + 1]
-local names, maxLens, epochs, lasts, lastTs, lines, sizes, starts = {}, {}, {}, {}, {}, {}, {}, {}
+local expKey = KEYS[4 * nch + 2]
+local names, maxLens, epochs, lasts, lastTs, lines, sizes, starts, usedIds = {}, {}, {}, {}, {}, {}, {}, {}, {}
 for c = 1, nch do
   local meta = KEYS[3 * c - 2]
-  names[c] = ARGV[4 + 2 * c]
-  maxLens[c] = tonumber(ARGV[5 + 2 * c])
+  names[c] = ARGV[5 + 2 * c]
+  maxLens[c] = tonumber(ARGV[6 + 2 * c])
   if redis.call('HSETNX', meta, 'epoch', newEpoch) == 1 then
     -- a new epoch starts with no history: drop what a lost meta hash (evicted, deleted) left behind
-    redis.call('DEL', KEYS[3 * c - 1], KEYS[3 * c])
+    redis.call('DEL', KEYS[3 * c - 1], KEYS[3 * c], KEYS[3 * nch + 1 + c])
     redis.call('HSET', meta, 'last_offset', 0, 'last_ts', 0)
     redis.call('SADD', setKey, names[c])
   end
@@ -52,43 +59,75 @@ for c = 1, nch do
   sizes[c] = 0
 end
 local out = {}
-local i = 6 + 2 * nch
+local i = 7 + 2 * nch
 while i <= #ARGV do
   local c = tonumber(ARGV[i])
   local ts, key, del, data = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  -- keep ts non-decreasing per channel, so time queries can binary-search by offset
-  if tonumber(ts) < tonumber(lastTs[c]) then ts = lastTs[c] end
-  lastTs[c] = ts
-  local off = lasts[c] + 1
-  lasts[c] = off
-  local stream = KEYS[3 * c - 1]
-  local id = string.format('%d-0', off)
-  local keyJson = ''
-  if key ~= '' then
-    keyJson = cjson.encode(key)
-    if del == '1' then
-      redis.call('XADD', stream, id, 't', ts, 'd', data, 'k', key, 'x', '1')
-      redis.call('HDEL', KEYS[3 * c], key)
-    else
-      redis.call('XADD', stream, id, 't', ts, 'd', data, 'k', key)
-      redis.call('HSET', KEYS[3 * c], key, string.format('%d', off) .. ' ' .. ts .. ' ' .. data)
-    end
+  local pid, exp, ifExp = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  local idKey = KEYS[3 * nch + 1 + c]
+  local member = (exp ~= '' or ifExp ~= '') and (names[c] .. '\\t' .. key) or ''
+  -- idempotency: an id in the window answers with its original offset; nothing is appended
+  local skip = nil
+  if pid ~= '' then
+    local o = redis.call('ZSCORE', idKey, pid)
+    if o then skip = { tonumber(o), 1 } end
+  end
+  if not skip and ifExp ~= '' then
+    local cur = redis.call('ZSCORE', expKey, member)
+    if not cur or tonumber(cur) ~= tonumber(ifExp) then skip = { 0, 2 } end
+  end
+  if skip then
+    out[#out + 1] = skip[1]
+    out[#out + 1] = ts
+    out[#out + 1] = skip[2]
   else
-    redis.call('XADD', stream, id, 't', ts, 'd', data)
+    -- keep ts non-decreasing per channel, so time queries can binary-search by offset
+    if tonumber(ts) < tonumber(lastTs[c]) then ts = lastTs[c] end
+    lastTs[c] = ts
+    local off = lasts[c] + 1
+    lasts[c] = off
+    local stream = KEYS[3 * c - 1]
+    local id = string.format('%d-0', off)
+    local keyJson = ''
+    if key ~= '' then
+      keyJson = cjson.encode(key)
+      if del == '1' then
+        redis.call('XADD', stream, id, 't', ts, 'd', data, 'k', key, 'x', '1')
+        redis.call('HDEL', KEYS[3 * c], key)
+      else
+        redis.call('XADD', stream, id, 't', ts, 'd', data, 'k', key)
+        redis.call('HSET', KEYS[3 * c], key, string.format('%d', off) .. ' ' .. ts .. ' ' .. data)
+      end
+    else
+      redis.call('XADD', stream, id, 't', ts, 'd', data)
+    end
+    if pid ~= '' then
+      redis.call('ZADD', idKey, off, pid)
+      usedIds[c] = true
+    end
+    if exp == '-' then
+      redis.call('ZREM', expKey, member)
+    elseif exp ~= '' then
+      redis.call('ZADD', expKey, exp, member)
+    end
+    out[#out + 1] = off
+    out[#out + 1] = ts
+    out[#out + 1] = 0
+    if sizes[c] <= inlineMax then
+      local line = string.format('%d', off) .. '\\t' .. ts .. '\\t' .. keyJson .. '\\t' .. del .. '\\t' .. data
+      sizes[c] = sizes[c] + #line
+      lines[c][#lines[c] + 1] = line
+    end
   end
-  out[#out + 1] = off
-  out[#out + 1] = ts
-  if sizes[c] <= inlineMax then
-    local line = string.format('%d', off) .. '\\t' .. ts .. '\\t' .. keyJson .. '\\t' .. del .. '\\t' .. data
-    sizes[c] = sizes[c] + #line
-    lines[c][#lines[c] + 1] = line
-  end
-  i = i + 5
+  i = i + 8
 end
 local head = {}
 for c = 1, nch do
   local meta, stream = KEYS[3 * c - 2], KEYS[3 * c - 1]
   redis.call('HSET', meta, 'last_offset', lasts[c], 'last_ts', lastTs[c])
+  if usedIds[c] then
+    redis.call('ZREMRANGEBYSCORE', KEYS[3 * nch + 1 + c], '-inf', lasts[c] - idWindow)
+  end
   if maxLens[c] > 0 then
     -- approximate trimming is cheap (whole nodes); enforceRetention trims exactly
     redis.call('XTRIM', stream, 'MAXLEN', '~', maxLens[c])
@@ -118,14 +157,20 @@ return head
 /**
  * Returns a channel's metadata, creating the channel with a fresh epoch if it does not exist
  * (HSETNX: when several instances race, one epoch wins and all of them read it back).
- * KEYS: meta, stream, channel set, latest. ARGV: name, newEpoch, inst, notifyChannel.
- * Returns epoch, first, count, last, lastTs, created (1/0).
+ * With maxChannels > 0 a new channel is refused when the shard's channel set is that large: the
+ * check and the creation are one script, so concurrent creators cannot pass the limit.
+ * KEYS: meta, stream, channel set, latest, publish ids. ARGV: name, newEpoch, inst, notifyChannel, maxChannels.
+ * Returns epoch, first, count, last, lastTs, created (1/0, or -1: refused by maxChannels).
  */
 export const ENSURE_LUA = `
 local meta, stream, setKey = KEYS[1], KEYS[2], KEYS[3]
 local created = 0
+local maxChannels = tonumber(ARGV[5] or '0')
+if maxChannels > 0 and redis.call('EXISTS', meta) == 0 and redis.call('SCARD', setKey) >= maxChannels then
+  return { '', 0, 0, 0, '0', -1 }
+end
 if redis.call('HSETNX', meta, 'epoch', ARGV[2]) == 1 then
-  redis.call('DEL', stream, KEYS[4])
+  redis.call('DEL', stream, KEYS[4], KEYS[5])
   redis.call('HSET', meta, 'last_offset', 0, 'last_ts', 0)
   redis.call('SADD', setKey, ARGV[1])
   created = 1

@@ -21,7 +21,13 @@ import {
   type StoredMessage,
   storedMessage,
   newEpoch,
+  type DueExpiry,
 } from './event-log';
+import { DEFAULTS } from '../config/defaults';
+import { ErrorCode } from '@streamgauge/protocol';
+import { sgError } from '../errors';
+import { type PublishIds, PUBLISH_IDS_SCHEMA, preparePublishIds } from './sqlite-publish-ids';
+import { EXPIRIES_SCHEMA, type Expiries, prepareExpiries } from './sqlite-expiries';
 import { type WalCheckpointer, journalSizeLimit, startWalCheckpointer } from './wal-checkpointer';
 
 interface Row {
@@ -66,6 +72,8 @@ CREATE TABLE IF NOT EXISTS latest (
 
 export interface SqliteLogOptions {
   path: string;
+  /** Publish ids are remembered for this many newest offsets per channel (store.publishIdWindow). */
+  publishIdWindow?: number;
   /** WAL checkpoint worker settings (wal-checkpointer.ts); tests lower the bound. */
   checkpoint?: { intervalMs?: number; tickMs?: number; rewindFrames?: number; maxWalBytes?: number };
 }
@@ -76,10 +84,12 @@ export class SqliteLog implements EventLog {
   private readonly path: string;
   private stmts!: ReturnType<SqliteLog['prepare']>;
   private appendTx!: (items: AppendItem[]) => StoredMessage[];
+  private ids!: PublishIds;
+  private expiries!: Expiries;
   private readonly checkpointOptions: SqliteLogOptions['checkpoint'];
   private checkpointer: WalCheckpointer | undefined;
 
-  constructor(options: SqliteLogOptions) {
+  constructor(private readonly options: SqliteLogOptions) {
     this.path = options.path;
     this.checkpointOptions = options.checkpoint;
   }
@@ -107,7 +117,10 @@ export class SqliteLog implements EventLog {
       await this.checkpointer.ready;
     }
     this.db.exec(SCHEMA);
+    this.db.exec(PUBLISH_IDS_SCHEMA + EXPIRIES_SCHEMA);
     this.stmts = this.prepare();
+    this.ids = preparePublishIds(this.db, this.options.publishIdWindow ?? DEFAULTS.store.publishIdWindow);
+    this.expiries = prepareExpiries(this.db);
     this.appendTx = this.db.transaction((items: AppendItem[]) => this.appendInTx(items));
 
     const stats = new Map<number, { count: number; first: number | null; lastTs: number | null }>();
@@ -160,13 +173,17 @@ export class SqliteLog implements EventLog {
     };
   }
 
-  async ensureChannel(name: string): Promise<ChannelMeta> {
-    return publicMeta(this.ensureSync(name));
+  async ensureChannel(name: string, maxChannels?: number): Promise<ChannelMeta> {
+    return publicMeta(this.ensureSync(name, maxChannels));
   }
 
-  private ensureSync(name: string): ChannelRow {
+  private ensureSync(name: string, maxChannels?: number): ChannelRow {
     let c = this.channels.get(name);
     if (!c) {
+      // Synchronous from check to insert: concurrent publishes cannot both pass the limit.
+      if (maxChannels !== undefined && this.channels.size >= maxChannels) {
+        throw sgError(ErrorCode.ChannelLimit, `creating ${name} would exceed channels.maxChannels (${maxChannels})`);
+      }
       const epoch = newEpoch();
       const info = this.stmts.insertChannel.run(name, epoch, Date.now());
       c = { id: Number(info.lastInsertRowid), name, epoch, firstOffset: 1, lastOffset: 0, count: 0, lastTs: null };
@@ -203,9 +220,15 @@ export class SqliteLog implements EventLog {
   private appendInTx(items: AppendItem[]): StoredMessage[] {
     const out: StoredMessage[] = new Array(items.length);
     const touched = new Set<ChannelRow>();
+    const withIds = new Set<ChannelRow>();
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
       const c = this.ensureSync(it.channel);
+      const unchanged = this.unchanged(c, it);
+      if (unchanged) {
+        out[i] = unchanged;
+        continue;
+      }
       const offset = ++c.lastOffset;
       const ts = c.lastTs !== null && it.ts < c.lastTs ? c.lastTs : it.ts; // keep ts non-decreasing per channel
       c.lastTs = ts;
@@ -220,11 +243,51 @@ export class SqliteLog implements EventLog {
         }
       }
       out[i] = storedMessage(it.channel, offset, ts, it.data, it.key, it.deleted);
+      if (this.keepIdAndExpiry(c, it, offset, ts)) {
+        withIds.add(c);
+      }
     }
     for (const c of touched) {
       this.stmts.setLastOffset.run(c.lastOffset, c.id);
     }
+    for (const c of withIds) {
+      this.ids.trim(c.id, c.lastOffset);
+    }
     return out;
+  }
+
+  /** A retried publish id (the original message) or a stale expiry: nothing to append. */
+  private unchanged(c: ChannelRow, it: AppendItem): StoredMessage | undefined {
+    if (it.id !== undefined) {
+      const found = this.ids.find(c.id, it.id);
+      if (found) {
+        return { ...storedMessage(it.channel, found.offset, found.ts, it.data, it.key, it.deleted), unchanged: 'duplicate' };
+      }
+    }
+    if (it.ifExpiresAt !== undefined && this.expiries.get(c.id, it.key ?? '') !== it.ifExpiresAt) {
+      return { ...storedMessage(it.channel, 0, it.ts, it.data, it.key, it.deleted), unchanged: 'stale' };
+    }
+    return undefined;
+  }
+
+  /** Returns true when the message carried a publish id. */
+  private keepIdAndExpiry(c: ChannelRow, it: AppendItem, offset: number, ts: number): boolean {
+    if (it.key !== undefined && it.expiresAt !== undefined) {
+      if (it.expiresAt === null) {
+        this.expiries.clear(c.id, it.key);
+      } else {
+        this.expiries.set(c.id, it.key, it.expiresAt);
+      }
+    }
+    if (it.id !== undefined) {
+      this.ids.remember(c.id, it.id, offset, ts);
+      return true;
+    }
+    return false;
+  }
+
+  async dueExpiries(now: number, limit: number): Promise<DueExpiry[]> {
+    return this.expiries.due(now, limit);
   }
 
   async read(channel: string, o: ReadOptions): Promise<ReadResult> {
@@ -251,6 +314,9 @@ export class SqliteLog implements EventLog {
       this.db.prepare('DELETE FROM messages WHERE channel_id = ?').run(c.id);
       this.db.prepare('DELETE FROM latest WHERE channel_id = ?').run(c.id);
       this.db.prepare('UPDATE channels SET epoch = ?, last_offset = 0 WHERE id = ?').run(epoch, c.id);
+      // Ids and deadlines belong to the old history: a retry of an old id is a new message now.
+      this.ids.clear(c.id);
+      this.expiries.clearChannel(c.id);
     })();
     Object.assign(c, { epoch, firstOffset: 1, lastOffset: 0, count: 0, lastTs: null });
     return publicMeta(c);

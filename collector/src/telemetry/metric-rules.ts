@@ -75,6 +75,11 @@ export class CompiledRule {
     }
   }
 
+  /** The rule's metric, to register or unregister as this instance gains or loses the telemetry lease. */
+  get metric(): Counter | Histogram | Gauge {
+    return (this.counter ?? this.histogram ?? this.gauge)!;
+  }
+
   matches(channel: string): boolean {
     return matchChannel(this.rule.channel, channel) || this.rule.channel === channel;
   }

@@ -7,8 +7,12 @@
  * It reads every appended message through hub.onAppend, so publishes from REST, WebSocket, sources
  * and itself are all seen, in offset order per channel.
  *
- * One instance owns expiry and aggregates: with several collectors on one Redis store each would
- * publish them, so all but one set telemetry.publishDerived: false (docs/channels-entities.md).
+ * Derived work runs on one instance of a cluster at a time: the holder of the lease `telemetry`
+ * (cluster/) publishes expiries and aggregate rows and exports the metric-rule series; every
+ * instance keeps the keys and aggregates current, so a new holder continues where the old one
+ * stopped. Expiry deadlines are kept by the store with each message (whichever instance accepted
+ * it), and expiry deletes are conditional on the deadline, so an entity expires once.
+ * telemetry.publishDerived: false keeps an instance from ever taking the lease.
  */
 import { Gauge, type Registry } from 'prom-client';
 import { ErrorCode, type PublishItem } from '@streamgauge/protocol';
@@ -19,6 +23,7 @@ import { ConfigError, SgError } from '../errors';
 import type { Hub } from '../hub/hub';
 import type { EventLog, StoredMessage } from '../log/event-log';
 import type { Logger } from '../logger';
+import type { Ownership } from '../cluster/ownership';
 import { ALERTS_CHANNEL } from './alerts-channel';
 import type { EntityAggregateRule, MetricRule } from './config';
 import { telemetryConfigProblems } from './config';
@@ -34,6 +39,8 @@ export interface TelemetryOptions {
   log: EventLog;
   metricsRegistry: Registry;
   logger: Logger;
+  /** Who runs derived work (cluster/create-ownership.ts). */
+  ownership: Ownership;
 }
 
 export interface Telemetry {
@@ -170,16 +177,14 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
     a.markAllDirty();
   }
 
-  const onMessages = (c: Channel, msgs: StoredMessage[], items?: PublishItem[]): void => {
+  const onMessages = (c: Channel, msgs: StoredMessage[]): void => {
     const rules = rulesFor(c.name);
     const keys = c.kind === 'stream' ? undefined : keysFor(c);
     if (!keys && rules.length === 0) {
       return;
     }
     const aggs = keys && c.kind === 'entity' ? aggsFor(c.name) : [];
-    // items hold the whole request; the ones of this channel are in the same order as msgs.
-    const mine = items?.filter((it) => it.channel === c.name);
-    msgs.forEach((m, i) => {
+    msgs.forEach((m) => {
       if (keys && m.offset <= keys.appliedOffset) {
         return;
       }
@@ -198,10 +203,8 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
             aggs.forEach((a) => a.remove(prev, m.ts));
           }
         } else {
-          const ttl = mine?.[i]?.ttl;
-          const expiresAt =
-            c.kind === 'entity' && typeof ttl === 'number' && ttl > 0 ? m.ts + Math.min(ttl, t.maxTtlSeconds) * 1000 : undefined;
-          const r = keys.upsert(m.key, data, m.offset, m.ts, expiresAt);
+          // Expiry deadlines live in the store (EventLog.dueExpiries), not here.
+          const r = keys.upsert(m.key, data, m.offset, m.ts, undefined);
           if (r.tracked) {
             const d = data;
             aggs.forEach((a) => a.upsert(d, r.prev));
@@ -213,9 +216,9 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
       }
     });
   };
-  const unlisten = hub.onAppend((c, msgs, items) => {
+  const unlisten = hub.onAppend((c, msgs) => {
     try {
-      onMessages(c, msgs, items);
+      onMessages(c, msgs);
     } catch (err) {
       // Never let telemetry break the publish path: the messages are already in the log.
       logger.error({ err, channel: c.name }, 'telemetry failed on appended messages');
@@ -234,42 +237,32 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
     return true;
   };
 
+  /**
+   * Publishes a delete for every entity whose deadline passed, as the store keeps them. Each delete
+   * is appended only if the key's deadline is still the one read (an upsert meanwhile moved or
+   * cleared it), so an entity expires once even if two instances sweep at once. A failed pass is
+   * simply repeated: the deadlines stay in the store until a delete is appended.
+   */
   const sweepExpired = async (): Promise<number> => {
-    const now = Date.now();
-    const items: PublishItem[] = [];
-    for (const k of tracked.values()) {
-      if (k.kind !== 'entity') {
-        continue;
-      }
-      for (const [key, at] of k.expiring) {
-        if (at <= now) {
-          // Taken out now so that the next pass does not delete it twice while this one publishes.
-          k.expiring.delete(key);
-          items.push({ channel: k.channel, key, delete: true, data: { reason: 'expired' } });
-        }
-      }
-    }
-    if (items.length === 0) {
+    const due = await log.dueExpiries(Date.now(), config.limits.maxBatch);
+    const live = due.filter((d) => registry.get(d.channel)?.kind === 'entity');
+    if (live.length === 0) {
       return 0;
     }
-    for (let i = 0; i < items.length; i += config.limits.maxBatch) {
-      const batch = items.slice(i, i + config.limits.maxBatch);
-      try {
-        await hub.publish(batch);
-      } catch (err) {
-        if (err instanceof SgError && err.code === ErrorCode.SchemaMismatch) {
-          // A declared `reason` field of another type: delete without it.
-          await publishSafely(
-            batch.map((it) => ({ ...it, data: {} })),
-            'expiry',
-          );
-        } else {
-          logger.warn({ err }, 'publishing expiries failed; retrying on the next pass');
-          for (const it of batch) {
-            tracked.get(it.channel)?.expiring.set(it.key!, now);
-          }
-        }
+    const items: PublishItem[] = live.map((d) => ({ channel: d.channel, key: d.key, delete: true, data: { reason: 'expired' } }));
+    const deadlines = live.map((d) => d.at);
+    try {
+      await hub.publish(items, undefined, deadlines);
+    } catch (err) {
+      if (!(err instanceof SgError && err.code === ErrorCode.SchemaMismatch)) {
+        throw err;
       }
+      // A declared `reason` field of another type: delete without it.
+      await hub.publish(
+        items.map((it) => ({ ...it, data: {} })),
+        undefined,
+        deadlines,
+      );
     }
     return items.length;
   };
@@ -284,20 +277,46 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
     }
   };
 
+  // Derived work runs while this instance holds the lease (always, with one instance).
+  let owner = false;
+  // Metric-rule series are exported by the holder only, so that `sum` over instances counts once.
+  const exportRules = (on: boolean): void => {
+    for (const r of compiled) {
+      if (on && !o.metricsRegistry.getSingleMetric(r.rule.name)) {
+        o.metricsRegistry.registerMetric(r.metric);
+      } else if (!on) {
+        o.metricsRegistry.removeSingleMetric(r.rule.name);
+      }
+    }
+  };
+  exportRules(false);
+  const releaseLease = t.publishDerived
+    ? o.ownership.own('telemetry', () => {
+        owner = true;
+        exportRules(true);
+        // The previous holder may have stopped before publishing its last changes.
+        aggregators.forEach((a) => a.markAllDirty());
+        return () => {
+          owner = false;
+          exportRules(false);
+        };
+      })
+    : async () => undefined;
+
   let sweeping = false;
   const ttlTimer = setInterval(() => {
-    if (sweeping || !t.publishDerived) {
+    if (sweeping || !owner) {
       return;
     }
     sweeping = true;
     sweepExpired()
-      .catch((err: unknown) => logger.error({ err }, 'expiry pass failed'))
+      .catch((err: unknown) => logger.warn({ err }, 'expiry pass failed; repeated on the next pass'))
       .finally(() => (sweeping = false));
   }, t.ttlCheckIntervalMs);
   ttlTimer.unref();
   let flushing = false;
   const aggTimer = setInterval(() => {
-    if (flushing || !t.publishDerived) {
+    if (flushing || !owner) {
       return;
     }
     flushing = true;
@@ -314,6 +333,7 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
     async stop() {
       clearInterval(ttlTimer);
       clearInterval(aggTimer);
+      await releaseLease();
       unlisten();
     },
   };

@@ -59,5 +59,8 @@ describe('docker-compose.scale.yml and deploy/scale', () => {
     expect(config.store.type).toBe('redis');
     expect(config.store.redis.urls).toEqual(['redis://redis:6379']);
     expect(config.server.instanceName).toBe('collector-1');
+    // The same file everywhere: leases, not config, decide which instance runs derived work.
+    expect(config.demo.enabled).toBe(true);
+    expect(config.telemetry.publishDerived).toBe(true);
   });
 });

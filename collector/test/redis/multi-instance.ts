@@ -72,6 +72,28 @@ export async function waitForReady(url: string, ready: boolean, timeoutMs = 20_0
   throw new Error(`${url}/readyz never became ${ready ? 200 : 503}`);
 }
 
+export interface HistoryMessage {
+  offset: number;
+  key?: string;
+  deleted?: boolean;
+  data: any;
+}
+
+/** Every message a channel holds, read page by page from GET /api/v1/messages. */
+export async function readHistory(url: string, channel: string): Promise<HistoryMessage[]> {
+  const out: HistoryMessage[] = [];
+  let after = 0;
+  for (;;) {
+    const r = await fetch(`${url}/api/v1/messages?channel=${encodeURIComponent(channel)}&after=${after}&limit=5000`);
+    const body = (await r.json()) as { messages: HistoryMessage[]; more: boolean };
+    out.push(...body.messages);
+    if (!body.more || body.messages.length === 0) {
+      return out;
+    }
+    after = out[out.length - 1].offset;
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -16,6 +16,10 @@ export interface RedisProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and directory. */
   start(): Promise<void>;
+  /** SIGSTOP: Redis hangs with its connections up (commands wait in the socket buffers). */
+  pause(): void;
+  /** SIGCONT: Redis runs what it received meanwhile, then answers again. */
+  resume(): void;
   /** Stops it and removes its directory. */
   cleanup(): Promise<void>;
 }
@@ -75,7 +79,10 @@ export async function startRedis(o: { persistent?: boolean } = {}): Promise<Redi
     dir,
     stop,
     start: launch,
+    pause: () => void proc?.kill('SIGSTOP'),
+    resume: () => void proc?.kill('SIGCONT'),
     async cleanup() {
+      proc?.kill('SIGCONT');
       await stop('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
