@@ -1,4 +1,4 @@
-// Lint for the Node packages (collector, protocol, sdk, bench). The plugin lints itself with the
+// Lint for the Node packages (collector, protocol, client, sdk, bench). The plugin lints itself with the
 // scaffold's config (plugin/eslint.config.mjs).
 import tsParser from '@typescript-eslint/parser';
 import tsPlugin from '@typescript-eslint/eslint-plugin';
@@ -7,7 +7,7 @@ import prettier from 'eslint-config-prettier';
 export default [
   { ignores: ['**/dist/**', '**/node_modules/**', 'plugin/**', '**/*.js', '**/*.mjs'] },
   {
-    files: ['collector/**/*.ts', 'protocol/**/*.ts', 'sdk/**/*.ts', 'bench/**/*.ts', 'dashboards/**/*.ts'],
+    files: ['collector/**/*.ts', 'protocol/**/*.ts', 'client/**/*.ts', 'sdk/**/*.ts', 'bench/**/*.ts', 'dashboards/**/*.ts'],
     languageOptions: { parser: tsParser, parserOptions: { ecmaVersion: 2022, sourceType: 'module' } },
     plugins: { '@typescript-eslint': tsPlugin },
     rules: {

@@ -16,6 +16,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
 const WebSocket = require('ws');
 const H = require('./histogram');
+const { backoffDelay } = require('@streamgauge/client');
 
 const cfg = workerData;
 const sendTimes = cfg.sendTimesSab ? new Float64Array(cfg.sendTimesSab) : null;
@@ -153,9 +154,9 @@ function connect(i) {
   });
 }
 
-// Reconnect with capped full-jitter backoff (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
+// Reconnect with the repository's one capped full-jitter backoff (@streamgauge/client).
 function scheduleReconnect(i, attempt) {
-  const delay = Math.random() * Math.min(cfg.backoffCapMs || 1000, (cfg.backoffBaseMs || 50) * 2 ** attempt);
+  const delay = backoffDelay(attempt, cfg.backoffBaseMs || 50, cfg.backoffCapMs || 1000);
   setTimeout(async () => {
     if (stopping) return;
     reconnects[i]++;

@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ChannelSchema, MessageItem } from '@streamgauge/protocol';
+import { CurrentStateBuilder } from '../../plugin/src/stream/current-state';
 import { FrameBuilder } from '../../plugin/src/stream/frame-builder';
 
 const quick = process.argv[2] === 'quick';
@@ -88,6 +89,53 @@ function memory(maxLength: number): { maxLength: number; heapBytes: number; byte
   return { maxLength, heapBytes, bytesPerRow: Math.round(heapBytes / maxLength) };
 }
 
+/**
+ * Current state (plugin/src/stream/current-state.ts) next to the append path: an entity channel
+ * with `keys` live keys, updates spread over them, folded into one row per key; plus the cost of
+ * building the keyed frame a panel gets at each (bounded-rate) emission.
+ */
+function currentState(keys: number, updates: number): { keys: number; rowsUpdatedPerSecond: number; frameBuildMs: number } {
+  const entity: ChannelSchema = { ...schema, keyField: 'host', fields: [...schema.fields] };
+  const texts: string[] = [];
+  let offset = 0;
+  for (let f = 0; f < updates / 100; f++) {
+    const items: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      offset++;
+      const key = `k${(offset * 7919) % keys}`;
+      items.push(`{"offset":${offset},"ts":${1_700_000_000_000 + offset},"key":"${key}","data":{"value":${offset % 977},"host":"${key}","status":"ok","bytes":${offset},"ok":true}}`);
+    }
+    texts.push(`{"type":"messages","channel":"app/hosts","epoch":"e1","messages":[${items.join(',')}]}`);
+  }
+  const run = () => {
+    const s = new CurrentStateBuilder({ schema: entity, kind: 'entity', maxKeys: keys });
+    s.reset([], 'e1', 0);
+    const t0 = performance.now();
+    let rows = 0;
+    for (const text of texts) {
+      const f = JSON.parse(text) as { epoch: string; messages: MessageItem[] };
+      s.apply(f.messages, f.epoch);
+      rows += f.messages.length;
+    }
+    const ms = performance.now() - t0;
+    const f0 = performance.now();
+    const frame = s.frame();
+    const frameMs = performance.now() - f0;
+    if (frame.length !== Math.min(keys, updates)) {
+      throw new Error(`current state holds ${frame.length} rows, expected ${Math.min(keys, updates)}`);
+    }
+    return { rowsPerSecond: (rows / ms) * 1000, frameMs };
+  };
+  run();
+  const runs = [run(), run(), run()];
+  return {
+    keys,
+    // Medians of the 3 runs, as for the append path (docs/benchmarks.md, Method).
+    rowsUpdatedPerSecond: Math.round(runs.map((r) => r.rowsPerSecond).sort((x, y) => x - y)[1]),
+    frameBuildMs: Math.round(runs.map((r) => r.frameMs).sort((x, y) => x - y)[1] * 10) / 10,
+  };
+}
+
 const frames = quick ? 200 : 2_000;
 // The first measurement pays for lazily created module state (it would count as the builder's): discard it.
 memory(1_000);
@@ -98,5 +146,6 @@ const result = {
     { perFrame: 100, maxLength: 100_000, ...throughput(100, frames, 100_000) },
   ],
   memory: [memory(1_000), memory(100_000)],
+  currentState: [currentState(10_000, quick ? 20_000 : 200_000)],
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -21,6 +21,10 @@ export interface LiveTarget {
   filter?: string;
   bufferSize?: number;
   windowSeconds?: number;
+  /** State and entity channels: `current` (one row per key, the plugin's default) or `changes`. */
+  view?: 'current' | 'changes';
+  /** Current state: keys shown at most (plugin default 10,000). */
+  maxKeys?: number;
 }
 
 export interface PromTarget {
@@ -114,6 +118,19 @@ export const stat = (targets: (LiveTarget | PromTarget)[], o: PanelOpts) =>
       colorMode: 'value',
       graphMode: 'area',
       textMode: 'auto',
+      ...o.options,
+    },
+  });
+
+export const barGauge = (targets: (LiveTarget | PromTarget)[], o: PanelOpts) =>
+  panel('bargauge', targets, {
+    ...o,
+    options: {
+      // One bar per row of a current-state frame (values: true); its string field names the bar.
+      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: true },
+      orientation: 'horizontal',
+      displayMode: 'gradient',
+      showUnfilled: true,
       ...o.options,
     },
   });

@@ -17,8 +17,8 @@ import { matchChannel } from '@streamgauge/protocol';
 import { type Observable, merge, of, throwError } from 'rxjs';
 import { CollectorApi, type FetchLike } from './api/collector-api';
 import { type Endpoints, endpoints } from './api/endpoints';
-import { ConnectionManager, type ConnectionManagerOptions, type WebSocketCtor } from './live/connection-manager';
-import type { ConnectionState, StateChange } from './live/connection-state';
+import { type ClientOptions, ProtocolClient, type WebSocketCtor } from '@streamgauge/client';
+import { ConnectionState, type StateChange } from './live/connection-state';
 import { checkConnection } from './live/check-connection';
 import { type TargetSpec, targetStream } from './stream/target-stream';
 import { DEFAULT_OPTIONS, DEFAULT_QUERY, QUERY_LIMITS, type SgDataSourceOptions, type SgQuery } from './types';
@@ -30,14 +30,30 @@ export interface DataSourceDeps {
   WebSocket?: WebSocketCtor;
   /** The page location: ws:// or wss:// for the proxied socket follows its protocol. */
   location?: { protocol: string; host: string };
-  connection?: Partial<Omit<ConnectionManagerOptions, 'wsUrl' | 'api' | 'WebSocket' | 'getToken'>>;
+  connection?: Partial<Omit<ClientOptions, 'wsUrl' | 'rest' | 'WebSocket' | 'getToken'>>;
   minEmitIntervalMs?: number;
   /**
    * Grafana's template service (module.ts passes @grafana/runtime's). Injected rather than imported
    * so this class loads in Node without @grafana/runtime, which pulls in the whole UI library.
    */
   templateSrv?: () => { replace(target?: string, scopedVars?: ScopedVars): string };
+  /** Direct mode's reachability probe for testDatasource (default: a no-cors fetch of /healthz). */
+  probe?: (url: string) => Promise<boolean>;
 }
+
+/**
+ * Whether the browser reaches a URL at all: a no-cors fetch resolves (opaque) whenever the server
+ * answers, whatever its CORS headers, and rejects only when the network fails.
+ */
+const browserProbe = async (url: string): Promise<boolean> => {
+  try {
+    const http = url.replace(/^ws/i, 'http').replace(/\/ws$/, '');
+    await globalThis.fetch(`${http}/healthz`, { mode: 'no-cors', signal: AbortSignal.timeout(5_000) });
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
   readonly endpoints: Endpoints;
@@ -48,7 +64,8 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
   private readonly WebSocketImpl?: WebSocketCtor;
   private readonly pollIntervalMs: number;
   private readonly tokenTtlSeconds: number;
-  private _manager?: ConnectionManager;
+  private readonly directUrl?: string;
+  private _manager?: ProtocolClient;
 
   constructor(
     instanceSettings: DataSourceInstanceSettings<SgDataSourceOptions>,
@@ -75,6 +92,7 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
     this.WebSocketImpl = deps.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
     this.pollIntervalMs = jsonData.pollIntervalMs || DEFAULT_OPTIONS.pollIntervalMs;
     this.tokenTtlSeconds = jsonData.tokenTtlSeconds || DEFAULT_OPTIONS.tokenTtlSeconds;
+    this.directUrl = jsonData.directUrl;
     this.api = new CollectorApi(this.endpoints.restBase, this.fetchImpl);
     this.annotations = {
       prepareQuery: (anno: AnnotationQuery<SgQuery>) => {
@@ -92,19 +110,25 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
     return value && srv ? srv().replace(value, scopedVars) : value;
   }
 
-  /** The shared connection, created on the first live target. */
-  get manager(): ConnectionManager {
-    if (!this._manager) {
+  /** The shared connection (the client core), created on the first live target. */
+  get manager(): ProtocolClient {
+    // A client closed by the collector (final refusal) is replaced on the next query.
+    if (!this._manager || this._manager.state === ConnectionState.Closed) {
       if (!this.WebSocketImpl) {
         throw new Error('no WebSocket implementation available');
       }
-      this._manager = new ConnectionManager({
+      this._manager = new ProtocolClient({
         ...this.deps.connection,
         pollIntervalMs: this.deps.connection?.pollIntervalMs ?? this.pollIntervalMs,
         wsUrl: this.endpoints.wsUrl,
-        api: this.api,
+        rest: this.api,
         WebSocket: this.WebSocketImpl,
-        getToken: this.endpoints.accessMode === 'direct' ? () => this.api.token(this.tokenTtlSeconds) : undefined,
+        // Direct mode: the browser's token may only subscribe, only to the channels on this
+        // socket, and only for tokenTtlSeconds; the API key stays on Grafana's server.
+        getToken:
+          this.endpoints.accessMode === 'direct'
+            ? (channels) => this.api.token({ ttlSeconds: this.tokenTtlSeconds, subscribe: channels })
+            : undefined,
       });
     }
     return this._manager;
@@ -156,6 +180,8 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
           // Unique per panel and target: Grafana keeps the latest packet per key.
           key: `${this.uid}/${request.panelId ?? request.requestId}/${t.refId}/${channel}`,
           annotation: t.asAnnotation ? { textField: t.textField } : undefined,
+          view: t.view,
+          maxKeys: t.maxKeys,
         };
         return targetStream(spec, {
           api: this.api,
@@ -205,12 +231,17 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
       endpoints: this.endpoints,
       WebSocket: this.WebSocketImpl,
       tokenTtlSeconds: this.tokenTtlSeconds,
+      directUrl: this.directUrl,
+      pageOrigin: this.deps.location
+        ? `${this.deps.location.protocol}//${this.deps.location.host}`
+        : globalThis.location?.origin,
+      probe: this.deps.probe ?? browserProbe,
     });
   }
 
   /** Closes the shared connection (tests; Grafana keeps instances for the page's lifetime). */
   dispose(): void {
-    this._manager?.dispose();
+    this._manager?.close();
     this._manager = undefined;
   }
 }

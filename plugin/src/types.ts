@@ -19,7 +19,16 @@ export interface SgQuery extends DataQuery {
   asAnnotation?: boolean;
   /** Annotations only: field whose value is the annotation text (default: `message`, else all fields as JSON). */
   textField?: string;
+  /**
+   * State and entity channels: `current` (default) shows one row per key, what is true now;
+   * `changes` shows every message as a row (a log or history view). Streams ignore it.
+   */
+  view?: QueryView;
+  /** Current state: keys kept at most (default 10,000; 1 to 100,000); a notice says when more exist. */
+  maxKeys?: number;
 }
+
+export type QueryView = 'current' | 'changes';
 
 export const DEFAULT_QUERY: Partial<SgQuery> = {
   live: true,
@@ -30,6 +39,7 @@ export const DEFAULT_QUERY: Partial<SgQuery> = {
 /** Limits on query options, so a typo cannot ask for a buffer that eats the tab's memory. */
 export const QUERY_LIMITS = {
   maxBufferSize: 100_000,
+  maxKeys: 100_000,
 };
 
 /**

@@ -7,24 +7,19 @@
  *                                        matched and applied (URL and headers templated from
  *                                        jsonData / secureJsonData), for HTTP and WebSocket upgrades
  * and records every proxied request so tests can check which headers the proxy added.
- * The proxy follows Grafana's pkg/api/pluginproxy (ds_proxy.go, proxyutil.PrepareProxyRequest):
- * Origin, Referer and Cookie are dropped, X-Forwarded-For is set, the route's headers are set.
+ * The proxy is grafana-ds-proxy.ts, the one stand-in for Grafana's data source proxy (it names
+ * the Grafana files it follows).
  */
 import { readFileSync, existsSync } from 'node:fs';
-import {
-  type IncomingMessage,
-  type ServerResponse,
-  createServer,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-} from 'node:http';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { extname, join, normalize } from 'node:path';
 import { bundleHost, type HostBundle } from './bundle-host';
-import { type PluginRoute, interpolateRoute, joinUrl, matchRoute, routeRest } from './proxy-route';
+import { type DataSourceProxy, type OrgRole, type ProxyRecord, createDataSourceProxy } from './grafana-ds-proxy';
+import type { PluginRoute } from './proxy-route';
 
-export type { PluginRoute };
+export type { PluginRoute, ProxyRecord };
 
 export interface HostServerOptions {
   /** The built plugin folder (plugin/dist): module.js and plugin.json. */
@@ -45,22 +40,8 @@ export interface HostServerOptions {
   maxRows?: number;
   /** Listen port on 127.0.0.1; default 0 (a free port). */
   port?: number;
-}
-
-/** One request that went through the data source proxy. */
-export interface ProxyRecord {
-  kind: 'http' | 'upgrade';
-  method: string;
-  /** Path after /api/datasources/proxy/uid/<uid>. */
-  proxyPath: string;
-  /** The URL the request was sent to. */
-  target: string;
-  /** plugin.json route path used, or null when the data source URL was used. */
-  route: string | null;
-  /** Names of the headers the route added (values are secrets: not recorded). */
-  headersAdded: string[];
-  /** Upstream status (101 for an accepted upgrade); 0 when the upstream could not be reached. */
-  status: number;
+  /** The signed-in user's role (routes with reqRole). Default Admin. */
+  userRole?: OrgRole;
 }
 
 export interface HostServer {
@@ -69,6 +50,8 @@ export interface HostServer {
   readonly pluginId: string;
   readonly routes: PluginRoute[];
   readonly proxied: ProxyRecord[];
+  /** The data source proxy, with its switches (refuse upgrades, cut sockets). */
+  readonly proxy: DataSourceProxy;
   /** Paths the page asked for that the host does not serve (e.g. Grafana's fonts), for diagnosis. */
   readonly notFound: string[];
   /** Closes the server and every proxied socket. */
@@ -94,18 +77,6 @@ const CONTENT_TYPES: Record<string, string> = {
  */
 const ICONS_URL = '/public/build/img/icons/';
 const ICONS_DIR = join(__dirname, '..', '..', 'node_modules', '@grafana', 'ui', 'dist', 'public', 'img', 'icons');
-
-/** Hop-by-hop headers (RFC 9110 7.6.1): never forwarded by a proxy. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'host',
-]);
 
 function htmlPage(bootJson: string, configJson: string): string {
   // JSON in a <script>: escape `<` so a value can never close the tag.
@@ -146,7 +117,6 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
   const proxyPrefix = `/api/datasources/proxy/uid/${uid}`;
   const pluginPrefix = `/public/plugins/${pluginId}/`;
   const bundle: HostBundle = await bundleHost();
-  const proxied: ProxyRecord[] = [];
   const notFound: string[] = [];
   const sockets = new Set<Socket | Duplex>();
 
@@ -194,52 +164,11 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
     navTree: [],
   };
 
-  const resolveTarget = (
-    proxyPath: string,
-    search: string,
-    method: string
-  ): { target: URL; route: PluginRoute | undefined } | undefined => {
-    const route = matchRoute(routes, proxyPath, method);
-    if (route) {
-      const base = interpolateRoute(route.url ?? o.dataSourceUrl ?? '', jsonData, secure);
-      return base ? { target: joinUrl(base, routeRest(route, proxyPath), search), route } : undefined;
-    }
-    return o.dataSourceUrl ? { target: joinUrl(o.dataSourceUrl, proxyPath, search), route: undefined } : undefined;
-  };
-
-  const outgoingHeaders = (
-    req: IncomingMessage,
-    route: PluginRoute | undefined,
-    target: URL,
-    keepUpgrade: boolean
-  ): { headers: Record<string, string | string[]>; added: string[] } => {
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers as IncomingHttpHeaders)) {
-      if (v === undefined || (HOP_BY_HOP.has(k) && !(keepUpgrade && (k === 'upgrade' || k === 'connection')))) {
-        continue;
-      }
-      headers[k] = v;
-    }
-    // proxyutil.PrepareProxyRequest: no Origin/Referer (avoids CORS issues upstream), no cookies.
-    headers['x-grafana-referer'] = req.headers.referer ?? '';
-    delete headers.origin;
-    delete headers.referer;
-    delete headers.cookie;
-    delete headers['x-forwarded-host'];
-    delete headers['x-forwarded-port'];
-    delete headers['x-forwarded-proto'];
-    const remote = req.socket.remoteAddress ?? '';
-    headers['x-forwarded-for'] = req.headers['x-forwarded-for']
-      ? `${req.headers['x-forwarded-for']}, ${remote}`
-      : remote;
-    headers.host = target.host;
-    const added: string[] = [];
-    for (const h of route?.headers ?? []) {
-      headers[h.name.toLowerCase()] = interpolateRoute(h.content, jsonData, secure);
-      added.push(h.name);
-    }
-    return { headers, added };
-  };
+  const dsProxy: DataSourceProxy = createDataSourceProxy({
+    routes,
+    dataSource: () => ({ url: o.dataSourceUrl, jsonData, secureJsonData: secure }),
+    userRole: o.userRole ?? 'Admin',
+  });
 
   const serveStatic = (res: ServerResponse, body: string | Uint8Array, type: string): void => {
     res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
@@ -291,7 +220,7 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
       }
     }
     if (path === proxyPrefix || path.startsWith(`${proxyPrefix}/`)) {
-      proxyHttp(req, res, path.slice(proxyPrefix.length), u.search);
+      dsProxy.http(req, res, path.slice(proxyPrefix.length), u.search);
       return;
     }
     if (path === '/favicon.ico') {
@@ -300,52 +229,6 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
     }
     notFound.push(path);
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`test host: nothing at ${path}`);
-  };
-
-  const proxyHttp = (req: IncomingMessage, res: ServerResponse, proxyPath: string, search: string): void => {
-    const method = req.method ?? 'GET';
-    const resolved = resolveTarget(proxyPath, search, method);
-    if (!resolved) {
-      res
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ message: `no route for ${proxyPath}` }));
-      return;
-    }
-    const { headers, added } = outgoingHeaders(req, resolved.route, resolved.target, false);
-    const record: ProxyRecord = {
-      kind: 'http',
-      method,
-      proxyPath,
-      target: resolved.target.href,
-      route: resolved.route?.path ?? null,
-      headersAdded: added,
-      status: 0,
-    };
-    proxied.push(record);
-    const upstream = httpRequest(resolved.target, { method, headers }, (up) => {
-      record.status = up.statusCode ?? 0;
-      const h: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(up.headers)) {
-        if (v !== undefined && !HOP_BY_HOP.has(k)) {
-          h[k] = v;
-        }
-      }
-      // proxyutil.SetProxyResponseHeaders / SetViaHeader.
-      h['content-security-policy'] = 'sandbox';
-      h.via = up.headers.via ? `1.1 grafana, ${up.headers.via}` : '1.1 grafana';
-      res.writeHead(up.statusCode ?? 502, h);
-      up.pipe(res);
-    });
-    upstream.on('error', (err) => {
-      if (!res.headersSent) {
-        res
-          .writeHead(502, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ message: `bad gateway: ${err.message}` }));
-      } else {
-        res.destroy();
-      }
-    });
-    req.pipe(upstream);
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -357,62 +240,7 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const proxyPath = u.pathname.slice(proxyPrefix.length);
-    const resolved = resolveTarget(proxyPath, u.search, 'GET');
-    if (!resolved) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    const { headers, added } = outgoingHeaders(req, resolved.route, resolved.target, true);
-    const record: ProxyRecord = {
-      kind: 'upgrade',
-      method: 'GET',
-      proxyPath,
-      target: resolved.target.href,
-      route: resolved.route?.path ?? null,
-      headersAdded: added,
-      status: 0,
-    };
-    proxied.push(record);
-    const upstream = httpRequest(resolved.target, { method: 'GET', headers });
-    upstream.on('upgrade', (up, upSocket, upHead) => {
-      record.status = up.statusCode ?? 101;
-      sockets.add(upSocket);
-      upSocket.on('close', () => sockets.delete(upSocket));
-      let raw = `HTTP/1.1 101 Switching Protocols\r\n`;
-      for (let i = 0; i < up.rawHeaders.length; i += 2) {
-        raw += `${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}\r\n`;
-      }
-      socket.write(`${raw}\r\n`);
-      if (upHead.length) {
-        socket.write(upHead);
-      }
-      if (head.length) {
-        upSocket.write(head);
-      }
-      upSocket.pipe(socket);
-      socket.pipe(upSocket);
-      upSocket.on('error', () => socket.destroy());
-      socket.on('error', () => upSocket.destroy());
-      upSocket.on('close', () => socket.destroy());
-      socket.on('close', () => upSocket.destroy());
-    });
-    // The upstream refused the upgrade (401, 403…): pass its answer on as Grafana's proxy does.
-    upstream.on('response', (up) => {
-      record.status = up.statusCode ?? 0;
-      const chunks: Buffer[] = [];
-      up.on('data', (c: Buffer) => chunks.push(c));
-      up.on('end', () => {
-        const body = Buffer.concat(chunks);
-        socket.end(
-          `HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\nConnection: close\r\nContent-Type: ${up.headers['content-type'] ?? 'text/plain'}\r\nContent-Length: ${body.length}\r\n\r\n${body.toString()}`
-        );
-      });
-    });
-    upstream.on('error', () => {
-      socket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    });
-    upstream.end();
+    dsProxy.upgrade(req, socket, head, u.pathname.slice(proxyPrefix.length), u.search);
   };
 
   const server = createServer(onRequest);
@@ -431,10 +259,12 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
     port,
     pluginId,
     routes,
-    proxied,
+    proxied: dsProxy.records,
+    proxy: dsProxy,
     notFound,
     close: () =>
       new Promise<void>((resolve) => {
+        dsProxy.close();
         for (const s of sockets) {
           s.destroy();
         }

@@ -11,9 +11,16 @@ export interface PluginRoute {
   url?: string;
   headers?: Array<{ name: string; content: string }>;
   urlParams?: Array<{ name: string; content: string }>;
+  /** Viewer | Editor | Admin: checked by ds_proxy.go validateRequest on the matched route. */
+  reqRole?: string;
+  /** Not what limits a route in ds_proxy.go (every proxied request is signed in already). */
+  reqSignedIn?: boolean;
 }
 
-/** Grafana's route templates: `{{ .JsonData.name }}` and `{{ .SecureJsonData.name }}`. */
+/**
+ * Grafana's route templates: `{{ .JsonData.name }}` and `{{ .SecureJsonData.name }}`, rendered by
+ * Go's text/template (pkg/api/pluginproxy/utils.go), which prints a missing key as `<no value>`.
+ */
 export function interpolateRoute(
   template: string,
   jsonData: Record<string, unknown>,
@@ -21,7 +28,7 @@ export function interpolateRoute(
 ): string {
   return template.replace(/\{\{\s*\.(JsonData|SecureJsonData)\.(\w+)\s*\}\}/g, (_m, where: string, name: string) => {
     const v = where === 'JsonData' ? jsonData[name] : secure[name];
-    return v === undefined || v === null ? '' : String(v);
+    return v === undefined || v === null ? '<no value>' : String(v);
   });
 }
 

@@ -1,28 +1,20 @@
 /**
- * The subscribing half of the SDK: one WebSocket to the collector, any number of subscriptions,
- * reconnect with capped full-jitter backoff, and resume: after a reconnect each channel continues
- * from the last offset it delivered (`since: {epoch, offset}`), so nothing is missed or delivered
- * twice while the collector keeps the history. Patterns resume by time and drop what was already
- * delivered. State and entity channels deliver their snapshot first (`ctx.snapshot`).
- *
- * Connection state is one value with one setter, reported to `onState` listeners.
+ * The subscribing half of the SDK: a thin surface over the protocol client core
+ * (@streamgauge/client), which does the work the Grafana plugin relies on too: one WebSocket for
+ * any number of subscriptions, auth before subscribe (getToken), reconnect with capped
+ * full-jitter backoff, and resume: after a reconnect each channel continues from the last offset it
+ * delivered, so nothing is missed or delivered twice while the collector keeps the history.
+ * Patterns resume by time and drop what was already delivered. State and entity channels deliver
+ * their snapshot first (`ctx.snapshot`).
  */
-import type { ClientFrame, MessageItem, MessagesFrame, ServerFrame, Since, SubscribedFrame } from '@streamgauge/protocol';
-import { CloseCode } from '@streamgauge/protocol';
-import { backoffDelay } from './backoff';
+import { ConnectionState as State, ProtocolClient } from '@streamgauge/client';
+import type { WebSocketLike } from '@streamgauge/client';
+import type { MessageItem, Since, SubscribedFrame } from '@streamgauge/protocol';
 
-export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'closed';
+/** idle | connecting | connected | reconnecting | closed (the core's states; `polling` needs REST, which the SDK does not use). */
+export type ConnectionState = State;
 
-/** The part of the WebSocket API the SDK uses: the browser's, or `ws` in Node (pass it as `WebSocket`). */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-}
+export type { WebSocketLike };
 export type WebSocketConstructor = new (url: string, protocols?: string | string[], options?: unknown) => WebSocketLike;
 
 export interface SubscriberOptions {
@@ -30,8 +22,12 @@ export interface SubscriberOptions {
   url: string;
   /** API key, sent as an `Authorization: Bearer` header (Node `ws` only: browsers cannot set headers; use getToken). */
   apiKey?: string;
-  /** Returns a short-lived token (POST /api/v1/token) sent in an `auth` frame after each connect. */
-  getToken?: () => string | Promise<string>;
+  /**
+   * Returns a short-lived token (POST /api/v1/token) for the `auth` frame, sent after each connect
+   * and before any subscribe, again before the token expires, and when a channel outside the
+   * channels it was asked for is subscribed (`channels`: what the connection subscribes now).
+   */
+  getToken?: (channels: readonly string[]) => string | Promise<string>;
   /** WebSocket implementation (default: globalThis.WebSocket). In Node 20 pass `require('ws')`. */
   WebSocket?: WebSocketConstructor;
   /** Reconnect backoff base and cap, ms (defaults 250 and 10,000). */
@@ -66,18 +62,6 @@ export interface Subscriber {
   close(): void;
 }
 
-interface Sub {
-  channel: string;
-  handlers: SubscribeHandlers;
-  id: number;
-  /** Per delivered channel: the last position handed to onMessages. */
-  positions: Map<string, { epoch: string; offset: number }>;
-  /** Latest server ts delivered (patterns resume by time). */
-  lastTs?: number;
-}
-
-const OPEN = 1;
-
 /**
  * @example
  * import WebSocket from 'ws';
@@ -91,206 +75,47 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
   if (!Ctor) {
     throw new TypeError('no WebSocket implementation: pass options.WebSocket (in Node 20: the ws package)');
   }
-  const baseMs = options.reconnectBaseMs ?? 250;
-  const maxMs = options.reconnectMaxMs ?? 10_000;
-  const subs = new Map<string, Sub>();
-  const listeners = new Set<(e: { newState: ConnectionState; oldState: ConnectionState }) => void>();
-  let state: ConnectionState = 'disconnected';
-  let ws: WebSocketLike | undefined;
-  let attempt = 0;
-  let nextId = 1;
-  let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  let watchdog: ReturnType<typeof setInterval> | undefined;
-  let lastFrameAt = 0;
-
-  const setState = (newState: ConnectionState): void => {
-    if (newState === state) {
-      return;
-    }
-    const oldState = state;
-    state = newState;
-    for (const l of listeners) {
-      l({ newState, oldState });
-    }
-  };
-
-  const send = (f: ClientFrame): void => {
-    if (ws && ws.readyState === OPEN) {
-      ws.send(JSON.stringify(f));
-    }
-  };
-
-  const sendSubscribe = (s: Sub): void => {
-    let since = s.handlers.since;
-    const isPattern = s.channel.includes('*');
-    const pos = s.positions.get(s.channel);
-    if (!isPattern && pos) {
-      since = { epoch: pos.epoch, offset: pos.offset };
-    } else if (isPattern && s.lastTs !== undefined) {
-      since = { time: s.lastTs };
-    }
-    send({ op: 'subscribe', id: s.id, channel: s.channel, ...(since ? { since } : {}) });
-  };
-
-  const subFor = (channel: string, id?: number | string): Sub | undefined => {
-    if (id !== undefined) {
-      for (const s of subs.values()) {
-        if (s.id === id) {
-          return s;
-        }
-      }
-    }
-    const exact = subs.get(channel);
-    if (exact) {
-      return exact;
-    }
-    for (const s of subs.values()) {
-      if (s.positions.has(channel)) {
-        return s;
-      }
-    }
-    return undefined;
-  };
-
-  const onFrame = (f: ServerFrame): void => {
-    if (f.type === 'welcome') {
-      const hb = f.heartbeatMs;
-      // Dead-peer detection on our side: no frame (messages, pongs) for two heartbeats means the
-      // connection is gone even if the OS has not noticed.
-      watchdog = setInterval(() => {
-        if (Date.now() - lastFrameAt > 2 * hb) {
-          ws?.close(4000, 'no frame for two heartbeats');
-          return;
-        }
-        send({ op: 'ping' });
-      }, hb);
-      (watchdog as { unref?: () => void }).unref?.();
-    } else if (f.type === 'subscribed') {
-      const s = subFor(f.channel, f.id);
-      if (!s) {
-        return;
-      }
-      const pos = s.positions.get(f.channel);
-      if (!pos || pos.epoch !== f.epoch || !f.recovered) {
-        s.positions.set(f.channel, { epoch: f.epoch, offset: f.offset });
-      }
-      s.handlers.onSubscribed?.(f);
-    } else if (f.type === 'messages') {
-      deliver(f);
-    } else if (f.type === 'error') {
-      const s = f.channel ? subFor(f.channel, f.id) : undefined;
-      s?.handlers.onError?.({ code: f.code, message: f.message });
-    }
-  };
-
-  const deliver = (f: MessagesFrame): void => {
-    const s = subFor(f.channel);
-    if (!s) {
-      return;
-    }
-    const pos = s.positions.get(f.channel);
-    let msgs = f.messages;
-    if (!f.snapshot && pos && pos.epoch === f.epoch) {
-      // After a resume by time, the replay may repeat what was already delivered.
-      msgs = msgs.filter((m) => m.offset > pos.offset);
-    }
-    if (msgs.length === 0) {
-      return;
-    }
-    if (!f.snapshot) {
-      s.positions.set(f.channel, { epoch: f.epoch, offset: msgs[msgs.length - 1].offset });
-    }
-    s.lastTs = Math.max(s.lastTs ?? 0, msgs[msgs.length - 1].ts);
-    s.handlers.onMessages(msgs, { channel: f.channel, epoch: f.epoch, snapshot: f.snapshot === true });
-  };
-
-  const connect = (): void => {
-    setState('connecting');
-    const sock = new Ctor(options.url, undefined, options.apiKey ? { headers: { authorization: `Bearer ${options.apiKey}` } } : undefined);
-    ws = sock;
-    sock.onopen = () => {
-      attempt = 0;
-      lastFrameAt = Date.now();
-      setState('connected');
-      void (async () => {
-        if (options.getToken) {
-          send({ op: 'auth', token: await options.getToken() });
-        }
-        for (const s of subs.values()) {
-          sendSubscribe(s);
-        }
-      })();
-    };
-    sock.onmessage = (ev) => {
-      lastFrameAt = Date.now();
-      try {
-        onFrame(JSON.parse(String(ev.data)) as ServerFrame);
-      } catch {
-        // A frame that is not JSON: ignore it rather than drop the connection.
-      }
-    };
-    sock.onerror = () => undefined;
-    sock.onclose = (ev) => {
-      if (watchdog) {
-        clearInterval(watchdog);
-        watchdog = undefined;
-      }
-      if (ws !== sock) {
-        return;
-      }
-      ws = undefined;
-      if (state === 'closed') {
-        return;
-      }
-      if (ev.code === CloseCode.Unauthorized) {
-        // Same credentials would fail again.
-        setState('closed');
-        return;
-      }
-      setState('disconnected');
-      reconnectTimer = setTimeout(connect, backoffDelay(attempt++, baseMs, maxMs));
-    };
-  };
-
+  const getToken = options.getToken;
+  const client = new ProtocolClient({
+    wsUrl: options.url,
+    WebSocket: Ctor,
+    socketOptions: options.apiKey ? { headers: { authorization: `Bearer ${options.apiKey}` } } : undefined,
+    getToken: getToken ? async (channels) => ({ token: await getToken(channels) }) : undefined,
+    minReconnectDelayMs: options.reconnectBaseMs ?? 250,
+    maxReconnectDelayMs: options.reconnectMaxMs ?? 10_000,
+    // An application's subscription stays until it unsubscribes; no idle grace is needed.
+    idleCloseMs: 0,
+  });
+  const active = new Set<string>();
   return {
     subscribe(channel, handlers) {
-      if (subs.has(channel)) {
+      if (active.has(channel)) {
         throw new Error(`already subscribed to ${channel}`);
       }
-      if (state === 'closed') {
+      if (client.state === State.Closed) {
         throw new Error('subscriber is closed');
       }
-      const s: Sub = { channel, handlers, id: nextId++, positions: new Map() };
-      subs.set(channel, s);
-      if (!ws && state === 'disconnected' && !reconnectTimer) {
-        connect();
-      } else if (ws && ws.readyState === OPEN) {
-        sendSubscribe(s);
-      }
+      active.add(channel);
+      const stop = client.subscribe(channel, handlers.since, {
+        onMessages: (messages, epoch, info) => handlers.onMessages(messages, { channel: info.channel, epoch, snapshot: info.snapshot }),
+        onSubscribed: handlers.onSubscribed && ((f) => handlers.onSubscribed!(f)),
+        onError: handlers.onError && ((e) => handlers.onError!(e)),
+      });
       return () => {
-        if (subs.get(channel) === s) {
-          subs.delete(channel);
-          send({ op: 'unsubscribe', channel });
+        if (active.delete(channel)) {
+          stop();
         }
       };
     },
     get state() {
-      return state;
+      return client.state;
     },
     onState(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+      return client.onState(({ newState, oldState }) => listener({ newState, oldState }));
     },
     close() {
-      setState('closed');
-      if (reconnectTimer) {
-        clearTimeout(reconnectTimer);
-      }
-      if (watchdog) {
-        clearInterval(watchdog);
-      }
-      ws?.close(1000, 'client closed');
-      ws = undefined;
+      active.clear();
+      client.close();
     },
   };
 }

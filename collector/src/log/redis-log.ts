@@ -18,6 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Redis, { type RedisOptions } from 'ioredis';
+import { backoffDelay } from '@streamgauge/client';
 import { ErrorCode } from '@streamgauge/protocol';
 import { sgError } from '../errors';
 import type { Logger } from '../logger';
@@ -163,8 +164,8 @@ export class RedisLog implements EventLog {
       maxRetriesPerRequest: 0,
       commandTimeout: this.commandTimeoutMs,
       connectTimeout: this.connectTimeoutMs,
-      // Capped full-jitter backoff: https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
-      retryStrategy: (attempt) => Math.round(Math.random() * Math.min(REDIS_LOG_DEFAULTS.reconnectMaxDelayMs, 50 * 2 ** attempt)),
+      // The repository's one capped full-jitter backoff (@streamgauge/client).
+      retryStrategy: (attempt) => backoffDelay(attempt, 50, REDIS_LOG_DEFAULTS.reconnectMaxDelayMs),
     };
     this.o.urls.forEach((url, index) => {
       const client = new Redis(url, options) as ScriptedRedis;

@@ -92,10 +92,30 @@ describe('dashboards', () => {
       'windowSeconds',
       'textField',
       'hide',
+      'view',
+      'maxKeys',
     ]);
     for (const q of liveTargets) {
       expect(typeof q.target.channel).toBe('string');
       expect(Object.keys(q.target).filter((k) => !sgQueryKeys.has(k))).toEqual([]);
+    }
+  });
+
+  test('state and entity channels are shown as current state (one row per key), never as a log of updates', () => {
+    const keyed = new Set([
+      'attendance/components',
+      'attendance/sync',
+      'dns/health',
+      'pipeline/quality',
+      'iptv/connections',
+      'iptv/streams',
+      'iptv/connections/aggregates',
+      'alerts/active',
+    ]);
+    const targets = queries().filter((q) => q.target.datasource?.uid === 'streamgauge' && keyed.has(q.target.channel));
+    expect(targets.length).toBeGreaterThanOrEqual(9);
+    for (const q of targets) {
+      expect(q.target.view).toBe('current');
     }
   });
 

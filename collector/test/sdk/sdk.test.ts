@@ -215,7 +215,7 @@ describe('SDK subscriber (real collector)', () => {
     await until(() => received.length >= 101);
     expect(received.map((m) => m.data.n)).toEqual(Array.from({ length: 101 }, (_, i) => i + 1));
     expect(received.map((m) => m.offset)).toEqual(Array.from({ length: 101 }, (_, i) => first[0].offset + i));
-    expect(states).toEqual(expect.arrayContaining(['connecting', 'connected', 'disconnected']));
+    expect(states).toEqual(expect.arrayContaining(['connecting', 'connected', 'reconnecting']));
     expect(states[states.length - 1]).toBe('connected');
     sub.close();
     expect(sub.state).toBe('closed');

@@ -82,8 +82,9 @@ export const pipelineQuality = dashboard({
       title: 'Scan latency p95',
       unit: 's',
     }),
-    table([live('attendance/sync', { bufferSize: 100 })], { title: 'Sync state (live)', size: { w: 8, h: 8 } }),
-    table([live('pipeline/quality', { bufferSize: 100 })], { title: 'Data quality (live state)', size: { w: 8, h: 8 } }),
+    // State channels as current state: one row per queue / dataset, what is true now.
+    table([live('attendance/sync', { view: 'current' })], { title: 'Sync state (now)', size: { w: 8, h: 8 } }),
+    table([live('pipeline/quality', { view: 'current' })], { title: 'Data quality (now)', size: { w: 8, h: 8 } }),
     table([live('pipeline/runs', { bufferSize: 100 })], { title: 'Pipeline runs (live)', size: { w: 8, h: 8 } }),
     table([live('attendance/scans', { bufferSize: 200 })], { title: 'Scans (live)', size: { w: 24, h: 8 } }),
   ],

@@ -22,8 +22,9 @@ export const serviceHealth = dashboard({
       ],
       options: { showValue: 'never', mergeValues: true, rowHeight: 0.8 },
     }),
-    table([live('attendance/components', { bufferSize: 100 })], { title: 'Components (live state)', size: { w: 8, h: 8 } }),
-    table([live('dns/health', { bufferSize: 100 })], { title: 'DNS health (live state)', size: { w: 8, h: 8 } }),
+    // State channels as current state: one row per component, what is true now.
+    table([live('attendance/components', { view: 'current' })], { title: 'Components (now)', size: { w: 8, h: 8 } }),
+    table([live('dns/health', { view: 'current' })], { title: 'DNS health (now)', size: { w: 8, h: 8 } }),
     timeseries([prom('sum by (level) (rate(dns_events_total[5m]))', '{{level}}')], {
       title: 'DNS events per second by level',
       unit: 'ops',
@@ -32,7 +33,10 @@ export const serviceHealth = dashboard({
     alertList({ title: 'Alerts firing (Grafana)', size: { w: 8, h: 8 } }),
     logs([live('dns/events', { bufferSize: 500 })], { title: 'DNS events', size: { w: 12, h: 12 } }),
     logs([live('attendance/events', { bufferSize: 500 })], { title: 'Attendance events', size: { w: 12, h: 12 } }),
-    table([live('alerts/active', { bufferSize: 200 })], { title: 'Alerts received by the collector (webhook)', size: { w: 16, h: 8 } }),
+    table([live('alerts/active', { view: 'current' })], {
+      title: 'Alerts received by the collector (webhook, active now)',
+      size: { w: 16, h: 8 },
+    }),
     timeseries([prom('max(streamgauge_alerts_firing)', 'firing')], { title: 'Alerts firing', decimals: 0, size: { w: 8, h: 8 } }),
   ],
 });

@@ -1,5 +1,5 @@
 /** Streams and connections: replaces the IPTV operator's connection spreadsheet and map. */
-import { dashboard, live, panel, prom, stat, table, timeseries } from '../panels';
+import { barGauge, dashboard, live, panel, prom, stat, table, timeseries } from '../panels';
 
 export const streamsConnections = dashboard({
   uid: 'sg-streams-connections',
@@ -28,17 +28,27 @@ export const streamsConnections = dashboard({
       title: 'Connections per country',
       size: { w: 8, h: 8 },
     }),
-    table([live('iptv/streams', { bufferSize: 200 })], { title: 'Streams (live state)', size: { w: 10, h: 9 } }),
-    timeseries([live('iptv/connections/aggregates')], { title: 'Connection aggregates (live)', size: { w: 14, h: 9 } }),
+    // Entity and aggregate channels as current state: one row per stream / group / open connection.
+    table([live('iptv/streams', { view: 'current' })], { title: 'Streams (now)', size: { w: 8, h: 9 } }),
+    barGauge([live('iptv/connections/aggregates', { view: 'current', filter: 'group = country', fields: ['value', 'count'] })], {
+      title: 'Viewers by country (now)',
+      decimals: 0,
+      size: { w: 8, h: 9 },
+    }),
+    barGauge([live('iptv/connections/aggregates', { view: 'current', filter: 'group = stream', fields: ['value', 'bitrate_bps'] })], {
+      title: 'Bandwidth per stream (now)',
+      unit: 'bps',
+      size: { w: 8, h: 9 },
+    }),
     table(
       [
         live('iptv/connections', {
+          view: 'current',
           fields: ['id', 'user', 'stream', 'ip', 'country', 'city', 'isp', 'bitrate_bps', 'bytes', 'started_at'],
-          bufferSize: 1000,
         }),
       ],
       {
-        title: 'Connections',
+        title: 'Open connections (now)',
         size: { w: 24, h: 10 },
         overrides: [
           { matcher: { id: 'byName', options: 'bitrate_bps' }, properties: [{ id: 'unit', value: 'bps' }] },
@@ -48,9 +58,9 @@ export const streamsConnections = dashboard({
     ),
     panel(
       'geomap',
-      [live('iptv/connections', { fields: ['id', 'latitude', 'longitude', 'city', 'country', 'stream', 'bitrate_bps'], bufferSize: 1000 })],
+      [live('iptv/connections', { view: 'current', fields: ['id', 'latitude', 'longitude', 'city', 'country', 'stream', 'bitrate_bps'] })],
       {
-        title: 'Viewers on the map',
+        title: 'Viewers on the map (open connections)',
         size: { w: 24, h: 12 },
         options: {
           view: { id: 'zero', lat: 20, lon: 0, zoom: 1.5, allLayers: true },

@@ -8,6 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createDataSourceProxy } from '../../test-host/grafana-ds-proxy';
 import { type PluginRoute, interpolateRoute, joinUrl, matchRoute, routeRest } from '../../test-host/proxy-route';
 
 const ROUTES: PluginRoute[] = [
@@ -36,12 +39,12 @@ describe('proxy routes (Grafana DataSourceProxy rules)', () => {
     expect(routeRest(routes[0], '/sg/api/v1/channels')).toBe('/api/v1/channels');
   });
 
-  test('templates take jsonData and secureJsonData; missing values become empty', () => {
+  test("templates take jsonData and secureJsonData; a missing value renders as Go's <no value>", () => {
     expect(interpolateRoute('{{ .JsonData.collectorUrl }}', { collectorUrl: 'http://c:8080' }, {})).toBe(
       'http://c:8080'
     );
     expect(interpolateRoute('Bearer {{.SecureJsonData.apiKey}}', {}, { apiKey: 'k1' })).toBe('Bearer k1');
-    expect(interpolateRoute('Bearer {{ .SecureJsonData.apiKey }}', {}, {})).toBe('Bearer ');
+    expect(interpolateRoute('Bearer {{ .SecureJsonData.apiKey }}', {}, {})).toBe('Bearer <no value>');
   });
 
   test('the upstream URL is the route URL plus the rest of the path and the query string', () => {
@@ -64,5 +67,43 @@ describe('proxy routes (Grafana DataSourceProxy rules)', () => {
       interpolateRoute(h.content, {}, { apiKey: 'secret-key' }),
     ]);
     expect(headers).toEqual([['Authorization', 'Bearer secret-key']]);
+  });
+
+  test('reqRole is checked on the matched route (ds_proxy.go validateRequest): a lower role gets 403 and nothing is proxied', async () => {
+    let upstreamHits = 0;
+    const upstream = http.createServer((_req, res) => {
+      upstreamHits++;
+      res.end('{}');
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const serve = async (userRole: 'Viewer' | 'Admin') => {
+      const proxy = createDataSourceProxy({
+        routes: [
+          { path: 'admin', url, reqRole: 'Admin' },
+          { path: 'sg', url },
+        ],
+        dataSource: () => ({ jsonData: {}, secureJsonData: {} }),
+        userRole,
+      });
+      const server = http.createServer((req, res) => proxy.http(req, res, req.url!, ''));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const statuses = [(await fetch(`${base}/admin/x`)).status, (await fetch(`${base}/sg/x`)).status];
+      const body = await (await fetch(`${base}/admin/x`)).text();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      return { statuses, body };
+    };
+    try {
+      const viewer = await serve('Viewer');
+      expect(viewer.statuses).toEqual([403, 200]);
+      expect(viewer.body).toBe('{"message":"plugin proxy route access denied"}');
+      expect(upstreamHits).toBe(1);
+      expect((await serve('Admin')).statuses).toEqual([200, 200]);
+    } finally {
+      upstream.closeAllConnections();
+      await new Promise((r) => upstream.close(r));
+    }
   });
 });

@@ -3,7 +3,16 @@
  */
 // Access modes against a collector with API keys: proxy mode (the route adds the key) and direct
 // mode (the browser's socket goes to the collector with a short-lived token, refreshed in time).
-import { type CollectorProcess, publish, startCollector } from '../../../collector/test/helpers/collector-process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WebSocketCtor } from '@streamgauge/client';
+import WebSocket from 'ws';
+import {
+  type CollectorProcess,
+  freePort,
+  publish,
+  startCollector,
+} from '../../../collector/test/helpers/collector-process';
 import type { DataSource } from '../datasource';
 import { ConnectionState } from '../live/connection-state';
 import { type FakeGrafanaProxy, startFakeGrafanaProxy } from './helpers/fake-grafana-proxy';
@@ -16,6 +25,19 @@ const API_KEY = 'sg-test-key-0123456789abcdef0123456789';
 let collector: CollectorProcess;
 let proxy: FakeGrafanaProxy;
 let keyless: FakeGrafanaProxy;
+let wrongKey: FakeGrafanaProxy;
+/** A port nothing listens on. */
+let deadPort: number;
+
+/** Node has no no-cors fetch: reachability is any HTTP answer at all. */
+const nodeProbe = async (url: string) => {
+  try {
+    await fetch(`${url.replace(/^ws/, 'http').replace(/\/ws$/, '')}/healthz`);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const sources: DataSource[] = [];
 const watchers: QueryWatcher[] = [];
 
@@ -39,6 +61,12 @@ beforeAll(async () => {
   });
   proxy = await startFakeGrafanaProxy({ uid: UID, target: () => collector.url, apiKey: API_KEY });
   keyless = await startFakeGrafanaProxy({ uid: UID, target: () => collector.url });
+  wrongKey = await startFakeGrafanaProxy({
+    uid: UID,
+    target: () => collector.url,
+    apiKey: 'sg-wrong-key-0000000000000000000000',
+  });
+  deadPort = await freePort();
 });
 
 afterEach(() => {
@@ -53,6 +81,7 @@ afterEach(() => {
 afterAll(async () => {
   await proxy?.close();
   await keyless?.close();
+  await wrongKey?.close();
   await collector?.stop();
   collector?.cleanup();
 });
@@ -71,24 +100,173 @@ describe('access modes with API keys', () => {
     expect(w2.values('seq')).toEqual([1, 2, 3]);
   });
 
-  test('testDatasource says the key was rejected when Grafana sends none', async () => {
-    const d = makeDataSource(keyless);
+  test("regression: a wrong API key through Grafana's proxy (401 -> 400 text) is named in testDatasource", async () => {
+    const d = makeDataSource(wrongKey);
     sources.push(d);
     const r = await d.testDatasource();
     expect(r.status).toBe('error');
-    expect(r.message).toMatch(
-      /^REST: the collector rejected the API key \(SG_UNAUTHORIZED: .+\)\. Set the API key in this data source's settings\.$/
+    expect(r.message).toBe(
+      "REST: the collector rejected the API key: Grafana's proxy answered 400 \"Authentication to data source failed\", its answer when the collector says 401. Set the API key in this data source's settings (it must be one of the collector's auth.keys)."
     );
+    // What the stand-in did is what Grafana does: 400 plain text in place of the collector's 401.
+    expect(wrongKey.records.find((x) => x.proxyPath === '/sg/api/v1/status')?.status).toBe(400);
   });
 
-  test('a query through a proxy without the key fails with the collector error code', async () => {
+  test('regression: a panel through a proxy without the key says the collector rejected the API key', async () => {
     await send('auth/keyless', [1]);
     const d = makeDataSource(keyless);
     sources.push(d);
     const w = new QueryWatcher(d.query(request([{ channel: 'auth/keyless' }])));
     watchers.push(w);
     await waitFor('error', () => w.errors.length > 0);
-    expect((w.errors[0] as { message: string }).message).toMatch(/^SG_UNAUTHORIZED: /);
+    expect((w.errors[0] as { message: string }).message).toMatch(
+      /^SG_PLUGIN_AUTH_FAILED: the collector rejected the API key \(Grafana's proxy answered 400 "Authentication to data source failed" for .+\/api\/v1\/channels\/auth\/keyless, its answer to a 401\)\. Set the API key in this data source's settings$/
+    );
+  });
+
+  test('the proxy stand-in plays Grafana: Origin, Referer and X-Forwarded-Host/Port/Proto removed, X-Forwarded-For set, Set-Cookie removed, CSP sandbox added', async () => {
+    const res = await fetch(`${proxy.dsUrl}/sg/api/v1/status`, {
+      headers: {
+        referer: 'http://grafana.example/d/abc',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-port': '1',
+        'x-forwarded-proto': 'https',
+        cookie: 'grafana_session=secret',
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toBe('sandbox');
+    expect(res.headers.get('set-cookie')).toBeNull();
+    const rec = proxy.records[proxy.records.length - 1];
+    expect(rec.sentHeaders).not.toHaveProperty('origin');
+    expect(rec.sentHeaders).not.toHaveProperty('referer');
+    expect(rec.sentHeaders).not.toHaveProperty('cookie');
+    expect(rec.sentHeaders).not.toHaveProperty('x-forwarded-host');
+    expect(rec.sentHeaders).not.toHaveProperty('x-forwarded-port');
+    expect(rec.sentHeaders).not.toHaveProperty('x-forwarded-proto');
+    expect(rec.sentHeaders['x-forwarded-for']).toBe('127.0.0.1');
+    expect(rec.sentHeaders['x-grafana-referer']).toBe('http://grafana.example/d/abc');
+    expect(rec.headersAdded).toEqual(['Authorization']);
+  });
+
+  test('collector down: 502 with an empty body, and testDatasource says so', async () => {
+    const down = await startFakeGrafanaProxy({
+      uid: UID,
+      target: () => `http://127.0.0.1:${deadPort}`,
+      apiKey: API_KEY,
+    });
+    try {
+      const res = await fetch(`${down.dsUrl}/sg/api/v1/status`);
+      expect(res.status).toBe(502);
+      expect(await res.text()).toBe('');
+      const d = makeDataSource(down);
+      sources.push(d);
+      const r = await d.testDatasource();
+      expect(r).toEqual({
+        status: 'error',
+        message:
+          "REST: the collector is down or unreachable from Grafana's server: Grafana's proxy answered 502. Check that the collector runs and that \"Collector URL\" is its address as Grafana's server reaches it (not as your browser does).",
+      });
+    } finally {
+      await down.close();
+    }
+  });
+
+  test('a collector that does not answer in time: 504', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const slow = await startFakeGrafanaProxy({
+      uid: UID,
+      target: () => `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      timeoutMs: 300,
+    });
+    try {
+      const res = await fetch(`${slow.dsUrl}/sg/api/v1/status`);
+      expect(res.status).toBe(504);
+      expect(await res.text()).toBe('');
+    } finally {
+      await slow.close();
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+
+  test('wrong collector URL (something else answers): testDatasource says it is not a Streamgauge collector', async () => {
+    const other = http.createServer((_req, res) =>
+      res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>nope</h1>')
+    );
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const wrong = await startFakeGrafanaProxy({
+      uid: UID,
+      target: () => `http://127.0.0.1:${(other.address() as AddressInfo).port}`,
+      apiKey: API_KEY,
+    });
+    try {
+      const d = makeDataSource(wrong);
+      sources.push(d);
+      const r = await d.testDatasource();
+      expect(r.status).toBe('error');
+      expect(r.message).toMatch(
+        /^REST: "Collector URL" does not point at a Streamgauge collector: .+\/sg\/api\/v1\/status answered HTTP 404 without a Streamgauge answer \(.+\)\. Set it to the collector's base URL as Grafana's server reaches it, e\.g\. http:\/\/collector:8080, without \/api\.$/
+      );
+    } finally {
+      await wrong.close();
+      other.closeAllConnections();
+      await new Promise((r) => other.close(r));
+    }
+  });
+
+  test('a proxy refusing upgrades: testDatasource warns and says what to fix', async () => {
+    const d = makeDataSource(proxy);
+    sources.push(d);
+    proxy.refuseUpgrades(true);
+    try {
+      const r = await d.testDatasource();
+      expect(r.status).toBe('warning');
+      expect(r.message).toMatch(
+        /^REST works \(\d+ channels\), but WebSocket through Grafana's proxy failed: the upgrade of ws:\/\/.+\/sg\/ws was refused \(1006\) although REST through the same proxy works: a reverse proxy in front of Grafana does not pass WebSocket upgrades .+\. Live panels fall back to REST polling\.$/
+      );
+    } finally {
+      proxy.refuseUpgrades(false);
+    }
+  });
+
+  test('direct mode, a Browser URL the browser cannot reach: testDatasource says so', async () => {
+    const d = makeDataSource(
+      proxy,
+      { accessMode: 'direct', directUrl: `http://127.0.0.1:${deadPort}` },
+      { probe: nodeProbe }
+    );
+    sources.push(d);
+    const r = await d.testDatasource();
+    expect(r.status).toBe('warning');
+    expect(r.message).toContain(
+      `WebSocket directly failed: the browser cannot reach the Browser URL http://127.0.0.1:${deadPort} (1006): it must be the collector's address as browsers see it`
+    );
+  });
+
+  test('direct mode, the collector refuses the page origin (CORS): testDatasource says which setting', async () => {
+    // A browser sends its page's Origin with the upgrade; `ws` does so when told.
+    class BrowserLikeWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(url, { origin: 'http://grafana.example' });
+      }
+    }
+    const d = makeDataSource(
+      proxy,
+      { accessMode: 'direct', directUrl: collector.url },
+      {
+        probe: nodeProbe,
+        WebSocket: BrowserLikeWebSocket as unknown as WebSocketCtor,
+        location: { protocol: 'http:', host: 'grafana.example' },
+      }
+    );
+    sources.push(d);
+    const r = await d.testDatasource();
+    expect(r.status).toBe('warning');
+    expect(r.message).toContain(
+      `WebSocket directly failed: the collector at ${collector.url} refused the socket (1006) although the browser reaches it: most likely it refused this page's origin http://grafana.example (SG_ORIGIN_FORBIDDEN, the CORS check of browsers): add it to the collector's ws.allowedOrigins (SG_ALLOWED_ORIGINS)`
+    );
   });
 
   test('direct mode: the socket bypasses Grafana with a token and stays up past its expiry by refreshing it', async () => {

@@ -397,7 +397,9 @@ describe('variables, annotations and the connection test', () => {
     proxy.refuseUpgrades(true);
     const warn = await d.testDatasource();
     expect(warn.status).toBe('warning');
-    expect(warn.message).toMatch(/WebSocket through Grafana's proxy failed: .*upgrade was refused or cut \(1006\)/);
+    expect(warn.message).toMatch(
+      /WebSocket through Grafana's proxy failed: the upgrade of .+ was refused \(1006\) although REST through the same proxy works/
+    );
     proxy.refuseUpgrades(false);
 
     const deadProxy = await startFakeGrafanaProxy({ uid: UID, target: () => 'http://127.0.0.1:9' });
@@ -409,7 +411,7 @@ describe('variables, annotations and the connection test', () => {
     }
     expect(broken.status).toBe('error');
     expect(broken.message).toBe(
-      `REST: Grafana's proxy could not reach the collector (HTTP 502). Check "Collector URL": it must be reachable from Grafana's server, not from your browser.`
+      `REST: the collector is down or unreachable from Grafana's server: Grafana's proxy answered 502. Check that the collector runs and that "Collector URL" is its address as Grafana's server reaches it (not as your browser does).`
     );
   });
 });

@@ -2,7 +2,14 @@
  * REST client for the collector (history, channel list, polling fallback, token). The fetch
  * implementation is injectable so Node tests pass the real global fetch against a real collector.
  */
-import type { ChannelInfo, ChannelsResponse, ErrorBody, ErrorCode, HistoryResponse } from '@streamgauge/protocol';
+import type {
+  ChannelInfo,
+  ChannelsResponse,
+  ErrorBody,
+  ErrorCode,
+  HistoryResponse,
+  MessageItem,
+} from '@streamgauge/protocol';
 
 export type FetchLike = (
   url: string,
@@ -22,6 +29,13 @@ export const PluginErrorCode = {
   Http: 'SG_PLUGIN_HTTP',
   /** The answer was not the JSON the protocol promises. */
   BadResponse: 'SG_PLUGIN_BAD_RESPONSE',
+  /**
+   * Grafana's proxy answered 400 "Authentication to data source failed": what it sends in place
+   * of the collector's 401 (pkg/api/pluginproxy/ds_proxy.go), i.e. the API key was refused.
+   */
+  AuthFailed: 'SG_PLUGIN_AUTH_FAILED',
+  /** Grafana's proxy could not reach the collector (502) or got no answer in time (504). */
+  Unreachable: 'SG_PLUGIN_UNREACHABLE',
 } as const;
 export type PluginErrorCodeValue = (typeof PluginErrorCode)[keyof typeof PluginErrorCode];
 
@@ -51,6 +65,29 @@ export interface TokenResponse {
   token: string;
   expiresAt: number;
 }
+
+/** GET /api/v1/snapshot: the latest message of each key, and the offset it holds at least. */
+export interface SnapshotResponse {
+  channel: string;
+  kind: string;
+  epoch: string;
+  keyField: string | null;
+  lastOffset: number;
+  count: number;
+  messages: MessageItem[];
+  /** Keys were left out (over the limit, at most limits.historyMaxLimit). */
+  more: boolean;
+}
+
+/** What the browser's token may do (POST /api/v1/token; docs/security.md). */
+export interface TokenRequest {
+  ttlSeconds?: number;
+  /** Channels (or patterns) the token may subscribe to; absent: all the key may. It never may publish. */
+  subscribe?: readonly string[];
+}
+
+/** Grafana's text for an upstream 401 (pkg/api/pluginproxy/ds_proxy.go). */
+const GRAFANA_AUTH_FAILED = 'Authentication to data source failed';
 
 export const API_DEFAULTS = {
   /** A REST call that takes longer fails with SG_PLUGIN_NETWORK (a hung proxy must not hang panels), ms. */
@@ -99,7 +136,25 @@ export class CollectorApi {
       if (e && typeof e.code === 'string') {
         throw new CollectorApiError(e.code, e.message, res.status, url);
       }
-      // Grafana's proxy answers {"message": ...} (e.g. 502 when it cannot reach collectorUrl).
+      if (res.status === 400 && text.trim() === GRAFANA_AUTH_FAILED) {
+        throw new CollectorApiError(
+          PluginErrorCode.AuthFailed,
+          `the collector rejected the API key (Grafana's proxy answered 400 "${GRAFANA_AUTH_FAILED}" for ${url}, its answer to a 401). Set the API key in this data source's settings`,
+          res.status,
+          url
+        );
+      }
+      if ((res.status === 502 || res.status === 504) && text === '') {
+        throw new CollectorApiError(
+          PluginErrorCode.Unreachable,
+          res.status === 502
+            ? `Grafana's proxy could not reach the collector (HTTP 502 for ${url}): is it running, and is "Collector URL" right as Grafana's server sees it?`
+            : `Grafana's proxy got no answer from the collector in time (HTTP 504 for ${url})`,
+          res.status,
+          url
+        );
+      }
+      // Grafana's proxy answers {"message": ...} for its own refusals (403 route access denied).
       const grafanaMessage = (body as { message?: string } | undefined)?.message;
       throw new CollectorApiError(
         PluginErrorCode.Http,
@@ -147,12 +202,28 @@ export class CollectorApi {
     return this.request<HistoryResponse>(`/api/v1/messages?${p.toString()}`);
   }
 
+  /** The latest message per key of a state or entity channel (GET /api/v1/snapshot). */
+  snapshot(channel: string, limit?: number): Promise<SnapshotResponse> {
+    const p = new URLSearchParams({ channel });
+    if (limit !== undefined) {
+      p.set('limit', String(limit));
+    }
+    return this.request<SnapshotResponse>(`/api/v1/snapshot?${p.toString()}`);
+  }
+
   status(): Promise<Record<string, unknown>> {
     return this.request<Record<string, unknown>>('/api/v1/status');
   }
 
   /** Direct mode: a short-lived token for the browser's socket (the API key stays on Grafana's server). */
-  token(ttlSeconds?: number): Promise<TokenResponse> {
-    return this.request<TokenResponse>('/api/v1/token', { method: 'POST', body: ttlSeconds ? { ttlSeconds } : {} });
+  token(r: TokenRequest = {}): Promise<TokenResponse> {
+    const body: Record<string, unknown> = {
+      // Subscribe-only: the browser's token never publishes nor administers.
+      scopes: { publish: [], ...(r.subscribe ? { subscribe: [...r.subscribe] } : {}) },
+    };
+    if (r.ttlSeconds) {
+      body.ttlSeconds = r.ttlSeconds;
+    }
+    return this.request<TokenResponse>('/api/v1/token', { method: 'POST', body });
   }
 }

@@ -7,12 +7,19 @@ import {
   InlineSwitch,
   Input,
   MultiCombobox,
+  RadioButtonGroup,
   Text,
 } from '@grafana/ui';
 import { QueryEditorProps } from '@grafana/data';
 import type { ChannelInfo } from '@streamgauge/protocol';
 import { DataSource } from '../datasource';
-import { DEFAULT_QUERY, SgDataSourceOptions, SgQuery } from '../types';
+import { DEFAULT_QUERY, QueryView, SgDataSourceOptions, SgQuery } from '../types';
+import { CURRENT_STATE_DEFAULTS } from '../stream/current-state';
+
+const VIEW_OPTIONS: Array<{ label: string; value: QueryView; description: string }> = [
+  { label: 'Current state', value: 'current', description: 'One row per key: what is true now' },
+  { label: 'Changes', value: 'changes', description: 'Every message as a row: a log of changes' },
+];
 import { parseFilter } from '../stream/message-filter';
 
 type Props = QueryEditorProps<DataSource, SgQuery, SgDataSourceOptions>;
@@ -137,6 +144,36 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
           <InlineSwitch value={query.live ?? true} onChange={(e) => update({ live: e.currentTarget.checked })} />
         </InlineField>
       </InlineFieldRow>
+      {channel && channel.kind !== 'stream' && (
+        <InlineFieldRow>
+          <InlineField
+            label="View"
+            labelWidth={12}
+            tooltip="State and entity channels: one row per key (current state), or every change as a row"
+          >
+            <RadioButtonGroup
+              options={VIEW_OPTIONS}
+              value={query.view ?? 'current'}
+              onChange={(v) => update({ view: v })}
+            />
+          </InlineField>
+          {(query.view ?? 'current') === 'current' && (
+            <InlineField
+              label="Max keys"
+              labelWidth={10}
+              tooltip="Keys shown at most (1 to 100,000); a notice says when the channel has more"
+            >
+              <Input
+                type="number"
+                width={12}
+                value={query.maxKeys ?? CURRENT_STATE_DEFAULTS.maxKeys}
+                onChange={(e: ChangeEvent<HTMLInputElement>) => update({ maxKeys: Number(e.target.value) }, false)}
+                onBlur={() => onRunQuery()}
+              />
+            </InlineField>
+          )}
+        </InlineFieldRow>
+      )}
       {connection && (
         <Text variant="bodySmall" color="secondary">
           Connection: {connection}

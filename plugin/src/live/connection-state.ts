@@ -1,24 +1,11 @@
-/** The one connection state of a data-source instance, shown to users on frames and in the editor. */
-export enum ConnectionState {
-  /** No subscription needs a connection (or it was closed after the last one went away). */
-  Idle = 'idle',
-  Connecting = 'connecting',
-  /** WebSocket open, welcome (and auth_ok in direct mode) received. */
-  Connected = 'connected',
-  /** WebSocket lost: waiting for the next attempt (capped full-jitter backoff). */
-  Reconnecting = 'reconnecting',
-  /** WebSocket failed repeatedly: REST polling carries the subscriptions; WebSocket is retried periodically. */
-  Polling = 'polling',
-  /** dispose() was called. */
-  Closed = 'closed',
-}
+/**
+ * The connection state is the client core's (@streamgauge/client); this file only words it for
+ * users, on panel notices and in the editor.
+ */
+import type { QueryResultMetaNotice } from '@grafana/data';
+import { ConnectionState, type ProtocolClient } from '@streamgauge/client';
 
-export interface StateChange {
-  newState: ConnectionState;
-  oldState: ConnectionState;
-  /** Why, for the notice shown to users (close code and reason, fetch error). */
-  reason?: string;
-}
+export { ConnectionState, type StateChange } from '@streamgauge/client';
 
 /** Text for a panel notice; undefined when nothing is worth telling. */
 export function describeState(s: ConnectionState, reason?: string, pollIntervalMs?: number): string | undefined {
@@ -27,7 +14,15 @@ export function describeState(s: ConnectionState, reason?: string, pollIntervalM
       return `Streamgauge: connection lost${reason ? ` (${reason})` : ''}; reconnecting and resuming from the last offset`;
     case ConnectionState.Polling:
       return `Streamgauge: WebSocket unavailable${reason ? ` (${reason})` : ''}; polling the REST API every ${pollIntervalMs ?? '?'} ms and retrying WebSocket`;
+    case ConnectionState.Closed:
+      return reason ? `Streamgauge: connection closed (${reason})` : undefined;
     default:
       return undefined;
   }
+}
+
+/** The panel notice for the client's current state (undefined when connected or idle). */
+export function connectionNotice(client: ProtocolClient, pollIntervalMs?: number): QueryResultMetaNotice | undefined {
+  const text = describeState(client.state, client.stateReason, pollIntervalMs);
+  return text ? { severity: client.state === ConnectionState.Polling ? 'info' : 'warning', text } : undefined;
 }

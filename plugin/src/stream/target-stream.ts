@@ -3,60 +3,19 @@
  * or a query edit never starts blank), then, for live targets, the shared socket from the exact
  * offset where history ended. Appends are batched and emitted at most every `minEmitIntervalMs`,
  * so 50+ messages/s do not re-render a panel 50 times a second. The teardown releases the channel
- * subscription (reference-counted in the ConnectionManager) and every timer.
+ * subscription (reference-counted in the client core) and every timer.
  */
 import { type DataQueryResponse, LoadingState, type QueryResultMetaNotice } from '@grafana/data';
 import type { ChannelInfo, MessageItem, Position } from '@streamgauge/protocol';
 import { Observable } from 'rxjs';
-import type { CollectorApi } from '../api/collector-api';
-import type { ConnectionManager } from '../live/connection-manager';
-import { ConnectionState, describeState } from '../live/connection-state';
+import { connectionNotice } from '../live/connection-state';
 import { FrameBuilder } from './frame-builder';
 import { loadHistory } from './load-history';
+import { currentStateStream, showsCurrentState } from './state-target';
+import { STREAM_DEFAULTS, type TargetSpec, type TargetStreamDeps, queryError, resetNotice } from './target-spec';
+import { createThrottle } from './throttle';
 
-export const STREAM_DEFAULTS = {
-  /** Emissions per target at most one per this many ms (batched appends in between). */
-  minEmitIntervalMs: 100,
-};
-
-export interface TargetSpec {
-  refId: string;
-  channel: string;
-  live: boolean;
-  bufferSize: number;
-  fields?: string[];
-  filter?: string;
-  /** ms; Infinity or 0: unbounded. */
-  windowMs: number;
-  from: number;
-  to: number;
-  /** Grafana's stream key: panel/request + refId, so two panels never share a stream. */
-  key: string;
-  /** Annotation frames get `text`, `title` and `tags` columns. */
-  annotation?: { textField?: string };
-}
-
-export interface TargetStreamDeps {
-  api: CollectorApi;
-  /** Lazily created on the first live target. */
-  manager: () => ConnectionManager;
-  pollIntervalMs?: number;
-  minEmitIntervalMs?: number;
-  now?: () => number;
-}
-
-function resetNotice(reason: string, at: number): QueryResultMetaNotice {
-  const why =
-    reason === 'epoch_changed'
-      ? "the collector's history for this channel was lost (new epoch)"
-      : reason === 'ahead'
-        ? 'the collector lost its most recent messages'
-        : 'messages were evicted by retention before they could be resumed';
-  return {
-    severity: 'warning',
-    text: `Streamgauge: position lost (${reason}): ${why}. The frame was refilled from the REST API at ${new Date(at).toISOString()}; some messages may be missing.`,
-  };
-}
+export { STREAM_DEFAULTS, type TargetSpec, type TargetStreamDeps } from './target-spec';
 
 export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<DataQueryResponse> {
   const minEmit = deps.minEmitIntervalMs ?? STREAM_DEFAULTS.minEmitIntervalMs;
@@ -65,8 +24,7 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
     let closed = false;
     let unsubscribe: (() => void) | undefined;
     let unlistenState: (() => void) | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let lastEmit = 0;
+    let inner: { unsubscribe(): void } | undefined;
     let pending: MessageItem[] = [];
     let pendingEpoch: string | undefined;
     let builder: FrameBuilder | undefined;
@@ -86,12 +44,11 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
       if (closed || !builder) {
         return;
       }
-      lastEmit = now();
+      throttle.ran();
       subscriber.next({ data: [builder.frame], key: t.key, state });
     };
 
     const flush = () => {
-      timer = undefined;
       if (closed || !builder) {
         return;
       }
@@ -103,12 +60,8 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
       emit(LoadingState.Streaming);
     };
 
-    const schedule = () => {
-      if (timer !== undefined || closed) {
-        return;
-      }
-      timer = setTimeout(flush, Math.max(0, minEmit - (now() - lastEmit)));
-    };
+    const throttle = createThrottle(minEmit, now, flush);
+    const schedule = () => throttle.schedule();
 
     const refill = async (): Promise<Position> => {
       const h = await loadHistory(deps.api, t.channel, { from: now() - effectiveWindow(), limit: t.bufferSize });
@@ -126,6 +79,10 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
     const run = async () => {
       const info: ChannelInfo = await deps.api.channel(t.channel);
       if (closed) {
+        return;
+      }
+      if (showsCurrentState(t, info)) {
+        inner = currentStateStream(t, info, deps).subscribe(subscriber);
         return;
       }
       builder = new FrameBuilder({
@@ -155,10 +112,7 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
       }
       const manager = deps.manager();
       const onState = () => {
-        const text = describeState(manager.state, manager.stateReason, deps.pollIntervalMs);
-        const next: QueryResultMetaNotice | undefined = text
-          ? { severity: manager.state === ConnectionState.Polling ? 'info' : 'warning', text }
-          : undefined;
+        const next = connectionNotice(manager, deps.pollIntervalMs);
         if (next?.text !== stateNotice?.text) {
           stateNotice = next;
           applyNotices();
@@ -169,7 +123,11 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
       onState();
       emit(LoadingState.Streaming);
       unsubscribe = manager.subscribe(t.channel, h.position, {
-        onMessages: (items, epoch) => {
+        onMessages: (items, epoch, info) => {
+          if (info.snapshot) {
+            // Subscribed with a position: no snapshot is expected; a history view ignores one.
+            return;
+          }
           if (pendingEpoch !== undefined && epoch !== pendingEpoch && pending.length) {
             builder!.append(pending, pendingEpoch);
             pending = [];
@@ -209,16 +167,16 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
 
     run().catch((err: unknown) => {
       if (!closed) {
-        const e = err as { code?: string; message?: string };
-        subscriber.error({ message: `${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`, refId: t.refId });
+        subscriber.error(queryError(err, t.refId));
       }
     });
 
     return () => {
       closed = true;
-      clearTimeout(timer);
+      throttle.cancel();
       unlistenState?.();
       unsubscribe?.();
+      inner?.unsubscribe();
     };
   });
 }

@@ -12,7 +12,7 @@ import {
 import WebSocket from 'ws';
 import type { Observable, Subscription } from 'rxjs';
 import { DataSource, type DataSourceDeps } from '../../datasource';
-import type { WebSocketCtor } from '../../live/connection-manager';
+import type { WebSocketCtor } from '@streamgauge/client';
 import type { SgDataSourceOptions, SgQuery } from '../../types';
 import type { FakeGrafanaProxy } from './fake-grafana-proxy';
 
