@@ -295,7 +295,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       timer.unref();
       stops.push(() => clearInterval(timer));
       await retention();
-      // Counters at 0 for every namespace known at start (core-metrics.ts: first events count).
+      // Counters at 0 for every namespace known at start (core-metrics.ts: first events count);
+      // sources add theirs when they declare their channels (sourceContext).
       const knowChannels = () => metrics.knowNamespaces([...registry.all()].map((c) => channelNamespace(c.name)));
       knowChannels();
       for (const s of sources) {
@@ -324,6 +325,8 @@ function sourceContext(hub: Hub, log: EventLog, config: Config, logger: Logger, 
   return {
     async declare(def) {
       await hub.declare(def as never);
+      // A source's namespace is known from its declaration on: its counters start at 0 (core-metrics.ts).
+      metrics.knowNamespaces([channelNamespace(def.name)]);
     },
     publish: (items) => hub.publish(items),
     read: (channel, options) => log.read(channel, options),

@@ -79,6 +79,19 @@ describe('counters at 0 before the first event', () => {
         evm: { chains: [{ name: 'local', chainId: 31337, rpcUrls: [chain.httpUrl], confirmations: 5 }] },
       },
     });
+    // The chain's source starts with the collector (or once it holds the chain's lease): wait until
+    // it has declared its channels, the moment its label sets are known.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const body = (await (await fetch(`${collector.url}/api/v1/channels`)).json()) as { channels: { name: string }[] };
+      if (body.channels.some((c) => c.name === 'evm/local/blocks')) {
+        break;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`the chain source declared no channels:\n${collector.output()}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
     scrape = parseExposition(await (await fetch(`${collector.url}/metrics`)).text());
   });
 
