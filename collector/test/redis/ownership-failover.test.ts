@@ -87,7 +87,6 @@ describe('derived work fails over between three instances', () => {
             confirmations: 2,
             startBlock: 0,
             pollIntervalMs: 100,
-            maxBackoffMs: 300,
           },
         ],
       },
