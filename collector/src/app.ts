@@ -10,14 +10,15 @@ import { SgError, sgError } from './errors';
 import type { Authenticator } from './auth/principal';
 import { createSecurity, type Security } from './auth/create-security';
 import { mountMetrics } from './auth/metrics-server';
+import { capConnectionsPerIp, httpServerOptions } from './limits/http-server-limits';
 import { registerSecurityRoutes } from './auth/token-routes';
 import { securityHeadersHook } from './auth/security-headers';
-import { publishLimitHook } from './limits/publish-limit-hook';
 import { Hub } from './hub/hub';
 import { registerChannelRoutes } from './http/channel-routes';
 import { registerHealthRoutes } from './http/health-routes';
 import { registerPublishRoute } from './http/publish-route';
-import { setPrincipal } from './http/request-principal';
+import { installAuthorization, type RouteEntry } from './http/authorize';
+import { registerBodyParsers } from './http/body-parsers';
 import { createEventLog } from './log/create-event-log';
 import type { EventLog } from './log/event-log';
 import { createLogger, type Logger } from './logger';
@@ -50,6 +51,8 @@ export interface StreamgaugeApp {
   readonly logger: Logger;
   readonly auth: Authenticator;
   readonly security: Security;
+  /** Every HTTP route with the access it declares (http/route-access.ts). */
+  readonly routes: readonly RouteEntry[];
   /** Serves /metrics alone when auth.metrics.port is set; main.ts listens on it. */
   readonly metricsApp?: FastifyInstance;
   /** Starts sources (chains, demo traffic) and timers; call after listen. Resolves when all started. */
@@ -110,7 +113,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: config.limits.maxBodyBytes,
     // Channel names contain '/', so they travel in query strings; keep them readable in logs.
     routerOptions: { ignoreTrailingSlash: true },
+    // Slow and idle connections: headers, request and keep-alive timeouts (auth.limits.http*).
+    ...httpServerOptions(config.auth.limits),
   });
+  const stopConnectionCap = capConnectionsPerIp(app.server, config.auth.limits.httpConnectionsPerIp, security.metrics);
 
   app.setErrorHandler((err: FastifyError | SgError, req, reply) => {
     let e: SgError;
@@ -141,15 +147,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     void reply.code(404).send(sgError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`).toBody());
   });
 
-  app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/api/')) {
-      // SSE authenticates itself: it also takes a single-use ?ticket= (docs/security.md).
-      if (req.url.split('?')[0] !== config.sse.path) {
-        setPrincipal(req, await auth.authenticate(req.headers, { transport: 'http', remote: req.ip }));
-      }
-    }
-  });
-  app.addHook('onRequest', publishLimitHook(security.guard));
+  // JSON and NDJSON bodies: counted and depth-checked while parsed, without holding the event loop.
+  registerBodyParsers(app, config.limits);
+  // Who may call which route: decided on the matched route's declared access, default deny (docs/security.md).
+  const authorization = installAuthorization(app, security);
   app.addHook('onSend', securityHeadersHook);
   app.addHook('onSend', async (req, reply) => {
     for (const [k, v] of Object.entries(corsHeaders(req.headers.origin, config.ws.allowedOrigins))) {
@@ -183,7 +184,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     registry,
     log,
     historyMaxLimit: config.limits.historyMaxLimit,
-    status: () => {
+    status: (visible) => {
       const now = Date.now();
       return {
         instance: config.server.instanceName || undefined,
@@ -192,6 +193,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         clients: { ws: ws?.clients() ?? 0, sse: sse.clients() },
         subscriptions: hub.subscriptions,
         channels: [...registry.all()]
+          .filter((c) => visible(c.name))
           .sort((a, b) => a.name.localeCompare(b.name))
           .map((c) => ({
             name: c.name,
@@ -231,6 +233,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const stops: (() => Promise<void> | void)[] = [];
   stops.push(() => ownership.stop());
   stops.push(() => telemetry.stop());
+  stops.push(stopConnectionCap);
   const sources = (options.sources ?? createSources(config)).map((s) => ownedSource(s, ownership, logger));
   const sourcesStopped = new AbortController();
   stops.push(() => sourcesStopped.abort());
@@ -287,6 +290,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger,
     auth,
     security,
+    routes: authorization.routes,
     metricsApp,
     async start() {
       const timer = setInterval(() => {

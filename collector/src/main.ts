@@ -4,8 +4,8 @@
  *   streamgauge-collector [--config FILE] [--demo]
  * Environment variables override the file (docs/configuration.md).
  */
-import { isIP } from 'node:net';
 import { buildApp } from './app';
+import { hostName, isLoopbackHost } from './http/host-check';
 import { ConfigError } from './errors';
 import { loadConfig, resolveConfig, type ConfigInput } from './config/load-config';
 
@@ -27,9 +27,7 @@ function parseArgs(argv: string[]): { config?: string; demo: boolean } {
   return out;
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
+const isLoopback = (host: string): boolean => isLoopbackHost(hostName(host));
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -68,6 +66,16 @@ async function main(): Promise<void> {
       logger.fatal(
         { event: 'insecure_refused', host: config.server.host },
         `refusing to listen on ${config.server.host} with no API keys configured: add auth keys, listen on 127.0.0.1, or set auth.allowInsecure (SG_ALLOW_INSECURE=true)`,
+      );
+      await sg.close();
+      process.exit(78);
+    }
+    // The separate metrics listener follows the same rule, unless a bearer token guards it.
+    const metricsHost = config.auth.metrics.host || config.server.host;
+    if (config.auth.metrics.port > 0 && !isLoopback(metricsHost) && !config.auth.allowInsecure && !config.auth.metrics.bearerToken) {
+      logger.fatal(
+        { event: 'insecure_refused', host: metricsHost, port: config.auth.metrics.port },
+        `refusing to serve /metrics on ${metricsHost}:${config.auth.metrics.port} with no API keys and no auth.metrics.bearerToken: set one, use a loopback auth.metrics.host, or set auth.allowInsecure`,
       );
       await sg.close();
       process.exit(78);

@@ -33,6 +33,8 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
  */
 export const ErrorCode = {
   BadJson: 'SG_BAD_JSON',
+  /** A JSON body nested deeper than limits.maxJsonDepth. */
+  JsonTooDeep: 'SG_JSON_TOO_DEEP',
   BadRequest: 'SG_BAD_REQUEST',
   UnknownOp: 'SG_UNKNOWN_OP',
   UnknownChannel: 'SG_UNKNOWN_CHANNEL',
@@ -41,10 +43,14 @@ export const ErrorCode = {
   PayloadTooLarge: 'SG_PAYLOAD_TOO_LARGE',
   BatchTooLarge: 'SG_BATCH_TOO_LARGE',
   ChannelLimit: 'SG_CHANNEL_LIMIT',
+  /** A state or entity channel holds channels.maxKeysPerChannel live keys: update or delete existing keys. */
+  KeyLimit: 'SG_KEY_LIMIT',
   SubscriptionLimit: 'SG_SUBSCRIPTION_LIMIT',
   AlreadySubscribed: 'SG_ALREADY_SUBSCRIBED',
   NotSubscribed: 'SG_NOT_SUBSCRIBED',
   OriginForbidden: 'SG_ORIGIN_FORBIDDEN',
+  /** The Host header names no host this collector serves (DNS rebinding defence, auth.allowedHosts). */
+  HostForbidden: 'SG_HOST_FORBIDDEN',
   TooManyConnections: 'SG_TOO_MANY_CONNECTIONS',
   Unauthorized: 'SG_UNAUTHORIZED',
   Forbidden: 'SG_FORBIDDEN',
@@ -58,6 +64,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   SG_BAD_JSON: 400,
+  SG_JSON_TOO_DEEP: 400,
   SG_BAD_REQUEST: 400,
   SG_UNKNOWN_OP: 400,
   SG_UNKNOWN_CHANNEL: 404,
@@ -66,10 +73,12 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.fre
   SG_PAYLOAD_TOO_LARGE: 413,
   SG_BATCH_TOO_LARGE: 413,
   SG_CHANNEL_LIMIT: 409,
+  SG_KEY_LIMIT: 409,
   SG_SUBSCRIPTION_LIMIT: 409,
   SG_ALREADY_SUBSCRIBED: 409,
   SG_NOT_SUBSCRIBED: 409,
   SG_ORIGIN_FORBIDDEN: 403,
+  SG_HOST_FORBIDDEN: 403,
   SG_TOO_MANY_CONNECTIONS: 503,
   SG_UNAUTHORIZED: 401,
   SG_FORBIDDEN: 403,

@@ -39,12 +39,16 @@ export interface TokensConfig {
   maxTtlSeconds: number;
   /** Token life when the request does not say, seconds (capped by maxTtlSeconds). */
   defaultTtlSeconds: number;
+  /** Life of a read token (POST /api/v1/read-token: subscribe-only, for browsers), seconds; also its cap. */
+  readTokenTtlSeconds: number;
   /** `iss` claim written and required. */
   issuer: string;
   /** SSE stream tickets (POST /api/v1/stream-ticket) live this long, seconds, and work once. */
   ticketTtlSeconds: number;
   /** Unused tickets kept at most; beyond it minting fails with SG_RATE_LIMITED. */
   maxTickets: number;
+  /** Unused tickets one key (or token subject) may hold; beyond it minting fails with SG_RATE_LIMITED. */
+  maxTicketsPerKey: number;
 }
 
 export interface LimitsConfig {
@@ -64,10 +68,22 @@ export interface LimitsConfig {
   publishRequestsPerSecond: number;
   /** Burst of publish requests per key. */
   publishBurst: number;
-  /** Keys tracked at most by the publish limiter. */
+  /** Keys tracked at most by the publish limiter (and by the ticket limiter). */
   maxTrackedPublishers: number;
+  /** SSE tickets one key (or token subject) may mint per second (refill rate); 0 turns the limit off. */
+  ticketsPerSecond: number;
+  /** Burst of SSE tickets per key. */
+  ticketsBurst: number;
   /** A WebSocket opened without credentials must send an `auth` frame within this time, or is closed with 4401. */
   authTimeoutMs: number;
+  /** A client must send its request headers within this time after connecting or after its last request, or gets 408. */
+  httpHeadersTimeoutMs: number;
+  /** A client must send its whole request (headers and body) within this time, or gets 408 and is disconnected. */
+  httpRequestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this time. */
+  httpKeepAliveTimeoutMs: number;
+  /** Open TCP connections one client IP may hold at once (HTTP, WebSocket, SSE); 0 turns the cap off. */
+  httpConnectionsPerIp: number;
 }
 
 export interface MetricsAuthConfig {
@@ -84,6 +100,11 @@ export interface MetricsAuthConfig {
 export interface AuthConfig {
   /** Allow listening on a non-loopback address with no API keys configured. */
   allowInsecure: boolean;
+  /**
+   * Host names the HTTP Host header may carry (DNS rebinding), besides loopback names and server.host.
+   * Checked with auth off always, with keys only when set. `*`: no check.
+   */
+  allowedHosts: string[];
   keys: ApiKeyConfig[];
   tokens: TokensConfig;
   limits: LimitsConfig;
@@ -92,6 +113,7 @@ export interface AuthConfig {
 
 export const AUTH_DEFAULTS: AuthConfig = {
   allowInsecure: false,
+  allowedHosts: [],
   keys: [],
   tokens: {
     algorithm: 'HS256',
@@ -101,9 +123,11 @@ export const AUTH_DEFAULTS: AuthConfig = {
     publicKeyFile: '',
     maxTtlSeconds: 300,
     defaultTtlSeconds: 300,
+    readTokenTtlSeconds: 60,
     issuer: 'streamgauge',
     ticketTtlSeconds: 30,
     maxTickets: 10_000,
+    maxTicketsPerKey: 100,
   },
   limits: {
     connectionsPerIpPerSecond: 20,
@@ -115,7 +139,13 @@ export const AUTH_DEFAULTS: AuthConfig = {
     publishRequestsPerSecond: 100,
     publishBurst: 200,
     maxTrackedPublishers: 10_000,
+    ticketsPerSecond: 5,
+    ticketsBurst: 20,
     authTimeoutMs: 10_000,
+    httpHeadersTimeoutMs: 10_000,
+    httpRequestTimeoutMs: 30_000,
+    httpKeepAliveTimeoutMs: 72_000,
+    httpConnectionsPerIp: 512,
   },
   metrics: {
     bearerToken: '',
@@ -129,6 +159,7 @@ const num = (minimum: number) => ({ type: 'number', minimum });
 
 export const authConfigSchema = strict({
   allowInsecure: { type: 'boolean' },
+  allowedHosts: { type: 'array', maxItems: 1_000, items: { type: 'string', minLength: 1, maxLength: 255 } },
   keys: {
     type: 'array',
     maxItems: 10_000,
@@ -155,9 +186,11 @@ export const authConfigSchema = strict({
     publicKeyFile: str,
     maxTtlSeconds: int(1, 86_400),
     defaultTtlSeconds: int(1, 86_400),
+    readTokenTtlSeconds: int(5, 3_600),
     issuer: { type: 'string', minLength: 1 },
     ticketTtlSeconds: int(1, 3_600),
     maxTickets: int(1),
+    maxTicketsPerKey: int(1),
   }),
   limits: strict({
     connectionsPerIpPerSecond: num(0),
@@ -169,7 +202,13 @@ export const authConfigSchema = strict({
     publishRequestsPerSecond: num(0),
     publishBurst: int(1),
     maxTrackedPublishers: int(1),
+    ticketsPerSecond: num(0),
+    ticketsBurst: int(1),
     authTimeoutMs: int(100),
+    httpHeadersTimeoutMs: int(100),
+    httpRequestTimeoutMs: int(100),
+    httpKeepAliveTimeoutMs: int(100),
+    httpConnectionsPerIp: int(0),
   }),
   metrics: strict({
     bearerToken: str,

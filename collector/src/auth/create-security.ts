@@ -6,12 +6,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
-import { ErrorCode } from '@streamgauge/protocol';
 import type { Config } from '../config/load-config';
-import { SgError, sgError } from '../errors';
+import { type SgError, sgError } from '../errors';
+import { ErrorCode } from '@streamgauge/protocol';
+import { type HostCheck, createHostCheck } from '../http/host-check';
+import { principalOf } from '../http/request-principal';
 import { ConnectionGuard, retryAfterSeconds } from '../limits/connection-guard';
 import type { Logger } from '../logger';
-import { audit } from './audit';
 import type { AuthConfig } from './config';
 import { createKeyAuthenticator } from './key-authenticator';
 import { KeyStore } from './key-store';
@@ -37,7 +38,9 @@ export interface Security {
    * `auth` frame within auth.limits.authTimeoutMs. Throws SgError (SG_RATE_LIMITED, SG_UNAUTHORIZED).
    */
   admitWebSocket(req: IncomingMessage): Promise<Principal>;
-  /** For an SSE request: the per-IP limit, then `?ticket=` (single use) or header credentials. */
+  /** The Host header check against DNS rebinding (http/host-check.ts). */
+  readonly hostAllowed: HostCheck;
+  /** For an SSE request: the per-IP limit; the authorization hook already authenticated it (`?ticket=` or headers). */
   admitSse(req: FastifyRequest, reply: FastifyReply): Promise<Principal>;
 }
 
@@ -47,8 +50,9 @@ export function createSecurity(config: Config, logger: Logger, registry: Registr
   const keys = new KeyStore(c.keys);
   const tokens = keys.size > 0 ? createTokenIssuer(c.tokens) : undefined;
   const auth = tokens ? createKeyAuthenticator({ keys, tokens, logger, metrics }) : createOpenAuthenticator();
-  const tickets = new TicketStore(c.tokens.ticketTtlSeconds * 1000, c.tokens.maxTickets);
+  const tickets = new TicketStore(c.tokens.ticketTtlSeconds * 1000, c.tokens.maxTickets, c.tokens.maxTicketsPerKey);
   const guard = new ConnectionGuard(c.limits, metrics);
+  const hostAllowed = createHostCheck({ authEnabled: keys.size > 0, serverHost: config.server.host, allowedHosts: c.allowedHosts });
 
   return {
     config: c,
@@ -59,8 +63,12 @@ export function createSecurity(config: Config, logger: Logger, registry: Registr
     guard,
     metrics,
     logger,
+    hostAllowed,
     async admitWebSocket(req) {
       const remote = req.socket.remoteAddress;
+      if (!hostAllowed(req.headers.host)) {
+        throw hostForbidden(req.headers.host);
+      }
       guard.admitConnection(remote);
       return auth.authenticate(req.headers, { transport: 'ws', remote }, true);
     },
@@ -71,20 +79,12 @@ export function createSecurity(config: Config, logger: Logger, registry: Registr
         void reply.header('retry-after', String(retryAfterSeconds(err as SgError) ?? 1));
         throw err;
       }
-      const ticket = (req.query as Record<string, unknown>).ticket;
-      if (typeof ticket === 'string' && auth.enabled) {
-        const p = tickets.consume(ticket);
-        if (!p) {
-          metrics.authFailures.inc({ transport: 'sse', reason: 'invalid' });
-          audit(logger, 'auth_refused', { transport: 'sse', remote: req.ip, reason: 'ticket unknown, used or expired' });
-          throw sgError(
-            ErrorCode.Unauthorized,
-            'stream ticket unknown, already used or expired: get a new one from POST /api/v1/stream-ticket',
-          );
-        }
-        return p;
-      }
-      return auth.authenticate(req.headers, { transport: 'sse', remote: req.ip });
+      // The authorization hook (http/authorize.ts) already took the ticket or the header credential.
+      return principalOf(req);
     },
   };
+}
+
+export function hostForbidden(host: string | undefined): SgError {
+  return sgError(ErrorCode.HostForbidden, `Host ${JSON.stringify(host ?? '')} is not served here: add it to auth.allowedHosts`);
 }

@@ -1,16 +1,20 @@
 /**
  * POST /api/v1/token: an API key mints a short-lived token with a subset of its scopes.
  * POST /api/v1/stream-ticket: a key or token mints a single-use SSE ticket (docs/security.md).
+ * POST /api/v1/read-token: an API key mints a subscribe-only token for a browser (Grafana direct mode).
  * GET /api/v1/admin/keys: key names and scopes (admin scope), never the keys.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode } from '@streamgauge/protocol';
 import { SgError, sgError } from '../errors';
 import { principalOf } from '../http/request-principal';
+import { access } from '../http/route-access';
 import { audit } from './audit';
 import type { Security } from './create-security';
 import type { Principal, Scopes } from './principal';
 import { isScopePattern, uncovered } from './scopes';
+
+const NO_SCOPES: Scopes = Object.freeze({ publish: [], subscribe: [], admin: false });
 
 function patterns(v: unknown, where: string): string[] | undefined {
   if (v === undefined) {
@@ -65,16 +69,13 @@ export function registerSecurityRoutes(app: FastifyInstance, security: Security)
     return err;
   };
 
-  app.post('/api/v1/token', async (req, reply) => {
+  // `key`: a token minting tokens would let a leaked token live forever.
+  app.post('/api/v1/token', access('any', { keyOnly: true }), async (req, reply) => {
     requireAuthOn();
     const p = principalOf(req);
-    if (p.via !== 'key' || !p.scopes) {
-      // A token minting tokens would let a leaked token live forever.
-      throw refuse(req, p, 'token_refused', sgError(ErrorCode.Forbidden, 'tokens are minted with an API key, not with a token'));
-    }
     let scopes: Scopes;
     try {
-      scopes = requestedScopes(req.body, p.scopes);
+      scopes = requestedScopes(req.body, p.scopes ?? NO_SCOPES);
     } catch (err) {
       throw err instanceof SgError && err.code === ErrorCode.Forbidden ? refuse(req, p, 'token_refused', err) : err;
     }
@@ -95,7 +96,49 @@ export function registerSecurityRoutes(app: FastifyInstance, security: Security)
     return issued;
   });
 
-  app.post('/api/v1/stream-ticket', async (req, reply) => {
+  // The token a browser holds (Grafana direct mode, through the Viewer proxy route): never a publish
+  // or admin scope whatever the key has, only the channels asked for, and a short life
+  // (auth.tokens.readTokenTtlSeconds) the client refreshes. Body: {"channels"?: [names or patterns], "ttlSeconds"?}.
+  app.post('/api/v1/read-token', access('subscribe', { keyOnly: true }), async (req, reply) => {
+    requireAuthOn();
+    const p = principalOf(req);
+    const body = req.body ?? {};
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw sgError(ErrorCode.BadRequest, 'body must be {"channels"?: [channel names or patterns], "ttlSeconds"?}');
+    }
+    const b = body as Record<string, unknown>;
+    const key = p.scopes ?? NO_SCOPES;
+    const subscribe = patterns(b.channels, 'channels') ?? [...key.subscribe];
+    const exceeding = uncovered(key.subscribe, subscribe).map((c) => `subscribe ${c}`);
+    if (exceeding.length) {
+      throw refuse(
+        req,
+        p,
+        'token_refused',
+        sgError(ErrorCode.Forbidden, `requested channels exceed the key's subscribe scope: ${exceeding.join(', ')}`, {
+          details: { exceeding },
+        }),
+      );
+    }
+    if (b.ttlSeconds !== undefined && (!Number.isSafeInteger(b.ttlSeconds) || (b.ttlSeconds as number) < 1)) {
+      throw sgError(ErrorCode.BadRequest, 'ttlSeconds must be an integer >= 1');
+    }
+    const ttl = Math.min((b.ttlSeconds as number | undefined) ?? config.tokens.readTokenTtlSeconds, config.tokens.readTokenTtlSeconds);
+    const scopes: Scopes = { publish: [], subscribe, admin: false };
+    const issued = await security.tokens!.sign(p.name, scopes, ttl);
+    security.metrics.issued.inc({ kind: 'token' });
+    audit(
+      logger,
+      'token_issued',
+      { principal: p.name, remote: req.ip, ttlSeconds: ttl, admin: false, publish: [], subscribe, read: true },
+      'info',
+    );
+    void reply.header('cache-control', 'no-store');
+    return issued;
+  });
+
+  // Tickets open SSE streams: only a caller that may subscribe to something needs one.
+  app.post('/api/v1/stream-ticket', access('subscribe', { limit: 'ticket' }), async (req, reply) => {
     requireAuthOn();
     const p = principalOf(req);
     let t;
@@ -112,14 +155,9 @@ export function registerSecurityRoutes(app: FastifyInstance, security: Security)
     return t;
   });
 
-  app.get('/api/v1/admin/keys', async (req) => {
+  app.get('/api/v1/admin/keys', access('admin'), async (req) => {
     requireAuthOn();
     const p = principalOf(req);
-    if (!p.admin) {
-      audit(logger, 'auth_refused', { principal: p.name, remote: req.ip, reason: 'admin scope required', route: '/api/v1/admin/keys' });
-      security.metrics.authFailures.inc({ transport: 'http', reason: 'forbidden' });
-      throw sgError(ErrorCode.Forbidden, 'the admin scope is required');
-    }
     audit(logger, 'admin_keys_listed', { principal: p.name, remote: req.ip });
     return { keys: security.keys.all().map((k) => ({ name: k.name, scopes: k.scopes })) };
   });

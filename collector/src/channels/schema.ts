@@ -5,6 +5,13 @@
  */
 import type { ChannelSchema, FieldSchema, FieldType } from '@streamgauge/protocol';
 
+/**
+ * Longest field name an inferred schema takes (UTF-16 units). Longer names are stored and delivered
+ * but never enter the schema, like fields past channels.maxInferredFields: so an inferred schema is
+ * at most maxInferredFields × 128 characters of names, in every channel list and `subscribed` frame.
+ */
+export const MAX_FIELD_NAME_LENGTH = 128;
+
 const TIME_NAME_RE = /(^|_)(time|timestamp|ts|at)$|At$|Time$/;
 
 export function inferType(name: string, v: unknown): FieldType | null {
@@ -59,7 +66,7 @@ export function checkAgainstSchema(
       if (!fits(f.type, v)) {
         return { problem: `field ${JSON.stringify(name)} must be ${f.type}, got ${describe(v)}`, added: [] };
       }
-    } else if (!schema.declared && byName.size + added.length < maxFields) {
+    } else if (!schema.declared && byName.size + added.length < maxFields && name.length <= MAX_FIELD_NAME_LENGTH) {
       const t = inferType(name, v);
       if (t) {
         added.push({ name, type: t });

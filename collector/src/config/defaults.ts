@@ -40,6 +40,8 @@ export const DEFAULTS = {
     maxChannels: 1_000,
     /** Fields inferred per channel at most; later new fields are still stored and delivered. */
     maxInferredFields: 64,
+    /** Live keys per state/entity channel at most (SQLite store); a publish adding one more fails with SG_KEY_LIMIT. */
+    maxKeysPerChannel: 100_000,
     definitions: [] as ChannelDefinition[],
   },
   ws: {
@@ -69,8 +71,10 @@ export const DEFAULTS = {
     maxBodyBytes: 8 * 1024 * 1024,
     /** Largest single message (`data` serialized). */
     maxMessageBytes: 64 * 1024,
-    /** Messages in one publish request at most. */
+    /** Messages in one publish request at most (and items in any array at the top two levels of a JSON body). */
     maxBatch: 10_000,
+    /** Deepest nesting of arrays and objects in a JSON body (SG_JSON_TOO_DEEP). */
+    maxJsonDepth: 64,
     /** Largest `limit` a history request may ask for. */
     historyMaxLimit: 10_000,
   },

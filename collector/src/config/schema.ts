@@ -52,6 +52,7 @@ export const configSchema = strict({
     autoCreate: { type: 'boolean' },
     maxChannels: int(1),
     maxInferredFields: int(1, 1024),
+    maxKeysPerChannel: int(1),
     definitions: { type: 'array', items: channelDefinitionSchema },
   }),
   ws: strict({
@@ -75,6 +76,7 @@ export const configSchema = strict({
     maxBodyBytes: int(1024),
     maxMessageBytes: int(64),
     maxBatch: int(1),
+    maxJsonDepth: int(2, 1_000),
     historyMaxLimit: int(1),
   }),
   metrics: strict({ enabled: { type: 'boolean' }, path: { type: 'string', pattern: '^/' }, process: { type: 'boolean' } }),

@@ -9,12 +9,14 @@ import type { ChannelRegistry } from '../channels/channel-registry';
 import type { EventLog } from '../log/event-log';
 import { parseTime } from '../transport/sse';
 import { principalOf } from './request-principal';
+import { access } from './route-access';
 
 export interface ChannelRoutesOptions {
   registry: ChannelRegistry;
   log: EventLog;
   historyMaxLimit: number;
-  status: () => Record<string, unknown>;
+  /** The status snapshot, listing only the channels `visible` accepts (the caller's subscribe scope). */
+  status: (visible: (channel: string) => boolean) => Record<string, unknown>;
 }
 
 function intParam(v: unknown, name: string, min: number): number | undefined {
@@ -40,7 +42,7 @@ function timeParam(v: unknown, name: string): number | undefined {
 }
 
 export function registerChannelRoutes(app: FastifyInstance, o: ChannelRoutesOptions): void {
-  app.get('/api/v1/channels', async (req): Promise<ChannelsResponse> => {
+  app.get('/api/v1/channels', access('subscribe'), async (req): Promise<ChannelsResponse> => {
     const p = principalOf(req);
     const now = Date.now();
     const channels = [...o.registry.all()]
@@ -50,7 +52,7 @@ export function registerChannelRoutes(app: FastifyInstance, o: ChannelRoutesOpti
     return { channels };
   });
 
-  app.get('/api/v1/channels/*', async (req) => {
+  app.get('/api/v1/channels/*', access('subscribe'), async (req) => {
     const name = (req.params as Record<string, string>)['*'];
     const c = o.registry.get(name);
     if (!c || !principalOf(req).canSubscribe(name)) {
@@ -59,7 +61,7 @@ export function registerChannelRoutes(app: FastifyInstance, o: ChannelRoutesOpti
     return o.registry.info(c, Date.now());
   });
 
-  app.get('/api/v1/messages', async (req, reply) => {
+  app.get('/api/v1/messages', access('subscribe'), async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const name = q.channel;
     if (!name) {
@@ -90,5 +92,9 @@ export function registerChannelRoutes(app: FastifyInstance, o: ChannelRoutesOpti
     return `${JSON.stringify(head).slice(0, -1)},"messages":[${items}],"more":${r.more}}`;
   });
 
-  app.get('/api/v1/status', async () => o.status());
+  // Any credential may read the status, but a channel's name and last message only within its subscribe scope.
+  app.get('/api/v1/status', access('any'), async (req) => {
+    const p = principalOf(req);
+    return o.status((name) => p.canSubscribe(name));
+  });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
+import { access } from './route-access';
 
 /**
  * /metrics in the Prometheus text format, or OpenMetrics when the scraper asks for it
@@ -24,7 +25,8 @@ export function registerMetricsRoute(app: FastifyInstance, registry: Registry, p
       });
     }
   };
-  app.get(path, async (req, reply) => {
+  // Public to API keys: /metrics has its own bearer token and port (auth.metrics, docs/security.md).
+  app.get(path, access('public'), async (req, reply) => {
     const openMetrics = (req.headers.accept ?? '').includes('application/openmetrics-text');
     const next = queue.then(() => render(openMetrics));
     queue = next.catch(() => undefined);

@@ -1,6 +1,6 @@
 /**
  * POST /api/v1/publish: one message (`{"channel","data"}`), a batch (`{"messages":[…]}`) or NDJSON
- * (one message per line, Content-Type application/x-ndjson). The whole request is validated first and
+ * (one message per line, Content-Type application/x-ndjson; parsed by body-parsers.ts). The whole request is validated first and
  * appended atomically; the reply comes only once the log holds every message.
  */
 import type { FastifyInstance } from 'fastify';
@@ -8,27 +8,10 @@ import { ErrorCode, type PublishItem, type PublishResponse } from '@streamgauge/
 import { sgError } from '../errors';
 import type { Hub } from '../hub/hub';
 import { principalOf } from './request-principal';
+import { access } from './route-access';
 
 export function registerPublishRoute(app: FastifyInstance, hub: Hub): void {
-  app.addContentTypeParser(['application/x-ndjson', 'application/ndjson'], { parseAs: 'string' }, (_req, body, done) => {
-    const items: unknown[] = [];
-    const lines = (body as string).split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i].trim();
-      if (!line) {
-        continue;
-      }
-      try {
-        items.push(JSON.parse(line));
-      } catch (err) {
-        done(sgError(ErrorCode.BadJson, `line ${i + 1} is not valid JSON: ${(err as Error).message}`), undefined);
-        return;
-      }
-    }
-    done(null, { messages: items });
-  });
-
-  app.post('/api/v1/publish', async (req, reply): Promise<PublishResponse> => {
+  app.post('/api/v1/publish', access('publish', { limit: 'publish' }), async (req, reply): Promise<PublishResponse> => {
     const body = req.body as Record<string, unknown> | undefined;
     let items: PublishItem[];
     if (body && Array.isArray(body.messages)) {

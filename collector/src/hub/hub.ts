@@ -27,6 +27,7 @@ import type { ChannelDefinition } from '../config/defaults';
 import { sgError } from '../errors';
 import type { Channel, ChannelRegistry } from '../channels/channel-registry';
 import type { AppendItem, ChannelMeta, EventLog, StoreChange, StoredMessage } from '../log/event-log';
+import { snapshotFrames } from '../limits/snapshot-frames';
 import type { CoreMetrics } from '../metrics/core-metrics';
 import type { Sink } from './sink';
 
@@ -706,8 +707,11 @@ export class Hub {
       schema: c.schema,
     };
     sink.sendFrame(frame);
-    if (snapshot && snapshot.length > 0) {
-      sink.sendMessages(messagesFrame(c.name, c.epoch, snapshot, true), c.name, sub.cursor, c.epoch);
+    // Several frames of at most 1 MiB each (limits/snapshot-frames.ts); stop once the sink is over its queue bound.
+    for (const part of snapshotFrames(snapshot ?? [])) {
+      if (!sink.sendMessages(messagesFrame(c.name, c.epoch, part, true), c.name, sub.cursor, c.epoch)) {
+        break;
+      }
     }
     await this.catchUp(sub);
   }

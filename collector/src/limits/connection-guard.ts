@@ -46,6 +46,7 @@ export class FrameLimiter {
 export class ConnectionGuard {
   private readonly perIp: KeyedLimiter;
   private readonly perPublisher: KeyedLimiter;
+  private readonly perTicketMinter: KeyedLimiter;
 
   constructor(
     readonly limits: LimitsConfig,
@@ -59,6 +60,11 @@ export class ConnectionGuard {
     this.perPublisher = new KeyedLimiter({
       ratePerSecond: limits.publishRequestsPerSecond,
       burst: limits.publishBurst,
+      maxKeys: limits.maxTrackedPublishers,
+    });
+    this.perTicketMinter = new KeyedLimiter({
+      ratePerSecond: limits.ticketsPerSecond,
+      burst: limits.ticketsBurst,
       maxKeys: limits.maxTrackedPublishers,
     });
   }
@@ -80,15 +86,19 @@ export class ConnectionGuard {
     }
   }
 
-  /** Throws SG_RATE_LIMITED when `publisher` (a key name) sent too many publish requests. */
-  admitPublish(publisher: string): void {
-    const d = this.perPublisher.take(publisher);
+  /**
+   * The rate limit a route declares (route-access.ts `limit`), for the caller `name` (a key name):
+   * publish requests, or SSE tickets minted. Throws SG_RATE_LIMITED with retryAfterSeconds.
+   */
+  admitRoute(limit: 'publish' | 'ticket', name: string): void {
+    const [limiter, option, rate, what] =
+      limit === 'publish'
+        ? [this.perPublisher, 'publishRequestsPerSecond', this.limits.publishRequestsPerSecond, 'publish requests']
+        : [this.perTicketMinter, 'ticketsPerSecond', this.limits.ticketsPerSecond, 'stream tickets'];
+    const d = limiter.take(name);
     if (!d.ok) {
-      this.metrics?.rateLimited.inc({ kind: 'publish' });
-      throw rateLimited(
-        `too many publish requests for this key (auth.limits.publishRequestsPerSecond = ${this.limits.publishRequestsPerSecond})`,
-        d.retryAfterMs,
-      );
+      this.metrics?.rateLimited.inc({ kind: limit });
+      throw rateLimited(`too many ${what} for this key (auth.limits.${option} = ${rate})`, d.retryAfterMs);
     }
   }
 

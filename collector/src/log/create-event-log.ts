@@ -8,7 +8,11 @@ import { SqliteLog } from './sqlite-log';
 export function createEventLog(config: Config, logger: Logger): EventLog {
   switch (config.store.type) {
     case 'sqlite':
-      return new SqliteLog({ path: config.store.path, publishIdWindow: config.store.publishIdWindow });
+      return new SqliteLog({
+        path: config.store.path,
+        publishIdWindow: config.store.publishIdWindow,
+        maxKeysPerChannel: config.channels.maxKeysPerChannel,
+      });
     case 'redis':
       return new RedisLog({
         urls: config.store.redis.urls,

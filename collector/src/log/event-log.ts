@@ -109,8 +109,11 @@ export interface EventLog {
    * restart at 1. Returns the new metadata. Used when a source's upstream history was replaced.
    */
   resetEpoch(channel: string): Promise<ChannelMeta>;
-  /** Latest live message per key (state and entity channels), in offset order. */
-  latestByKey(channel: string): Promise<StoredMessage[]>;
+  /**
+   * Latest live message per key (state and entity channels), in offset order. With `limit`, only the
+   * `limit` most recently updated keys (SQLite pages in the store; Redis reads the hash, then slices).
+   */
+  latestByKey(channel: string, limit?: number): Promise<StoredMessage[]>;
   meta(channel: string): ChannelMeta | undefined;
   /** Evicts what the policy no longer keeps. */
   enforceRetention(policyFor: (channel: string) => RetentionPolicy, now: number): Promise<Eviction[]>;

@@ -596,7 +596,7 @@ export class RedisLog implements EventLog {
     });
   }
 
-  async latestByKey(channel: string): Promise<StoredMessage[]> {
+  async latestByKey(channel: string, limit?: number): Promise<StoredMessage[]> {
     const s = this.shardFor(channel);
     const h = await this.call(s, 'latestByKey', () => s.client.hgetall(this.latestKey(channel)));
     const out: StoredMessage[] = [];
@@ -608,7 +608,8 @@ export class RedisLog implements EventLog {
       const data = v.slice(b + 1);
       out.push(storedMessage(channel, offset, ts, data, key));
     }
-    return out.sort((x, y) => x.offset - y.offset);
+    out.sort((x, y) => x.offset - y.offset);
+    return limit === undefined ? out : out.slice(Math.max(0, out.length - limit));
   }
 
   async enforceRetention(policyFor: (channel: string) => RetentionPolicy, now: number): Promise<Eviction[]> {

@@ -40,6 +40,8 @@ interface Row {
 
 interface ChannelRow extends ChannelMeta {
   id: number;
+  /** Live keys in `latest` (state and entity channels); copied and restored with the row when an append fails. */
+  keys?: number;
 }
 
 const SCHEMA = `
@@ -76,12 +78,15 @@ export interface SqliteLogOptions {
   publishIdWindow?: number;
   /** WAL checkpoint worker settings (wal-checkpointer.ts); tests lower the bound. */
   checkpoint?: { intervalMs?: number; tickMs?: number; rewindFrames?: number; maxWalBytes?: number };
+  /** Live keys per state/entity channel at most (channels.maxKeysPerChannel); an append adding one more fails whole with SG_KEY_LIMIT. */
+  maxKeysPerChannel?: number;
 }
 
 export class SqliteLog implements EventLog {
   private db!: Database.Database;
   private readonly channels = new Map<string, ChannelRow>();
   private readonly path: string;
+  private readonly maxKeys: number;
   private stmts!: ReturnType<SqliteLog['prepare']>;
   private appendTx!: (items: AppendItem[]) => StoredMessage[];
   private ids!: PublishIds;
@@ -91,6 +96,7 @@ export class SqliteLog implements EventLog {
 
   constructor(private readonly options: SqliteLogOptions) {
     this.path = options.path;
+    this.maxKeys = options.maxKeysPerChannel ?? Number.POSITIVE_INFINITY;
     this.checkpointOptions = options.checkpoint;
   }
 
@@ -146,6 +152,16 @@ export class SqliteLog implements EventLog {
         lastTs: s?.lastTs ?? null,
       });
     }
+    const byId = new Map([...this.channels.values()].map((c) => [c.id, c]));
+    for (const r of this.db.prepare('SELECT channel_id AS id, count(*) AS n FROM latest GROUP BY channel_id').all() as {
+      id: number;
+      n: number;
+    }[]) {
+      const c = byId.get(r.id);
+      if (c) {
+        c.keys = r.n;
+      }
+    }
     return [...this.channels.values()].map(publicMeta);
   }
 
@@ -160,6 +176,10 @@ export class SqliteLog implements EventLog {
           'ON CONFLICT (channel_id, key) DO UPDATE SET offset = excluded.offset, ts = excluded.ts, data = excluded.data',
       ),
       deleteLatest: db.prepare('DELETE FROM latest WHERE channel_id = ? AND key = ?'),
+      hasLatest: db.prepare('SELECT 1 AS x FROM latest WHERE channel_id = ? AND key = ?'),
+      latestNewest: db.prepare(
+        'SELECT offset, ts, key, NULL AS deleted, data FROM latest WHERE channel_id = ? ORDER BY offset DESC LIMIT ?',
+      ),
       readAsc: db.prepare(
         'SELECT offset, ts, key, deleted, data FROM messages WHERE channel_id = ? AND offset > ? AND ts >= ? AND ts <= ? ORDER BY offset ASC LIMIT ?',
       ),
@@ -236,6 +256,7 @@ export class SqliteLog implements EventLog {
       touched.add(c);
       this.stmts.insert.run(c.id, offset, ts, it.key ?? null, it.deleted ? 1 : null, it.data);
       if (it.key !== undefined) {
+        this.countKey(c, it.key, !it.deleted);
         if (it.deleted) {
           this.stmts.deleteLatest.run(c.id, it.key);
         } else {
@@ -318,13 +339,35 @@ export class SqliteLog implements EventLog {
       this.ids.clear(c.id);
       this.expiries.clearChannel(c.id);
     })();
-    Object.assign(c, { epoch, firstOffset: 1, lastOffset: 0, count: 0, lastTs: null });
+    Object.assign(c, { epoch, firstOffset: 1, lastOffset: 0, count: 0, lastTs: null, keys: 0 });
     return publicMeta(c);
   }
 
-  async latestByKey(channel: string): Promise<StoredMessage[]> {
+  async latestByKey(channel: string, limit?: number): Promise<StoredMessage[]> {
     const c = this.channels.get(channel);
-    return c ? (this.stmts.latest.all(c.id) as Row[]).map((r) => toStored(channel, r)) : [];
+    if (!c) {
+      return [];
+    }
+    // Paged in the store: a snapshot of the newest keys never loads every key of a large channel.
+    const rows =
+      limit === undefined ? (this.stmts.latest.all(c.id) as Row[]) : (this.stmts.latestNewest.all(c.id, limit) as Row[]).reverse();
+    return rows.map((r) => toStored(channel, r));
+  }
+
+  /** Keeps `c.keys` current; refuses a new key past maxKeysPerChannel (inside the append transaction, so nothing is stored). */
+  private countKey(c: ChannelRow, key: string, live: boolean): void {
+    const had = this.stmts.hasLatest.get(c.id, key) !== undefined;
+    if (live && !had) {
+      if ((c.keys ?? 0) >= this.maxKeys) {
+        throw sgError(
+          ErrorCode.KeyLimit,
+          `${c.name} holds ${this.maxKeys} live keys (channels.maxKeysPerChannel): update or delete existing keys`,
+        );
+      }
+      c.keys = (c.keys ?? 0) + 1;
+    } else if (!live && had) {
+      c.keys = (c.keys ?? 1) - 1;
+    }
   }
 
   async enforceRetention(policyFor: (channel: string) => RetentionPolicy, now: number): Promise<Eviction[]> {

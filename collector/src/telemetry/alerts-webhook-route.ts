@@ -9,6 +9,7 @@ import { ErrorCode } from '@streamgauge/protocol';
 import { sgError } from '../errors';
 import type { Hub } from '../hub/hub';
 import { principalOf } from '../http/request-principal';
+import { access } from '../http/route-access';
 import { ALERTS_CHANNEL } from './alerts-channel';
 import { type AlertSource, parseAlertWebhook } from './alert-payload';
 
@@ -20,7 +21,7 @@ export interface AlertWebhookResponse {
 }
 
 export function registerAlertWebhook(app: FastifyInstance, hub: Hub, o: { maxAlertsPerRequest: number }): void {
-  app.post('/api/v1/alerts/webhook', async (req): Promise<AlertWebhookResponse> => {
+  app.post('/api/v1/alerts/webhook', access('publish', { limit: 'publish' }), async (req): Promise<AlertWebhookResponse> => {
     const q = req.query as Record<string, string | undefined>;
     if (q.source !== undefined && q.source !== 'grafana' && q.source !== 'alertmanager') {
       throw sgError(ErrorCode.BadRequest, `source must be grafana or alertmanager, got ${JSON.stringify(q.source)}`);

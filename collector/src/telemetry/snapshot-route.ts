@@ -10,9 +10,10 @@ import { sgError } from '../errors';
 import type { ChannelRegistry } from '../channels/channel-registry';
 import type { EventLog } from '../log/event-log';
 import { principalOf } from '../http/request-principal';
+import { access } from '../http/route-access';
 
 export function registerSnapshotRoute(app: FastifyInstance, o: { registry: ChannelRegistry; log: EventLog; maxLimit: number }): void {
-  app.get('/api/v1/snapshot', async (req, reply) => {
+  app.get('/api/v1/snapshot', access('subscribe'), async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const name = q.channel;
     if (!name) {
@@ -38,10 +39,12 @@ export function registerSnapshotRoute(app: FastifyInstance, o: { registry: Chann
     }
     // Read the offset first: the snapshot then holds at least everything up to it.
     const lastOffset = c.lastOffset;
-    const all = await o.log.latestByKey(name);
-    const latest = all.length > limit ? all.slice(all.length - limit) : all;
+    // One key more than asked tells whether some were left out, without loading every key.
+    const page = await o.log.latestByKey(name, limit + 1);
+    const more = page.length > limit;
+    const latest = more ? page.slice(1) : page;
     const head = { channel: name, kind: c.kind, epoch: c.epoch, keyField: c.schema.keyField ?? null, lastOffset, count: latest.length };
     reply.type('application/json; charset=utf-8');
-    return `${JSON.stringify(head).slice(0, -1)},"messages":[${latest.map((m) => m.item).join(',')}],"more":${all.length > limit}}`;
+    return `${JSON.stringify(head).slice(0, -1)},"messages":[${latest.map((m) => m.item).join(',')}],"more":${more}}`;
   });
 }

@@ -11,6 +11,7 @@ import type { Authenticator, Principal } from '../auth/principal';
 import type { Hub } from '../hub/hub';
 import { nextSinkId, type Sink } from '../hub/sink';
 import type { CoreMetrics } from '../metrics/core-metrics';
+import { access } from '../http/route-access';
 import { corsHeaders, originAllowed } from './origin';
 
 export interface SseOptions {
@@ -97,7 +98,7 @@ export function registerSse(app: FastifyInstance, o: SseOptions): SseHandle {
   /** Each open stream and the function that ends it. */
   const sinks = new Map<SseSink, () => void>();
 
-  app.get(o.config.path, async (req: FastifyRequest, reply: FastifyReply) => {
+  app.get(o.config.path, access('subscribe', { ticket: true }), async (req: FastifyRequest, reply: FastifyReply) => {
     const q = req.query as Record<string, string | string[] | undefined>;
     if (!originAllowed(req.headers.origin, req.headers.host, o.allowedOrigins)) {
       o.metrics.connectionsRefused.inc({ transport: 'sse', reason: 'origin' });

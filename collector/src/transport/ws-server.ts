@@ -90,6 +90,8 @@ export function attachWebSocketServer(server: Server, o: WsServerOptions): WsSer
         const e = err instanceof SgError ? err : undefined;
         if (e?.code === ErrorCode.RateLimited) {
           refuse(socket, 429, ErrorCode.RateLimited, e.message, 'rate');
+        } else if (e?.code === ErrorCode.HostForbidden) {
+          refuse(socket, 403, ErrorCode.HostForbidden, e.message, 'host');
         } else {
           refuse(socket, 401, ErrorCode.Unauthorized, e?.message ?? 'unauthorized', 'auth');
         }

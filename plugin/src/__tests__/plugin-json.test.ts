@@ -31,14 +31,29 @@ describe('plugin.json', () => {
     });
   });
 
-  test('the proxy route sends the API key from secureJsonData to collectorUrl', () => {
+  test('the proxy routes send the API key to collectorUrl: viewers reach only reads, subscribe and read tokens, the rest is Admin only', () => {
+    const auth = [{ name: 'Authorization', content: 'Bearer {{ .SecureJsonData.apiKey }}' }];
+    const viewer = (path: string, method: string) => ({
+      path: `sg/${path}`,
+      method,
+      reqSignedIn: true,
+      reqRole: 'Viewer',
+      url: `{{ .JsonData.collectorUrl }}/${path}`,
+      headers: auth,
+    });
+    // Order matters: Grafana takes the first route whose method matches and whose path prefixes the request
+    // (pkg/api/pluginproxy/ds_proxy.go validateRequest); the catch-all `sg` must stay last.
     expect(pluginJson.routes).toEqual([
-      {
-        path: 'sg',
-        url: '{{ .JsonData.collectorUrl }}',
-        reqSignedIn: true,
-        headers: [{ name: 'Authorization', content: 'Bearer {{ .SecureJsonData.apiKey }}' }],
-      },
+      viewer('api/v1/read-token', 'POST'),
+      viewer('api/v1/stream-ticket', 'POST'),
+      viewer('api/v1/channels', 'GET'),
+      viewer('api/v1/messages', 'GET'),
+      viewer('api/v1/snapshot', 'GET'),
+      viewer('api/v1/status', 'GET'),
+      viewer('api/v1/stream', 'GET'),
+      viewer('ws', 'GET'),
+      viewer('readyz', 'GET'),
+      { path: 'sg', reqSignedIn: true, reqRole: 'Admin', url: '{{ .JsonData.collectorUrl }}', headers: auth },
     ]);
   });
 });
