@@ -72,5 +72,5 @@ export const PROXY_ROUTE = 'sg';
 export const DEFAULT_OPTIONS = {
   accessMode: 'proxy' as AccessMode,
   pollIntervalMs: 1_000,
-  tokenTtlSeconds: 300,
+  tokenTtlSeconds: 60,
 };

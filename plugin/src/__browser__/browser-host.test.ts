@@ -351,9 +351,9 @@ describe('built plugin in Chromium, direct mode (socket straight to the collecto
 
   test('rows arrive over a socket opened straight to the collector, authenticated with a token minted through the proxy', async () => {
     const p = page!;
-    await waitFor(p, 'POST /api/v1/token through the proxy', () =>
+    await waitFor(p, 'POST /api/v1/read-token through the proxy', () =>
       host!.proxied.some(
-        (r) => r.kind === 'http' && r.method === 'POST' && r.proxyPath === '/sg/api/v1/token' && r.status === 200
+        (r) => r.kind === 'http' && r.method === 'POST' && r.proxyPath === '/sg/api/v1/read-token' && r.status === 200
       )
     );
     await waitFor(

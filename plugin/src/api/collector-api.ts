@@ -79,7 +79,7 @@ export interface SnapshotResponse {
   more: boolean;
 }
 
-/** What the browser's token may do (POST /api/v1/token; docs/security.md). */
+/** What the browser's token may do (POST /api/v1/read-token: subscribe-only, short-lived; docs/security.md). */
 export interface TokenRequest {
   ttlSeconds?: number;
   /** Channels (or patterns) the token may subscribe to; absent: all the key may. It never may publish. */
@@ -217,13 +217,12 @@ export class CollectorApi {
 
   /** Direct mode: a short-lived token for the browser's socket (the API key stays on Grafana's server). */
   token(r: TokenRequest = {}): Promise<TokenResponse> {
-    const body: Record<string, unknown> = {
-      // Subscribe-only: the browser's token never publishes nor administers.
-      scopes: { publish: [], ...(r.subscribe ? { subscribe: [...r.subscribe] } : {}) },
-    };
+    // read-token: the collector mints it subscribe-only whatever the key may do, and it is the one token
+    // route Grafana's Viewer proxy route allows (plugin.json routes; docs/security.md).
+    const body: Record<string, unknown> = r.subscribe ? { channels: [...r.subscribe] } : {};
     if (r.ttlSeconds) {
       body.ttlSeconds = r.ttlSeconds;
     }
-    return this.request<TokenResponse>('/api/v1/token', { method: 'POST', body });
+    return this.request<TokenResponse>('/api/v1/read-token', { method: 'POST', body });
   }
 }

@@ -155,7 +155,7 @@ export async function checkWebSocket(i: CheckInput): Promise<string | undefined>
       // The same kind of token panels use: subscribe only, short-lived (no channel yet).
       token = (await i.api.token({ ttlSeconds: Math.min(60, i.tokenTtlSeconds ?? 60), subscribe: [] })).token;
     } catch (err) {
-      return `direct mode: POST /api/v1/token through Grafana's proxy failed (${(err as Error).message}); the API key needs a subscribe scope and the collector auth.tokens`;
+      return `direct mode: POST /api/v1/read-token through Grafana's proxy failed (${(err as Error).message}); the API key needs a subscribe scope and the collector auth.tokens`;
     }
   }
   const timeoutMs = i.timeoutMs ?? 5_000;
