@@ -5,7 +5,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { ErrorCode, channelNamespace } from '@streamgauge/protocol';
 import { ChannelRegistry } from './channels/channel-registry';
-import type { Config } from './config/load-config';
+import type { Config } from './collector-config';
 import { SgError, sgError } from './errors';
 import type { Authenticator } from './auth/principal';
 import { createSecurity, type Security } from './auth/create-security';
@@ -69,6 +69,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const registry = new ChannelRegistry(
     { maxMessages: config.retention.maxMessages, maxAgeSeconds: config.retention.maxAgeSeconds },
     config.channels.maxInferredFields,
+    log,
   );
   const security = createSecurity(config, logger, metrics.registry);
   const auth = security.auth;
@@ -82,8 +83,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     maxChannels: config.channels.maxChannels,
     maxMessageBytes: config.limits.maxMessageBytes,
     maxBatch: config.limits.maxBatch,
+    maxInferredFields: config.channels.maxInferredFields,
     replayPageSize: config.ws.replayPageSize,
-    maxSubscriptionsPerSink: config.ws.maxSubscriptionsPerConnection,
+    logger,
     maxTtlSeconds: config.telemetry.maxTtlSeconds,
   });
   const defs = new Map(config.channels.definitions.map((d) => [d.name, d]));
@@ -94,6 +96,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       const { messages } = await log.read(c.name, { limit: 1, tail: true });
       if (messages[0]) {
         c.lastItem = messages[0].item;
+        c.lastItemOffset = messages[0].offset;
         registry.addFields(c, registry.check(c, JSON.parse(messages[0].data)).added);
       }
     }
@@ -104,7 +107,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Application telemetry (issue 4): metric rules, entity TTL and aggregates, alerts channel.
   // Derived work (telemetry, sources) runs on one instance at a time: docs/scaling.md.
   const ownership = createOwnership(config, logger, metrics.registry);
-  const telemetry = await createTelemetry({ config, hub, registry, log, metricsRegistry: metrics.registry, logger, ownership });
+  const telemetry = await createTelemetry({
+    config,
+    ownership,
+    ctx: {
+      declare: async (def) => {
+        await hub.declare(def);
+      },
+      publish: (items, ifExpiresAt) => hub.publish(items, undefined, ifExpiresAt),
+      onAppend: (listener) => hub.onAppend(listener),
+      channel: (name) => registry.get(name),
+      channels: () => registry.all(),
+      latestByKey: (channel) => log.latestByKey(channel),
+      dueExpiries: (now, limit) => log.dueExpiries(now, limit),
+      logger,
+      metrics: metrics.registry,
+    },
+  });
 
   const app = Fastify({
     loggerInstance: logger,
@@ -118,6 +137,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const stopConnectionCap = capConnectionsPerIp(app.server, config.auth.limits.httpConnectionsPerIp, security.metrics);
 
+  // Publishes are JSON or NDJSON: without fastify's default text/plain parser a text/plain body is
+  // answered 415 SG_UNSUPPORTED_MEDIA_TYPE, not a misleading 400.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err: FastifyError | SgError, req, reply) => {
     let e: SgError;
     if (err instanceof SgError) {
@@ -170,9 +192,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const sse = registerSse(app, {
     config: config.sse,
     allowedOrigins: config.ws.allowedOrigins,
+    maxSubscriptions: config.ws.maxSubscriptionsPerConnection,
     hub,
     metrics,
     auth,
+    logger,
     admit: (req, reply) => security.admitSse(req, reply),
   });
   let ws: WsServerHandle | undefined;
@@ -235,6 +259,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   stops.push(() => telemetry.stop());
   stops.push(stopConnectionCap);
   const sources = (options.sources ?? createSources(config)).map((s) => ownedSource(s, ownership, logger));
+  // Aborted first on close, so that sources stop publishing before the log closes.
   const sourcesStopped = new AbortController();
   stops.push(() => sourcesStopped.abort());
   const ctx = sourceContext(hub, log, config, logger, metrics, sourcesStopped.signal);
@@ -256,12 +281,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const evictions = await log.enforceRetention((name) => registry.get(name)?.retention ?? config.retention, Date.now());
     for (const ev of evictions) {
       metrics.evictions.inc({ namespace: channelNamespace(ev.channel) }, ev.evicted);
-      const meta = log.meta(ev.channel);
-      const c = registry.get(ev.channel);
-      if (meta && c) {
-        c.firstOffset = meta.firstOffset;
-        c.count = meta.count;
-      }
     }
   };
   // Count retention also runs as soon as a channel passes its bound by 10 %, so that a fast channel
@@ -321,22 +340,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   };
 }
 
-/**
- * The narrow context sources get (HELPERS.md), over today's Hub and EventLog. A small adapter on
- * purpose: the session work (issue 13) replaces it with its own.
- */
+/** The narrow context sources get (HELPERS.md): their channels, not the hub, the log or the whole config. */
 function sourceContext(hub: Hub, log: EventLog, config: Config, logger: Logger, metrics: CoreMetrics, signal: AbortSignal): SourceContext {
   return {
     async declare(def) {
-      await hub.declare(def as never);
+      await hub.declare(def);
       // A source's namespace is known from its declaration on: its counters start at 0 (core-metrics.ts).
       metrics.knowNamespaces([channelNamespace(def.name)]);
     },
     publish: (items) => hub.publish(items),
     read: (channel, options) => log.read(channel, options),
-    async resetEpoch(channel) {
-      hub.adoptEpoch(await log.resetEpoch(channel));
-    },
+    resetEpoch: (channel) => hub.resetEpoch(channel),
     maxBatch: config.limits.maxBatch,
     logger,
     metrics: metrics.registry,

@@ -7,7 +7,7 @@
 import { buildApp } from './app';
 import { hostName, isLoopbackHost } from './http/host-check';
 import { ConfigError } from './errors';
-import { loadConfig, resolveConfig, type ConfigInput } from './config/load-config';
+import { loadConfig, resolveConfig, type ConfigInput } from './collector-config';
 
 function parseArgs(argv: string[]): { config?: string; demo: boolean } {
   const out: { config?: string; demo: boolean } = { demo: false };

@@ -6,10 +6,14 @@ import type { ErrorCode } from './codes';
 
 export const PROTOCOL_VERSION = 1;
 
-/** Channel names: lower-case segments separated by '/', e.g. `app/scans`, `evm/local/blocks`. */
-export const CHANNEL_NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,63}(\/[a-z0-9_.-]{1,64}){0,7}$/;
+/**
+ * Channel names: lower-case segments separated by '/', e.g. `app/scans`, `evm/local/blocks`. Every
+ * segment starts with a letter or digit, so `..`, `.hidden` and `-x` are never segments (a `..`
+ * would also be folded away by URL normalisation).
+ */
+export const CHANNEL_NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,63}(\/[a-z0-9][a-z0-9_.-]{0,63}){0,7}$/;
 /** Patterns: like names, where a segment may be `*` (one segment) and the last may be `**` (the rest). */
-export const CHANNEL_PATTERN_RE = /^([a-z0-9][a-z0-9_.-]{0,63}|\*|\*\*)(\/([a-z0-9_.-]{1,64}|\*|\*\*)){0,7}$/;
+export const CHANNEL_PATTERN_RE = /^([a-z0-9][a-z0-9_.-]{0,63}|\*|\*\*)(\/([a-z0-9][a-z0-9_.-]{0,63}|\*|\*\*)){0,7}$/;
 
 export type FieldType = 'number' | 'string' | 'boolean' | 'time' | 'json';
 
@@ -121,6 +125,18 @@ export interface SubscribedFrame {
   schema: ChannelSchema;
 }
 
+/**
+ * The answer to a pattern subscription, sent once before any `subscribed` of its channels: the
+ * channels the pattern matches now (possibly none). Channels created later that match it each send
+ * their own `subscribed`.
+ */
+export interface PatternFrame {
+  type: 'pattern';
+  id?: number | string;
+  pattern: string;
+  channels: string[];
+}
+
 export interface UnsubscribedFrame {
   type: 'unsubscribed';
   id?: number | string;
@@ -158,7 +174,8 @@ export interface AuthOkFrame {
   expiresAt: number;
 }
 
-export type ServerFrame = WelcomeFrame | SubscribedFrame | UnsubscribedFrame | MessagesFrame | ErrorFrame | PongFrame | AuthOkFrame;
+export type ServerFrame =
+  WelcomeFrame | SubscribedFrame | PatternFrame | UnsubscribedFrame | MessagesFrame | ErrorFrame | PongFrame | AuthOkFrame;
 
 // ---- REST ------------------------------------------------------------------------------------
 

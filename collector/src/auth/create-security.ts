@@ -6,9 +6,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { Config } from '../config/load-config';
-import { type SgError, sgError } from '../errors';
 import { ErrorCode } from '@streamgauge/protocol';
+import type { Config } from '../collector-config';
+import { type SgError, sgError } from '../errors';
 import { type HostCheck, createHostCheck } from '../http/host-check';
 import { principalOf } from '../http/request-principal';
 import { ConnectionGuard, retryAfterSeconds } from '../limits/connection-guard';

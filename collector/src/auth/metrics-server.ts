@@ -6,7 +6,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { ErrorCode } from '@streamgauge/protocol';
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import { SgError, sgError } from '../errors';
 import { registerMetricsRoute } from '../http/metrics-route';
 import type { Logger } from '../logger';

@@ -2,6 +2,9 @@
  * The channels the collector knows: kind, schema, retention and live statistics. Channels come
  * from config definitions, from sources declaring them at start, or from a first publish
  * (when channels.autoCreate is on).
+ *
+ * Position state (epoch, offsets, count, last timestamp) is not kept here: the event log owns it
+ * (SQLite or Redis), and a Channel's getters read it through the log, so nothing syncs copies.
  */
 import type { ChannelInfo, ChannelKind, ChannelSchema, FieldSchema } from '@streamgauge/protocol';
 import type { ChannelDefinition } from '../config/defaults';
@@ -14,13 +17,16 @@ export interface Channel {
   description?: string;
   schema: ChannelSchema;
   retention: RetentionPolicy;
-  epoch: string;
-  firstOffset: number;
-  lastOffset: number;
-  count: number;
-  lastTs: number | null;
-  /** JSON of the last message item, for the status snapshot. */
+  /** Read through the log, which owns them. */
+  readonly epoch: string;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly count: number;
+  readonly lastTs: number | null;
+  /** JSON of the last message item, for the status snapshot, with its offset and epoch. */
   lastItem: string | null;
+  lastItemOffset: number;
+  lastItemEpoch: string;
   /** Accepted messages in each of the last 60 seconds (ring), for `rate`. */
   readonly perSecond: Uint32Array;
   perSecondAt: number;
@@ -35,6 +41,8 @@ export class ChannelRegistry {
   constructor(
     private readonly defaults: RetentionPolicy,
     private readonly maxInferredFields: number,
+    /** The owner of every channel's position state. */
+    private readonly log: { meta(channel: string): ChannelMeta | undefined },
   ) {}
 
   get size(): number {
@@ -56,36 +64,44 @@ export class ChannelRegistry {
   }
 
   /**
-   * Adds or updates a channel from a definition and the log's metadata. A definition's schema
+   * Adds a channel the log holds (`meta`), or updates its definition. A definition's schema
    * replaces an inferred one; declared fields stay declared.
    */
   upsert(meta: ChannelMeta, def?: ChannelDefinition): Channel {
     let c = this.channels.get(meta.name);
     const isNew = !c;
     if (!c) {
+      const log = this.log;
+      const name = meta.name;
+      // The log's view, or the one it gave when the channel was added (a log always holds its channels).
+      const m = (): ChannelMeta => log.meta(name) ?? meta;
       c = {
-        name: meta.name,
+        name,
         kind: 'stream',
         schema: { fields: [], declared: false },
         retention: { ...this.defaults },
-        epoch: meta.epoch,
-        firstOffset: meta.firstOffset,
-        lastOffset: meta.lastOffset,
-        count: meta.count,
-        lastTs: meta.lastTs,
+        get epoch() {
+          return m().epoch;
+        },
+        get firstOffset() {
+          return m().firstOffset;
+        },
+        get lastOffset() {
+          return m().lastOffset;
+        },
+        get count() {
+          return m().count;
+        },
+        get lastTs() {
+          return m().lastTs;
+        },
         lastItem: null,
+        lastItemOffset: 0,
+        lastItemEpoch: meta.epoch,
         perSecond: new Uint32Array(RATE_WINDOW_S),
         perSecondAt: Math.floor(Date.now() / 1000),
       };
-      this.channels.set(meta.name, c);
-    } else {
-      Object.assign(c, {
-        epoch: meta.epoch,
-        firstOffset: meta.firstOffset,
-        lastOffset: meta.lastOffset,
-        count: meta.count,
-        lastTs: meta.lastTs,
-      });
+      this.channels.set(name, c);
     }
     if (def) {
       c.kind = def.kind ?? c.kind;

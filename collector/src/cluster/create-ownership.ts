@@ -3,7 +3,7 @@
  * single owner (this instance) with SQLite. Also exports streamgauge_cluster_lease_held.
  */
 import { Gauge, type Registry } from 'prom-client';
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import type { Logger } from '../logger';
 import { createLocalOwnership } from './local-ownership';
 import type { Ownership } from './ownership';

@@ -1,34 +1,25 @@
 /**
  * The only place that reads the configuration file and process.env. Everything else receives the
- * frozen result: read once, validate, freeze, pass down.
+ * frozen result: read once, validate, freeze, pass down. Feature sections (auth, evm, telemetry)
+ * come in as ConfigSections (section.ts): this file knows none of them (collector-config.ts lists them).
  */
 import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { isChannelName } from '@streamgauge/protocol';
 import { ConfigError } from '../errors';
-import { AUTH_DEFAULTS, type AuthConfig } from '../auth/config';
-import { resolveAuthSecrets } from '../auth/resolve-secrets';
-import { EVM_DEFAULTS, type EvmConfig } from '../sources/evm/config';
-import { TELEMETRY_DEFAULTS, type TelemetryConfig } from '../telemetry/config';
+import type { DeepPartial, DeepReadonly } from './deep-types';
 import { DEFAULTS } from './defaults';
 import { configSchema } from './schema';
+import type { ConfigSection, EnvVar } from './section';
 
-type Core = typeof DEFAULTS;
-export type Config = DeepReadonly<Core & { auth: AuthConfig; evm: EvmConfig; telemetry: TelemetryConfig }>;
-export type ConfigInput = DeepPartial<Core & { auth: AuthConfig; evm: EvmConfig; telemetry: TelemetryConfig }>;
+/** The core options (everything but the feature sections). */
+export type CoreConfig = typeof DEFAULTS;
 
-export type DeepReadonly<T> = T extends (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
-export type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+export type { DeepPartial, DeepReadonly };
 
-const FULL_DEFAULTS = { ...DEFAULTS, auth: AUTH_DEFAULTS, evm: EVM_DEFAULTS, telemetry: TELEMETRY_DEFAULTS };
-
-/** Environment variables and the option each one sets (documented in docs/configuration.md). */
-export const ENV_VARS: Readonly<Record<string, { path: string[]; type: 'string' | 'int' | 'bool' | 'list' }>> = {
+/** Environment variables of the core options and the option each one sets (documented in docs/configuration.md). */
+export const ENV_VARS: Readonly<Record<string, EnvVar>> = {
   SG_HOST: { path: ['server', 'host'], type: 'string' },
   SG_PORT: { path: ['server', 'port'], type: 'int' },
   SG_INSTANCE_NAME: { path: ['server', 'instanceName'], type: 'string' },
@@ -38,10 +29,6 @@ export const ENV_VARS: Readonly<Record<string, { path: string[]; type: 'string' 
   SG_ALLOWED_ORIGINS: { path: ['ws', 'allowedOrigins'], type: 'list' },
   SG_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
   SG_DEMO: { path: ['demo', 'enabled'], type: 'bool' },
-  SG_ALLOW_INSECURE: { path: ['auth', 'allowInsecure'], type: 'bool' },
-  SG_TOKEN_SECRET: { path: ['auth', 'tokens', 'secret'], type: 'string' },
-  SG_METRICS_TOKEN: { path: ['auth', 'metrics', 'bearerToken'], type: 'string' },
-  SG_METRICS_PORT: { path: ['auth', 'metrics', 'port'], type: 'int' },
 };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -70,9 +57,9 @@ export function deepFreeze<T>(o: T): T {
   return o;
 }
 
-function envOverrides(env: NodeJS.ProcessEnv, problems: string[]): Record<string, unknown> {
+function envOverrides(vars: Readonly<Record<string, EnvVar>>, env: NodeJS.ProcessEnv, problems: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(ENV_VARS)) {
+  for (const [name, spec] of Object.entries(vars)) {
     const raw = env[name];
     if (raw === undefined || raw === '') {
       continue;
@@ -106,10 +93,10 @@ function envOverrides(env: NodeJS.ProcessEnv, problems: string[]): Record<string
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
-const validate = ajv.compile(configSchema);
+const validators = new WeakMap<readonly ConfigSection[], ReturnType<typeof ajv.compile>>();
 
-/** Cross-field checks that a JSON schema cannot express. */
-function semanticProblems(c: Config): string[] {
+/** Cross-field checks of the core options that a JSON schema cannot express. */
+function semanticProblems(c: DeepReadonly<CoreConfig>): string[] {
   const problems: string[] = [];
   if (c.ws.heartbeatTimeoutMs >= c.ws.heartbeatIntervalMs) {
     problems.push(
@@ -141,15 +128,33 @@ function semanticProblems(c: Config): string[] {
 }
 
 /**
- * Builds the frozen configuration from defaults, an optional file object and environment variables
- * (environment wins). Throws ConfigError listing every problem with its path.
+ * Builds the frozen configuration of the core options and `sections` from defaults, an optional
+ * file object and environment variables (environment wins). Throws ConfigError listing every
+ * problem with its path.
  */
-export function resolveConfig(fileConfig: unknown = {}, env: NodeJS.ProcessEnv = {}, source = 'config'): Config {
+export function resolveConfigWith<S>(
+  sections: readonly ConfigSection[],
+  fileConfig: unknown = {},
+  env: NodeJS.ProcessEnv = {},
+  source = 'config',
+): DeepReadonly<CoreConfig & S> {
   const problems: string[] = [];
   if (fileConfig !== null && fileConfig !== undefined && !isPlainObject(fileConfig)) {
     throw new ConfigError(['the file must hold a mapping of options at its top level'], source);
   }
-  const merged = deepMerge(deepMerge(structuredClone(FULL_DEFAULTS), fileConfig ?? {}), envOverrides(env, problems));
+  const defaults: Record<string, unknown> = structuredClone({ ...DEFAULTS });
+  const vars: Record<string, EnvVar> = { ...ENV_VARS };
+  for (const s of sections) {
+    defaults[s.key] = structuredClone(s.defaults);
+    for (const [name, v] of Object.entries(s.env ?? {})) {
+      vars[name] = { ...v, path: [s.key, ...v.path] };
+    }
+  }
+  let validate = validators.get(sections);
+  if (!validate) {
+    validators.set(sections, (validate = ajv.compile(configSchema(sections))));
+  }
+  const merged = deepMerge(deepMerge(defaults, fileConfig ?? {}), envOverrides(vars, env, problems)) as Record<string, unknown>;
   if (problems.length) {
     throw new ConfigError(problems, 'environment');
   }
@@ -164,19 +169,36 @@ export function resolveConfig(fileConfig: unknown = {}, env: NodeJS.ProcessEnv =
             : ` ${e.message}`;
       problems.push(`${where}${extra}`);
     }
-    throw new ConfigError(problems, source);
   }
-  const config = merged as unknown as Config;
-  // keyEnv/secretEnv/bearerTokenEnv are read from `env` here, the one place that may (auth/resolve-secrets.ts).
-  const semantic = [...semanticProblems(config), ...resolveAuthSecrets(merged.auth, env)];
-  if (semantic.length) {
-    throw new ConfigError(semantic, source);
+  const config = merged as unknown as DeepReadonly<CoreConfig & S>;
+  // Every problem at once: the cross-field checks run even when the schema already failed. On a
+  // shape the schema refused they may throw; what they found until then is still reported.
+  const semantic: string[] = [];
+  for (const check of [
+    () => semanticProblems(config),
+    // A section may read `env` here (auth: keyEnv, secretEnv), the one place that may.
+    ...sections.map((s) => () => s.problems?.(merged[s.key], env) ?? []),
+  ]) {
+    try {
+      semantic.push(...check());
+    } catch (err) {
+      if (problems.length === 0) {
+        throw err;
+      }
+    }
+  }
+  if (problems.length || semantic.length) {
+    throw new ConfigError([...problems, ...semantic], source);
   }
   return deepFreeze(config);
 }
 
 /** Reads a YAML (or JSON) file, then resolves it with the environment. */
-export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv): Config {
+export function loadConfigWith<S>(
+  sections: readonly ConfigSection[],
+  path: string | undefined,
+  env: NodeJS.ProcessEnv,
+): DeepReadonly<CoreConfig & S> {
   let fileConfig: unknown = {};
   if (path) {
     let text: string;
@@ -191,5 +213,5 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv): Co
       throw new ConfigError([`not valid YAML: ${(err as Error).message}`], path);
     }
   }
-  return resolveConfig(fileConfig, env, path ?? 'defaults');
+  return resolveConfigWith<S>(sections, fileConfig, env, path ?? 'defaults');
 }

@@ -1,12 +1,10 @@
 /**
  * JSON schema of the configuration file (after defaults are applied). `additionalProperties: false`
  * everywhere, so a misspelt option fails at startup instead of being silently ignored.
- * Feature sections (auth, evm, telemetry) bring their own schema from their folder.
+ * Feature sections (auth, evm, telemetry) bring their own schema (config/section.ts).
  */
-import { authConfigSchema } from '../auth/config';
-import { evmConfigSchema } from '../sources/evm/config';
-import { telemetryConfigSchema } from '../telemetry/config';
 import { int, strict, str } from './schema-builders';
+import type { ConfigSection } from './section';
 
 export const fieldSchema = strict(
   {
@@ -31,7 +29,7 @@ export const channelDefinitionSchema = strict(
   ['name'],
 );
 
-export const configSchema = strict({
+const coreProperties = {
   server: strict({
     host: str,
     port: int(0, 65535),
@@ -82,7 +80,9 @@ export const configSchema = strict({
   metrics: strict({ enabled: { type: 'boolean' }, path: { type: 'string', pattern: '^/' }, process: { type: 'boolean' } }),
   demo: strict({ enabled: { type: 'boolean' }, intervalMs: int(10) }),
   log: strict({ level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } }),
-  auth: authConfigSchema,
-  evm: evmConfigSchema,
-  telemetry: telemetryConfigSchema,
-});
+};
+
+/** The whole schema: the core options and every section's own. */
+export function configSchema(sections: readonly ConfigSection[]): object {
+  return strict({ ...coreProperties, ...Object.fromEntries(sections.map((s) => [s.key, s.schema])) });
+}

@@ -4,7 +4,7 @@
  * prototype-poisoning checks (`__proto__`, `constructor.prototype`: 400) still apply.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import { type JsonBodyLimits, type PieceParser, parseJsonBody, parseNdjsonBody } from './json-body';
 
 export function registerBodyParsers(app: FastifyInstance, limits: Config['limits']): void {

@@ -3,11 +3,11 @@
  * message format as the socket: the plugin's history and polling fallback), and a status snapshot.
  */
 import type { FastifyInstance } from 'fastify';
-import { ErrorCode, type ChannelsResponse, type HistoryResponse } from '@streamgauge/protocol';
+import { ErrorCode, type ChannelsResponse, type HistoryResponse, isChannelName } from '@streamgauge/protocol';
 import { sgError } from '../errors';
 import type { ChannelRegistry } from '../channels/channel-registry';
 import type { EventLog } from '../log/event-log';
-import { parseTime } from '../transport/sse';
+import { parseTime } from '../sessions/since';
 import { principalOf } from './request-principal';
 import { access } from './route-access';
 
@@ -66,6 +66,9 @@ export function registerChannelRoutes(app: FastifyInstance, o: ChannelRoutesOpti
     const name = q.channel;
     if (!name) {
       throw sgError(ErrorCode.BadRequest, 'channel is required: /api/v1/messages?channel=app/scans');
+    }
+    if (!isChannelName(name)) {
+      throw sgError(ErrorCode.BadChannelName, `${JSON.stringify(name)} is not a channel name (docs/protocol.md, "Channel names")`);
     }
     const c = o.registry.get(name);
     if (!c || !principalOf(req).canSubscribe(name)) {

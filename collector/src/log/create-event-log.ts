@@ -1,4 +1,4 @@
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import type { Logger } from '../logger';
 import type { EventLog } from './event-log';
 import { RedisLog } from './redis-log';

@@ -8,8 +8,10 @@
  * detects the gap on the next message and reads the log, and a reconnect triggers a resync of
  * every channel's metadata, so subscribers still get every message once and in order.
  *
- * Channels are spread over `store.redis.urls` by a hash of their name (FNV-1a); a publish batch
- * must stay within one shard to stay atomic.
+ * Channels are spread over `store.redis.urls` by a hash of their namespace (first segment, FNV-1a):
+ * every channel of a namespace lives on one shard, so a batch within one namespace is atomic on any
+ * number of shards. A batch whose namespaces land on different shards is refused (SG_BAD_REQUEST);
+ * the built-in sources publish one namespace per batch (docs/scaling.md).
  *
  * Redis trouble: commands fail at once while disconnected (no offline queue) and are never resent
  * on reconnect (a resent append could be applied twice), so a publish is answered 503
@@ -19,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import Redis, { type RedisOptions } from 'ioredis';
 import { backoffDelay } from '@streamgauge/client';
-import { ErrorCode } from '@streamgauge/protocol';
+import { ErrorCode, channelNamespace } from '@streamgauge/protocol';
 import { sgError } from '../errors';
 import type { Logger } from '../logger';
 import {
@@ -89,14 +91,19 @@ interface Shard {
   lastError?: Error;
 }
 
-/** FNV-1a 32-bit: stable across processes and versions, unlike a language's own string hash. */
+/**
+ * The shard of a channel: FNV-1a 32-bit of its namespace (stable across processes and versions,
+ * unlike a language's own string hash). By namespace, so that one source's batch (evm/<chain>/…,
+ * demo/…) never straddles shards.
+ */
 export function shardOf(channel: string, shards: number): number {
   if (shards <= 1) {
     return 0;
   }
+  const ns = channelNamespace(channel);
   let h = 0x811c9dc5;
-  for (let i = 0; i < channel.length; i++) {
-    h ^= channel.charCodeAt(i);
+  for (let i = 0; i < ns.length; i++) {
+    h ^= ns.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
   return (h >>> 0) % shards;
@@ -779,15 +786,14 @@ export class RedisLog implements EventLog {
       cur.firstOffset = first;
       cur.count = count;
     } else if (!cur) {
-      // Known from now on; recorded as it was before these messages, which the hub then adds.
-      const lastBefore = messages.length ? messages[0].offset - 1 : last;
+      // Known from now on, as Redis holds it with these messages (the log owns channel state).
       this.cache.set(name, {
         name,
         epoch,
-        firstOffset: Math.min(first, lastBefore + 1),
-        lastOffset: lastBefore,
-        count: Math.max(0, count - messages.length),
-        lastTs: null,
+        firstOffset: count === 0 ? last + 1 : first,
+        lastOffset: last,
+        count,
+        lastTs: messages.length ? messages[messages.length - 1].ts : null,
       });
     } else {
       return;

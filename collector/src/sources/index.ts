@@ -1,4 +1,4 @@
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import { createDemoSource } from './demo/demo-source';
 import { createEvmSources } from './evm/evm-source';
 import type { Source } from './source';

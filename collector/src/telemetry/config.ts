@@ -9,6 +9,7 @@
  */
 import { isChannelName, isChannelPattern } from '@streamgauge/protocol';
 import { strict } from '../config/schema-builders';
+import type { ConfigSection } from '../config/section';
 
 export interface MetricLabel {
   /** Prometheus label name. */
@@ -290,3 +291,10 @@ export function telemetryConfigProblems(t: ReadonlyTelemetry, kinds: ReadonlyMap
   });
   return problems;
 }
+
+/** The `telemetry` section of the configuration (registered in collector-config.ts). */
+export const telemetrySection: ConfigSection<TelemetryConfig> = {
+  key: 'telemetry',
+  defaults: TELEMETRY_DEFAULTS,
+  schema: telemetryConfigSchema,
+};

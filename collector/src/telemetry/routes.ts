@@ -1,7 +1,7 @@
 /** The REST routes of application telemetry: the snapshot of state/entity channels and the alert webhook. */
 import type { FastifyInstance } from 'fastify';
 import type { ChannelRegistry } from '../channels/channel-registry';
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import type { Hub } from '../hub/hub';
 import type { EventLog } from '../log/event-log';
 import { registerAlertWebhook } from './alerts-webhook-route';

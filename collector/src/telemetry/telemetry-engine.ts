@@ -4,8 +4,9 @@
  * - expires entities whose `ttl` ran out by publishing deletes (reason: expired),
  * - keeps entity aggregates current in their state channels (entity-aggregator.ts),
  * - moves the metrics of the metric rules (metric-rules.ts) and `streamgauge_alerts_firing`.
- * It reads every appended message through hub.onAppend, so publishes from REST, WebSocket, sources
- * and itself are all seen, in offset order per channel.
+ * It reads every appended message through ctx.onAppend, so publishes from REST, WebSocket, sources
+ * and itself are all seen, in offset order per channel. It gets a narrow TelemetryContext and the
+ * config sections it reads, not the hub or the whole config.
  *
  * Derived work runs on one instance of a cluster at a time: the holder of the lease `telemetry`
  * (cluster/) publishes expiries and aggregate rows and exports the metric-rule series; every
@@ -14,17 +15,16 @@
  * it), and expiry deletes are conditional on the deadline, so an entity expires once.
  * telemetry.publishDerived: false keeps an instance from ever taking the lease.
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge } from 'prom-client';
 import { ErrorCode, type PublishItem } from '@streamgauge/protocol';
-import type { Channel, ChannelRegistry } from '../channels/channel-registry';
+import type { Channel } from '../channels/channel-registry';
 import type { ChannelDefinition } from '../config/defaults';
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import { ConfigError, SgError } from '../errors';
-import type { Hub } from '../hub/hub';
-import type { EventLog, StoredMessage } from '../log/event-log';
-import type { Logger } from '../logger';
+import type { StoredMessage } from '../log/event-log';
 import type { Ownership } from '../cluster/ownership';
 import { ALERTS_CHANNEL } from './alerts-channel';
+import type { TelemetryContext } from './telemetry-context';
 import type { EntityAggregateRule, MetricRule } from './config';
 import { telemetryConfigProblems } from './config';
 import { DEMO_CHANNELS, DEMO_ENTITY_AGGREGATES, DEMO_METRIC_RULES } from './demo-config';
@@ -32,13 +32,12 @@ import { EntityAggregator } from './entity-aggregator';
 import { ChannelKeys } from './key-store';
 import { CompiledRule } from './metric-rules';
 
+/** The config sections telemetry reads. */
+export type TelemetrySettings = Pick<Config, 'telemetry' | 'demo' | 'channels' | 'limits'>;
+
 export interface TelemetryOptions {
-  config: Config;
-  hub: Hub;
-  registry: ChannelRegistry;
-  log: EventLog;
-  metricsRegistry: Registry;
-  logger: Logger;
+  config: TelemetrySettings;
+  ctx: TelemetryContext;
   /** Who runs derived work (cluster/create-ownership.ts). */
   ownership: Ownership;
 }
@@ -54,7 +53,7 @@ export interface Telemetry {
 }
 
 /** Rules and aggregates in effect: the config's own, plus the demo's when demo is enabled. */
-export function effectiveTelemetry(config: Config): {
+export function effectiveTelemetry(config: TelemetrySettings): {
   metrics: MetricRule[];
   entities: EntityAggregateRule[];
   definitions: ChannelDefinition[];
@@ -75,7 +74,8 @@ export function effectiveTelemetry(config: Config): {
  * live keys from the log and starts its timers. Call before the server listens.
  */
 export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
-  const { config, hub, registry, log, logger } = o;
+  const { config, ctx } = o;
+  const logger = ctx.logger;
   const t = config.telemetry;
   const eff = effectiveTelemetry(config);
   const kinds = new Map<string, string>(eff.definitions.map((d) => [d.name, d.kind ?? 'stream']));
@@ -84,7 +84,7 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   }
   const problems = telemetryConfigProblems({ metrics: eff.metrics, entities: eff.entities, maxSeriesPerRule: t.maxSeriesPerRule }, kinds);
   for (const r of eff.metrics) {
-    if (o.metricsRegistry.getSingleMetric(r.name)) {
+    if (ctx.metrics.getSingleMetric(r.name)) {
       problems.push(`telemetry.metrics (${r.name}): the collector already has a metric of this name`);
     }
   }
@@ -96,23 +96,23 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   if (config.demo.enabled) {
     for (const d of eff.definitions) {
       if (DEMO_CHANNELS.includes(d)) {
-        await hub.declare(d);
+        await ctx.declare(d);
       }
     }
   }
   if (t.alerts.enabled) {
-    await hub.declare(ALERTS_CHANNEL as unknown as ChannelDefinition);
+    await ctx.declare(ALERTS_CHANNEL as unknown as ChannelDefinition);
   }
   const aggregators = eff.entities.map((r) => new EntityAggregator(r));
   for (const a of aggregators) {
-    const existing = registry.get(a.rule.output);
+    const existing = ctx.channel(a.rule.output);
     if (!existing || existing.kind !== 'state') {
-      await hub.declare(a.outputDefinition());
+      await ctx.declare(a.outputDefinition());
     }
   }
 
   const tracked = new Map<string, ChannelKeys>();
-  const compiled: CompiledRule[] = eff.metrics.map((r) => new CompiledRule(r, o.metricsRegistry, () => tracked.values()));
+  const compiled: CompiledRule[] = eff.metrics.map((r) => new CompiledRule(r, ctx.metrics, () => tracked.values()));
   const rulesByChannel = new Map<string, CompiledRule[]>();
   const rulesFor = (name: string): CompiledRule[] => {
     let list = rulesByChannel.get(name);
@@ -135,7 +135,7 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   new Gauge({
     name: 'streamgauge_alerts_firing',
     help: `Alerts firing, as last reported to /api/v1/alerts/webhook (rows of ${ALERTS_CHANNEL.name} with status firing).`,
-    registers: [o.metricsRegistry],
+    registers: [ctx.metrics],
     collect() {
       let n = 0;
       for (const r of tracked.get(ALERTS_CHANNEL.name)?.records.values() ?? []) {
@@ -148,13 +148,13 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   });
 
   // Load live keys. Nothing publishes yet (the server does not listen, sources have not started).
-  for (const c of [...registry.all()]) {
+  for (const c of [...ctx.channels()]) {
     const k = keysFor(c);
     if (!k) {
       continue;
     }
     const aggs = aggsFor(c.name);
-    for (const m of await log.latestByKey(c.name)) {
+    for (const m of await ctx.latestByKey(c.name)) {
       const data = parseData(m);
       if (m.key !== undefined && data) {
         const r = k.upsert(m.key, data, m.offset, m.ts, undefined);
@@ -168,7 +168,7 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   // Rows a previous run left non-zero for groups that no longer exist: publish them as zero.
   for (const a of aggregators) {
     const known = a.dimensions();
-    for (const m of await log.latestByKey(a.rule.output)) {
+    for (const m of await ctx.latestByKey(a.rule.output)) {
       const row = parseData(m);
       if (row && typeof row.dimension === 'string' && !known.has(row.dimension)) {
         a.ensureRow(row.dimension, String(row.group ?? ''), String(row.value ?? ''));
@@ -216,7 +216,7 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
       }
     });
   };
-  const unlisten = hub.onAppend((c, msgs) => {
+  const unlisten = ctx.onAppend((c, msgs) => {
     try {
       onMessages(c, msgs);
     } catch (err) {
@@ -228,7 +228,7 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   const publishSafely = async (items: PublishItem[], what: string): Promise<boolean> => {
     for (let i = 0; i < items.length; i += config.limits.maxBatch) {
       try {
-        await hub.publish(items.slice(i, i + config.limits.maxBatch));
+        await ctx.publish(items.slice(i, i + config.limits.maxBatch));
       } catch (err) {
         logger.warn({ err, what }, 'telemetry publish failed');
         return false;
@@ -244,23 +244,22 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
    * simply repeated: the deadlines stay in the store until a delete is appended.
    */
   const sweepExpired = async (): Promise<number> => {
-    const due = await log.dueExpiries(Date.now(), config.limits.maxBatch);
-    const live = due.filter((d) => registry.get(d.channel)?.kind === 'entity');
+    const due = await ctx.dueExpiries(Date.now(), config.limits.maxBatch);
+    const live = due.filter((d) => ctx.channel(d.channel)?.kind === 'entity');
     if (live.length === 0) {
       return 0;
     }
     const items: PublishItem[] = live.map((d) => ({ channel: d.channel, key: d.key, delete: true, data: { reason: 'expired' } }));
     const deadlines = live.map((d) => d.at);
     try {
-      await hub.publish(items, undefined, deadlines);
+      await ctx.publish(items, deadlines);
     } catch (err) {
       if (!(err instanceof SgError && err.code === ErrorCode.SchemaMismatch)) {
         throw err;
       }
       // A declared `reason` field of another type: delete without it.
-      await hub.publish(
+      await ctx.publish(
         items.map((it) => ({ ...it, data: {} })),
-        undefined,
         deadlines,
       );
     }
@@ -282,10 +281,10 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   // Metric-rule series are exported by the holder only, so that `sum` over instances counts once.
   const exportRules = (on: boolean): void => {
     for (const r of compiled) {
-      if (on && !o.metricsRegistry.getSingleMetric(r.rule.name)) {
-        o.metricsRegistry.registerMetric(r.metric);
+      if (on && !ctx.metrics.getSingleMetric(r.rule.name)) {
+        ctx.metrics.registerMetric(r.metric);
       } else if (!on) {
-        o.metricsRegistry.removeSingleMetric(r.rule.name);
+        ctx.metrics.removeSingleMetric(r.rule.name);
       }
     }
   };

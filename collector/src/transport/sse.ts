@@ -1,25 +1,32 @@
 /**
- * Server-Sent Events: the same subscriptions as the WebSocket, one way. Each `messages` event's id
- * is the position of every subscribed channel (`channel:epoch:offset;…`), so the browser's
- * automatic reconnect with Last-Event-ID resumes every channel exactly where it stopped.
+ * The Server-Sent Events adapter of a Session: the same subscriptions as the WebSocket, one way.
+ * Each `messages` event's id is the position of every channel received (`channel:epoch:offset;…`),
+ * so the browser's automatic reconnect with Last-Event-ID resumes every channel exactly where it
+ * stopped, by its concrete name, also under a pattern. With a Last-Event-ID, `last` and `from`
+ * apply no more: they were for the first connection.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, type ServerFrame, type Since } from '@streamgauge/protocol';
-import type { Config } from '../config/load-config';
+import { ErrorCode, type ServerFrame, type Since, isPattern, matchChannel } from '@streamgauge/protocol';
+import type { Config } from '../collector-config';
 import { SgError, sgError } from '../errors';
 import type { Authenticator, Principal } from '../auth/principal';
 import type { Hub } from '../hub/hub';
-import { nextSinkId, type Sink } from '../hub/sink';
 import type { CoreMetrics } from '../metrics/core-metrics';
 import { access } from '../http/route-access';
+import type { Logger } from '../logger';
+import { type EndReason, Session, type SessionOutput } from '../sessions/session';
+import { parseTime } from '../sessions/since';
 import { corsHeaders, originAllowed } from './origin';
 
 export interface SseOptions {
   config: Config['sse'];
   allowedOrigins: readonly string[];
+  /** Channels per stream at most (ws.maxSubscriptionsPerConnection: the same rule as a WebSocket). */
+  maxSubscriptions: number;
   hub: Hub;
   metrics: CoreMetrics;
   auth: Authenticator;
+  logger: Logger;
   /** Rate limit and credentials, including `?ticket=` (security.admitSse); default: auth.fromHeaders. */
   admit?: (req: FastifyRequest, reply: FastifyReply) => Promise<Principal>;
 }
@@ -43,60 +50,44 @@ export function parseEventId(id: string | undefined): Map<string, { epoch: strin
   return out;
 }
 
-class SseSink implements Sink {
-  readonly id = nextSinkId();
+class SseAdapter implements SessionOutput {
   readonly transport = 'sse' as const;
-  closed = false;
   /** Latest position per channel, for event ids. */
-  readonly positions = new Map<string, string>();
+  private readonly positions = new Map<string, string>();
 
-  constructor(
-    private readonly reply: FastifyReply,
-    readonly maxQueueBytes: number,
-    private readonly onSlow: () => void,
-  ) {}
+  constructor(private readonly reply: FastifyReply) {}
 
   queuedBytes(): number {
     return this.reply.raw.writableLength;
   }
 
-  private write(s: string): boolean {
-    if (this.closed) {
-      return false;
-    }
-    this.reply.raw.write(s);
-    if (this.reply.raw.writableLength > this.maxQueueBytes) {
-      this.onSlow();
-      return false;
-    }
-    return true;
-  }
-
-  sendMessages(frame: string, channel: string, lastOffset: number, epoch: string): boolean {
+  messages(frame: string, channel: string, epoch: string, lastOffset: number): void {
     this.positions.set(channel, `${channel}:${epoch}:${lastOffset}`);
-    return this.write(`event: messages\nid: ${[...this.positions.values()].join(';')}\ndata: ${frame}\n\n`);
+    this.reply.raw.write(`event: messages\nid: ${[...this.positions.values()].join(';')}\ndata: ${frame}\n\n`);
   }
 
-  sendFrame(frame: ServerFrame): void {
+  control(frame: ServerFrame): void {
     if (frame.type === 'subscribed') {
       this.positions.set(frame.channel, `${frame.channel}:${frame.epoch}:${frame.offset}`);
     }
-    this.write(`event: ${frame.type}\ndata: ${JSON.stringify(frame)}\n\n`);
+    this.reply.raw.write(`event: ${frame.type}\ndata: ${JSON.stringify(frame)}\n\n`);
   }
 
   comment(text: string): void {
-    this.write(`: ${text}\n\n`);
+    this.reply.raw.write(`: ${text}\n\n`);
   }
 
-  end(): void {
-    this.closed = true;
+  end(reason: EndReason | undefined): void {
+    if (reason && !this.reply.raw.destroyed) {
+      // The last event says why the stream ends (written past the queue limit: it is the last write).
+      this.reply.raw.write(`event: error\ndata: ${JSON.stringify({ type: 'error', code: reason.errorCode, message: reason.message })}\n\n`);
+    }
     this.reply.raw.end();
   }
 }
 
 export function registerSse(app: FastifyInstance, o: SseOptions): SseHandle {
-  /** Each open stream and the function that ends it. */
-  const sinks = new Map<SseSink, () => void>();
+  const open = new Map<Session, SseAdapter>();
 
   app.get(o.config.path, access('subscribe', { ticket: true }), async (req: FastifyRequest, reply: FastifyReply) => {
     const q = req.query as Record<string, string | string[] | undefined>;
@@ -105,7 +96,7 @@ export function registerSse(app: FastifyInstance, o: SseOptions): SseHandle {
       throw sgError(ErrorCode.OriginForbidden, `origin ${req.headers.origin} is not allowed (ws.allowedOrigins)`);
     }
     const principal = o.admit ? await o.admit(req, reply) : o.auth.fromHeaders(req.headers);
-    if (sinks.size >= o.config.maxConnections) {
+    if (open.size >= o.config.maxConnections) {
       o.metrics.connectionsRefused.inc({ transport: 'sse', reason: 'limit' });
       throw sgError(ErrorCode.TooManyConnections, `at most ${o.config.maxConnections} SSE clients (sse.maxConnections)`);
     }
@@ -118,23 +109,25 @@ export function registerSse(app: FastifyInstance, o: SseOptions): SseHandle {
     if (channels.length === 0) {
       throw sgError(ErrorCode.BadRequest, 'name at least one channel: ?channels=a,b');
     }
-    let defaultSince: Since | undefined;
+    let firstSince: Since | undefined;
     if (q.last !== undefined) {
       const n = Number(q.last);
       if (!Number.isSafeInteger(n) || n < 0) {
         throw sgError(ErrorCode.BadRequest, 'last must be an integer >= 0');
       }
-      defaultSince = { last: n };
+      firstSince = { last: n };
     } else if (q.from !== undefined) {
       const t = parseTime(String(q.from));
       if (t === null) {
         throw sgError(ErrorCode.BadRequest, 'from must be ms since the Unix epoch or an ISO 8601 time');
       }
-      defaultSince = { time: t };
+      firstSince = { time: t };
     }
     const lastEventId =
       (req.headers['last-event-id'] as string | undefined) ?? (typeof q.lastEventId === 'string' ? q.lastEventId : undefined);
     const resume = parseEventId(lastEventId);
+    // A reconnect: every channel received before has its position in the id; others start now.
+    const defaultSince = lastEventId ? undefined : firstSince;
 
     reply.hijack();
     reply.raw.writeHead(200, {
@@ -146,58 +139,64 @@ export function registerSse(app: FastifyInstance, o: SseOptions): SseHandle {
       ...corsHeaders(req.headers.origin, o.allowedOrigins),
     });
     reply.raw.write(`retry: 1000\n\n`);
-    const sink: SseSink = new SseSink(reply, o.config.maxQueueBytes, () => {
-      o.metrics.slowDisconnects.inc({ transport: 'sse' });
-      sink.sendFrame({
-        type: 'error',
-        code: ErrorCode.RateLimited,
-        message: 'slow consumer: send queue over sse.maxQueueBytes; reconnect and resume',
-      });
-      close();
-    });
-    const keepalive = setInterval(() => sink.comment('keepalive'), o.config.keepaliveMs);
-    const close = (): void => {
-      if (!sinks.delete(sink)) {
-        return;
+    const adapter = new SseAdapter(reply);
+    const session = new Session(
+      adapter,
+      {
+        hub: o.hub,
+        metrics: o.metrics,
+        logger: o.logger,
+        principal,
+        maxQueueBytes: o.config.maxQueueBytes,
+        maxSubscriptions: o.maxSubscriptions,
+      },
+      'sse.maxQueueBytes',
+    );
+    open.set(session, adapter);
+    const keepalive = setInterval(() => {
+      if (!session.closed) {
+        adapter.comment('keepalive');
       }
+    }, o.config.keepaliveMs);
+    session.onClose(() => {
       clearInterval(keepalive);
-      o.hub.removeSink(sink);
-      sink.end();
-    };
-    sinks.set(sink, close);
-    if (principal.expiresAt !== undefined) {
-      // A stream opened with a token (through a ticket) ends when the token does: mint a new ticket and reconnect with lastEventId.
-      const expiry = setTimeout(close, Math.max(0, principal.expiresAt - Date.now()));
-      expiry.unref();
-      req.raw.on('close', () => clearTimeout(expiry));
-    }
-    req.raw.on('close', close);
+      open.delete(session);
+    });
+    req.raw.on('close', () => session.close());
 
-    for (const channel of channels) {
+    const subscribe = async (name: string, since: Since | undefined): Promise<void> => {
       try {
-        await o.hub.subscribe(sink, channel, resume.get(channel) ?? defaultSince, undefined, (c) => principal.canSubscribe(c));
+        await session.subscribe(name, since);
       } catch (err) {
         const e = err instanceof SgError ? err : sgError(ErrorCode.Internal, 'subscribe failed');
-        sink.sendFrame({ type: 'error', code: e.code, message: e.message, channel });
+        session.control({ type: 'error', code: e.code, message: e.message, channel: name });
+      }
+    };
+    for (const name of channels) {
+      if (session.closed) {
+        return;
+      }
+      if (isPattern(name)) {
+        // Resume each channel the pattern delivered by its own name, then the pattern for the rest.
+        for (const [channel, at] of resume) {
+          if (matchChannel(name, channel) && !channels.includes(channel) && o.hub.registry.get(channel)) {
+            await subscribe(channel, at);
+          }
+        }
+        await subscribe(name, defaultSince);
+      } else {
+        await subscribe(name, resume.get(name) ?? defaultSince);
       }
     }
   });
 
   return {
-    clients: () => sinks.size,
-    queuedBytes: () => [...sinks.keys()].reduce((n, s) => n + s.queuedBytes(), 0),
+    clients: () => open.size,
+    queuedBytes: () => [...open.values()].reduce((n, a) => n + a.queuedBytes(), 0),
     close: () => {
-      for (const close of [...sinks.values()]) {
-        close();
+      for (const s of [...open.keys()]) {
+        s.close({ closeCode: 1001, errorCode: ErrorCode.StoreUnavailable, message: 'server shutting down: reconnect and resume' });
       }
     },
   };
-}
-
-export function parseTime(v: string): number | null {
-  if (/^\d+$/.test(v)) {
-    return Number(v);
-  }
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? null : t;
 }

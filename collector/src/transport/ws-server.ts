@@ -8,14 +8,14 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, ErrorCode, PROTOCOL_VERSION, type ErrorBody } from '@streamgauge/protocol';
-import type { Config } from '../config/load-config';
+import type { Config } from '../collector-config';
 import { SgError } from '../errors';
 import type { Authenticator, Principal } from '../auth/principal';
 import type { Hub } from '../hub/hub';
 import type { CoreMetrics } from '../metrics/core-metrics';
 import type { Logger } from '../logger';
 import { originAllowed } from './origin';
-import { WsSession } from './ws-session';
+import { WsAdapter } from './ws-adapter';
 import type { FrameLimiter } from '../limits/connection-guard';
 
 export interface WsServerOptions {
@@ -48,7 +48,7 @@ export function attachWebSocketServer(server: Server, o: WsServerOptions): WsSer
     perMessageDeflate: false,
     clientTracking: false,
   });
-  const sessions = new Set<WsSession>();
+  const sessions = new Set<WsAdapter>();
   let closing = false;
 
   const refuse = (socket: Duplex, status: number, code: ErrorBody['error']['code'], message: string, reason: string): void => {
@@ -110,22 +110,21 @@ export function attachWebSocketServer(server: Server, o: WsServerOptions): WsSer
         ws.close(CloseCode.TooManyConnections, ErrorCode.TooManyConnections);
         return;
       }
-      const session = new WsSession(ws, {
+      const session = new WsAdapter(ws, {
         hub: o.hub,
         metrics: o.metrics,
         auth: o.auth,
         principal,
+        remote: req.socket.remoteAddress,
         maxQueueBytes: o.config.maxQueueBytes,
+        maxSubscriptions: o.config.maxSubscriptionsPerConnection,
         logger: o.logger,
         frameLimiter: o.frameLimiter?.(),
         authTimeoutMs: o.authTimeoutMs,
       });
       sessions.add(session);
-      ws.on('close', () => {
-        sessions.delete(session);
-        session.dispose();
-      });
-      session.sendFrame({
+      ws.on('close', () => sessions.delete(session));
+      session.session.control({
         type: 'welcome',
         protocol: PROTOCOL_VERSION,
         server: o.serverName,
@@ -174,7 +173,7 @@ export function attachWebSocketServer(server: Server, o: WsServerOptions): WsSer
                 clearTimeout(t);
                 resolve();
               });
-              s.close(CloseCode.GoingAway, 'server shutting down: reconnect and resume');
+              s.goAway();
             }),
         ),
       );

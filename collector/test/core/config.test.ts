@@ -1,5 +1,5 @@
 import { ConfigError } from '../../src/errors';
-import { resolveConfig } from '../../src/config/load-config';
+import { resolveConfig } from '../../src/collector-config';
 import { DEFAULTS } from '../../src/config/defaults';
 
 describe('configuration', () => {

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../../src/config/load-config';
+import { resolveConfig } from '../../src/collector-config';
 import { ConfigError } from '../../src/errors';
 import { type EvmChainConfig, evmConfigProblems, resolveChain } from '../../src/sources/evm/config';
 import { startCollector } from '../helpers/collector-process';
@@ -47,6 +47,8 @@ test('behavior: schema problems fail startup with ConfigError naming the path', 
     'evm.chains.0.name must match pattern "^[a-z0-9][a-z0-9_.-]{0,63}$"',
     'evm.chains.0.rpcUrls.0 must match pattern "^(https?|wss?)://"',
     'evm.chains.0.contracts.0.address must match pattern "^0x[0-9a-fA-F]{40}$"',
+    // Every problem at once: the section's own checks run too (issue 13).
+    'evm.chains[0].contracts[0].address 0x12: not a valid address (bad EIP-55 checksum; write it all lower-case to skip the check)',
   ]);
 });
 
@@ -136,7 +138,7 @@ test('behavior: a chain config that cannot run (unknown event, a name defined tw
     }),
   ).rejects.toThrow(
     new RegExp(
-      'exited with 78[\\s\\S]*invalid configuration \\(evm\\)[\\s\\S]*' +
+      'exited with 78[\\s\\S]*invalid configuration \\([^)]*\\)[\\s\\S]*' +
         escape(`evm.chains[0].contracts[0].events[0]: unknown event "Mint": ${abiFile} has Transfer`) +
         '[\\s\\S]*' +
         escape('evm.chains[1].name "broken": defined twice'),

@@ -116,7 +116,7 @@ describe('docker-compose.yml', () => {
   });
 
   test("the collector configuration for docker is valid for the collector's own config loader", async () => {
-    const { resolveConfig } = await import('../../src/config/load-config');
+    const { resolveConfig } = await import('../../src/collector-config');
     const file = parse(readFileSync(join(ROOT, 'deploy/collector/docker.yaml'), 'utf8'));
     const cfg = resolveConfig(file, { SG_GRAFANA_API_KEY: 'x'.repeat(32) }, 'docker.yaml');
     expect(cfg.server.host).toBe('0.0.0.0');

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { loadConfig } from '../../src/config/load-config';
+import { loadConfig } from '../../src/collector-config';
 
 const ROOT = resolve(__dirname, '../../..');
 const COMPOSE = join(ROOT, 'docker-compose.scale.yml');

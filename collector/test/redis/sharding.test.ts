@@ -1,7 +1,8 @@
 /**
  * Sharding over several Redis servers (store.redis.urls): each channel lives on the server its
- * name hashes to, every instance agrees on it, delivery works on every shard, and a batch that
- * spans shards is refused whole with SG_BAD_REQUEST (it could not be atomic).
+ * namespace hashes to, every instance agrees on it, delivery works on every shard, a batch that
+ * spans shards is refused whole with SG_BAD_REQUEST (it could not be atomic), and the built-in
+ * demo source, which publishes several channels per step, works on two shards.
  */
 import Redis from 'ioredis';
 import { ErrorCode } from '@streamgauge/protocol';
@@ -12,11 +13,14 @@ import { type RedisProcess, startRedis } from './redis-process';
 
 jest.setTimeout(120_000);
 
-test('behavior: shardOf is a stable FNV-1a hash of the name (the same in every process and release)', () => {
+test('behavior: shardOf is a stable FNV-1a hash of the namespace (the same in every process and release)', () => {
   expect(shardOf('anything', 1)).toBe(0);
   // FNV-1a 32-bit of "a" is 0xe40c292c.
   expect(shardOf('a', 0x7fffffff)).toBe(0xe40c292c % 0x7fffffff);
-  const names = Array.from({ length: 400 }, (_, i) => `app/c${i}`);
+  expect(shardOf('a/b/c', 0x7fffffff)).toBe(0xe40c292c % 0x7fffffff);
+  // Every channel of a namespace on one shard: a source's batch never straddles shards.
+  expect(new Set(Array.from({ length: 50 }, (_, i) => shardOf(`evm/local/c${i}`, 4))).size).toBe(1);
+  const names = Array.from({ length: 400 }, (_, i) => `app${i}/c`);
   const counts = [0, 0, 0, 0];
   for (const n of names) {
     counts[shardOf(n, 4)]++;
@@ -57,12 +61,12 @@ describe('two Redis shards, two collector instances', () => {
     }
   });
 
-  // Two names that hash to different shards, found rather than hard-coded.
-  const names = Array.from({ length: 50 }, (_, i) => `shard/n${i}`);
+  // Two names whose namespaces hash to different shards, found rather than hard-coded.
+  const names = Array.from({ length: 50 }, (_, i) => `shard${i}/n`);
   const on0 = names.find((n) => shardOf(n, 2) === 0)!;
   const on1 = names.find((n) => shardOf(n, 2) === 1)!;
 
-  test('behavior: each channel is stored on the Redis its name hashes to, and delivered across instances', async () => {
+  test('behavior: each channel is stored on the Redis its namespace hashes to, and delivered across instances', async () => {
     const [a, b] = sg;
     for (const name of [on0, on1]) {
       const first = await publishOk(a.url, name, [0]);
@@ -93,5 +97,43 @@ describe('two Redis shards, two collector instances', () => {
     expect(r.body.error.code).toBe(ErrorCode.BadRequest);
     expect(r.body.error.message).toContain('one Redis shard');
     expect(await direct[0].xlen(`sg:s:${on0}`)).toBe(before);
+  });
+});
+
+describe('the demo source on two Redis shards', () => {
+  const redis: RedisProcess[] = [];
+  let sg: CollectorProcess | undefined;
+
+  beforeAll(async () => {
+    redis.push(await startRedis(), await startRedis());
+    const env = { SG_STORE: 'redis', SG_REDIS_URLS: redis.map((r) => r.url).join(',') };
+    sg = await startCollector({ env, config: { ...NO_IP_LIMITS, demo: { enabled: true, intervalMs: 50 } } });
+  });
+
+  afterAll(async () => {
+    await sg?.stop('SIGKILL');
+    sg?.cleanup();
+    for (const r of redis) {
+      await r.cleanup();
+    }
+  });
+
+  test('behavior: every demo channel keeps receiving, whichever shard its namespace is on', async () => {
+    const names = ['demo/ticks', 'iptv/streams', 'pipeline/runs'];
+    // The namespaces land on both shards (otherwise this test would prove nothing).
+    expect(new Set(names.map((n) => shardOf(n, 2))).size).toBe(2);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const st = await (await fetch(`${sg!.url}/api/v1/status`)).json();
+      const last = new Map<string, number>(st.channels.map((c: { name: string; lastOffset: number }) => [c.name, c.lastOffset]));
+      if (names.every((n) => (last.get(n) ?? 0) >= 3)) {
+        break;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`demo channels did not fill: ${JSON.stringify([...last])}\n${sg!.output()}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(sg!.output()).not.toContain('demo publish failed');
   });
 });

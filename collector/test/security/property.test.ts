@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { ERROR_HTTP_STATUS, ErrorCode } from '@streamgauge/protocol';
 import { buildApp, type StreamgaugeApp } from '../../src/app';
-import { resolveConfig } from '../../src/config/load-config';
+import { resolveConfig } from '../../src/collector-config';
 import { WsTestClient } from '../helpers/ws-test-client';
 import { PUB_KEY, TOKEN_SECRET, bearer } from './fixtures';
 
@@ -16,7 +16,7 @@ import { PUB_KEY, TOKEN_SECRET, bearer } from './fixtures';
 jest.setTimeout(300_000);
 
 const CODES = new Set<string>(Object.values(ErrorCode));
-const SERVER_FRAME_TYPES = new Set(['welcome', 'subscribed', 'unsubscribed', 'messages', 'error', 'pong', 'auth_ok']);
+const SERVER_FRAME_TYPES = new Set(['welcome', 'subscribed', 'pattern', 'unsubscribed', 'messages', 'error', 'pong', 'auth_ok']);
 
 const channelArb = fc.oneof(
   fc.constantFrom('app/a', 'app/b', 'app/b/c', 'evm/x', 'app/*', 'app/**', '**', '*', 'x', '', 'APP/a', 'app//a', 'app/a/'),

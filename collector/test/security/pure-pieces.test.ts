@@ -10,7 +10,7 @@ import { FrameLimiter } from '../../src/limits/connection-guard';
 import { AUTH_DEFAULTS } from '../../src/auth/config';
 import { requestedScopes } from '../../src/auth/token-routes';
 import { ErrorCode } from '@streamgauge/protocol';
-import { resolveConfig } from '../../src/config/load-config';
+import { resolveConfig } from '../../src/collector-config';
 
 describe('scopes', () => {
   test.each([

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '@streamgauge/protocol';
 import { buildApp } from '../../src/app';
-import { resolveConfig } from '../../src/config/load-config';
+import { resolveConfig } from '../../src/collector-config';
 import type { RouteEntry } from '../../src/http/authorize';
 import type { RouteAccess, RouteScope } from '../../src/http/route-access';
 import { createLogger } from '../../src/logger';

@@ -3,7 +3,8 @@
  * (four-systems.ts) on the channels and metric rules of telemetry/demo-config.ts, plus the small
  * `demo/ticks` counter so `curl …/stream?channels=demo/**` shows something at once.
  */
-import type { Config } from '../../config/load-config';
+import { type PublishItem, channelNamespace } from '@streamgauge/protocol';
+import type { Config } from '../../collector-config';
 import { DEMO_CHANNELS } from '../../telemetry/demo-config';
 import type { Source } from '../source';
 import { FourSystems } from './four-systems';
@@ -35,7 +36,13 @@ export function createDemoSource(o: Config['demo']): Source {
         busy = true;
         value = Math.min(100, Math.max(0, value + (Math.random() - 0.5) * 10));
         const items = [{ channel: 'demo/ticks', data: { n: ++n, value: Math.round(value * 10) / 10 } }, ...systems.tick(Date.now())];
-        publish(items)
+        // One batch per namespace: with several Redis shards a batch must stay on one (by namespace).
+        const byNamespace = new Map<string, PublishItem[]>();
+        for (const it of items) {
+          const ns = channelNamespace(it.channel);
+          byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), it]);
+        }
+        Promise.all([...byNamespace.values()].map((batch) => publish(batch)))
           .catch((err: unknown) => logger.warn({ err }, 'demo publish failed'))
           .finally(() => (busy = false));
       };

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { type AbiEvent, isAddress, parseAbi, toEventSelector } from 'viem';
-import type { DeepReadonly } from '../../config/load-config';
+import type { DeepReadonly } from '../../config/deep-types';
+import type { ConfigSection } from '../../config/section';
 
 export interface EvmContractConfig {
   /** Label in channels and metrics (`contract`): keep it short and stable. */
@@ -257,9 +258,9 @@ export function evmConfigProblems(evm: DeepReadonly<EvmConfig>, readFile: ReadFi
  * The `evm` section as config registers it: its schema, defaults and the checks a schema cannot
  * express. A problem is a configuration error: the collector exits 78 at startup.
  */
-export const evmConfigSection = {
+export const evmConfigSection: ConfigSection<EvmConfig> = {
   key: 'evm',
   schema: evmConfigSchema,
   defaults: EVM_DEFAULTS,
-  problems: evmConfigProblems,
-} as const;
+  problems: (evm) => evmConfigProblems(evm),
+};

@@ -5,7 +5,7 @@
  * and the collector exits 78 at startup.
  */
 import type { PublishItem } from '@streamgauge/protocol';
-import type { DeepReadonly } from '../../config/load-config';
+import type { DeepReadonly } from '../../config/deep-types';
 import { ConfigError } from '../../errors';
 import type { Source, SourceContext } from '../source';
 import { evmChannelDefinitions, evmChannelNames } from './channels';

@@ -1,58 +1,79 @@
 /**
- * One WebSocket client: parses its frames, runs its subscriptions through the hub, bounds its send
- * queue and answers heartbeats. A bad frame gets an error frame and the connection stays open;
- * only an oversized frame (1009, closed by ws), a slow reader (4008), a dead peer (4009) or an
- * expired token (4401) close it.
+ * The WebSocket adapter of a Session: parses client frames, writes server frames, answers
+ * heartbeats. A bad frame gets an error frame and the connection stays open; only an oversized
+ * frame (1009, closed by ws), a slow reader (4008), a dead peer (4009), an expired token (4401) or
+ * a lost store (4504) close it. Subscriptions, limits and the queue policy live in the Session.
  */
 import type { WebSocket } from 'ws';
-import { CloseCode, ErrorCode, type ServerFrame, type Since } from '@streamgauge/protocol';
+import { CloseCode, ErrorCode, type ServerFrame } from '@streamgauge/protocol';
 import { SgError, sgError } from '../errors';
 import type { Authenticator, Principal } from '../auth/principal';
 import type { Hub } from '../hub/hub';
-import { nextSinkId, type Sink } from '../hub/sink';
 import type { CoreMetrics } from '../metrics/core-metrics';
 import type { Logger } from '../logger';
 import type { FrameLimiter } from '../limits/connection-guard';
+import { type EndReason, Session, type SessionOutput } from '../sessions/session';
+import { parseSince } from '../sessions/since';
 
-export interface WsSessionOptions {
+export interface WsAdapterOptions {
   hub: Hub;
   metrics: CoreMetrics;
   auth: Authenticator;
   principal: Principal;
   maxQueueBytes: number;
+  maxSubscriptions: number;
   logger: Logger;
+  /** The peer's address, for audit lines. */
+  remote?: string;
   /** Frames per second for this connection (auth.limits.wsMessagesPerSecond); absent: no limit. */
   frameLimiter?: FrameLimiter;
   /** When the principal is UNAUTHENTICATED: ms to send an `auth` frame before close 4401. */
   authTimeoutMs?: number;
 }
 
-/** The last messages frame encoded, shared by every session (see sendMessages). */
+/**
+ * A closing peer gets this long per MiB still queued to read its close frame (which waits behind
+ * the queue) before the socket is cut: a reader draining at 1 MiB/s or faster sees the close code.
+ */
+const CLOSE_GRACE_MS_PER_MIB = 1_000;
+const CLOSE_GRACE_MIN_MS = 2_000;
+const CLOSE_GRACE_MAX_MS = 30_000;
+
+/** The last messages frame encoded, shared by every connection (see messages()). */
 let lastFrame = '';
 let lastFrameBuffer = Buffer.alloc(0);
 
-export class WsSession implements Sink {
-  readonly id = nextSinkId();
+export class WsAdapter implements SessionOutput {
   readonly transport = 'ws' as const;
-  readonly maxQueueBytes: number;
-  closed = false;
+  readonly session: Session;
   private principal: Principal;
   private awaitingPongSince = 0;
   private lastPingAt = Date.now();
-  private readonly closeListeners: (() => void)[] = [];
   private authTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly o: WsSessionOptions,
+    private readonly o: WsAdapterOptions,
   ) {
-    this.maxQueueBytes = o.maxQueueBytes;
     this.principal = o.principal;
+    this.session = new Session(this, {
+      hub: o.hub,
+      metrics: o.metrics,
+      logger: o.logger,
+      principal: o.principal,
+      maxQueueBytes: o.maxQueueBytes,
+      maxSubscriptions: o.maxSubscriptions,
+    });
     if (this.principal.via === 'none') {
       // Admitted without credentials (browsers cannot set headers on a WebSocket): it has
       // auth.limits.authTimeoutMs to send an `auth` frame, and may do nothing else meanwhile.
       this.authTimer = setTimeout(
-        () => this.close(CloseCode.Unauthorized, 'authentication timeout: send {"op":"auth","token"} first'),
+        () =>
+          this.session.close({
+            closeCode: CloseCode.Unauthorized,
+            errorCode: ErrorCode.Unauthorized,
+            message: 'authentication timeout: send {"op":"auth","token"} first',
+          }),
         o.authTimeoutMs ?? 10_000,
       );
       this.authTimer.unref();
@@ -65,65 +86,66 @@ export class WsSession implements Sink {
       // ws emits 'close' after 'error' (e.g. 1009 on an oversized frame); nothing else to do here.
     });
     ws.on('close', () => {
-      this.closed = true;
-      for (const l of this.closeListeners) {
-        l();
-      }
+      clearTimeout(this.authTimer);
+      this.session.close();
     });
   }
 
-  onClosed(listener: () => void): void {
-    if (this.ws.readyState === this.ws.CLOSED) {
-      listener();
-    } else {
-      this.closeListeners.push(listener);
+  // ---- SessionOutput -------------------------------------------------------------------------
+
+  messages(frame: string): void {
+    // The fan-out hands the same frame string to every subscriber of a channel in one flush:
+    // encode it to UTF-8 once, not once per client (fan-out ceiling 12M -> 20M deliveries/s, BENCHMARKS.md).
+    if (frame !== lastFrame) {
+      lastFrame = frame;
+      lastFrameBuffer = Buffer.from(frame);
     }
+    this.ws.send(lastFrameBuffer, { binary: false });
   }
 
-  dispose(): void {
-    this.closed = true;
-    clearTimeout(this.authTimer);
-    this.o.hub.removeSink(this);
+  control(frame: ServerFrame): void {
+    this.ws.send(JSON.stringify(frame));
   }
 
   queuedBytes(): number {
     return this.ws.bufferedAmount;
   }
 
-  sendMessages(frame: string): boolean {
-    if (this.closed) {
-      return false;
-    }
-    // The hub hands the same frame string to every subscriber of a channel in one flush; encode it
-    // to UTF-8 once, not once per client (measured: fan-out ceiling 12M -> 20M deliveries/s, BENCHMARKS.md).
-    if (frame !== lastFrame) {
-      lastFrame = frame;
-      lastFrameBuffer = Buffer.from(frame);
-    }
-    this.ws.send(lastFrameBuffer, { binary: false });
-    if (this.ws.bufferedAmount > this.maxQueueBytes) {
-      this.o.metrics.slowDisconnects.inc({ transport: 'ws' });
-      this.close(CloseCode.SlowConsumer, 'slow consumer: send queue over ws.maxQueueBytes; reconnect and resume');
-      return false;
-    }
-    return true;
-  }
-
-  sendFrame(frame: ServerFrame): void {
-    if (!this.closed) {
-      this.ws.send(JSON.stringify(frame));
-    }
-  }
-
-  close(code: number, reason: string): void {
-    if (this.closed && code !== CloseCode.GoingAway) {
+  end(reason: EndReason | undefined): void {
+    clearTimeout(this.authTimer);
+    if (!reason || this.ws.readyState >= this.ws.CLOSING) {
       return;
     }
-    this.closed = true;
-    this.o.hub.removeSink(this);
-    this.ws.close(code, reason.slice(0, 120));
-    // A peer that does not answer the close handshake is cut after a grace period.
-    setTimeout(() => this.ws.terminate(), 2_000).unref();
+    this.ws.close(reason.closeCode, reason.message.slice(0, 120));
+    // A peer that does not answer the close handshake is cut after a grace period, longer when
+    // its close frame waits behind a long queue (so a slow reader still reads 4008).
+    const grace = Math.min(CLOSE_GRACE_MAX_MS, Math.max(CLOSE_GRACE_MIN_MS, (this.ws.bufferedAmount / (1 << 20)) * CLOSE_GRACE_MS_PER_MIB));
+    setTimeout(() => this.ws.terminate(), grace).unref();
+  }
+
+  // ---- connection ----------------------------------------------------------------------------
+
+  onClosed(listener: () => void): void {
+    if (this.ws.readyState === this.ws.CLOSED) {
+      listener();
+    } else {
+      this.ws.once('close', listener);
+    }
+  }
+
+  /** Server shutdown: 1001 to every client, whatever state it is in. */
+  goAway(): void {
+    if (this.session.closed) {
+      if (this.ws.readyState < this.ws.CLOSING) {
+        this.ws.close(CloseCode.GoingAway, 'server shutting down: reconnect and resume');
+      }
+      return;
+    }
+    this.session.close({
+      closeCode: CloseCode.GoingAway,
+      errorCode: ErrorCode.StoreUnavailable,
+      message: 'server shutting down: reconnect and resume',
+    });
   }
 
   terminate(): void {
@@ -131,15 +153,12 @@ export class WsSession implements Sink {
   }
 
   heartbeat(now: number, intervalMs: number, timeoutMs: number): void {
-    if (this.closed) {
+    if (this.session.closed) {
       return;
     }
     if (this.awaitingPongSince && now - this.awaitingPongSince >= timeoutMs) {
-      this.o.logger.debug({ event: 'ws_heartbeat_timeout', client: this.id }, 'no pong: closing');
-      this.closed = true;
-      this.o.hub.removeSink(this);
-      this.ws.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout');
-      setTimeout(() => this.ws.terminate(), 1_000).unref();
+      this.o.logger.debug({ event: 'ws_heartbeat_timeout', client: this.o.remote }, 'no pong: closing');
+      this.session.close({ closeCode: CloseCode.HeartbeatTimeout, errorCode: ErrorCode.Internal, message: 'heartbeat timeout' });
       return;
     }
     if (!this.awaitingPongSince && now - this.lastPingAt >= intervalMs) {
@@ -147,24 +166,25 @@ export class WsSession implements Sink {
       this.awaitingPongSince = now;
       this.ws.ping();
     }
-    if (this.principal.expiresAt !== undefined && now >= this.principal.expiresAt) {
-      this.close(CloseCode.Unauthorized, 'token expired');
-    }
   }
 
   private error(code: ErrorCode, message: string, id?: number | string, channel?: string): void {
     this.o.metrics.wsErrors.inc({ code });
-    this.sendFrame({ type: 'error', ...(id === undefined ? {} : { id }), code, message, ...(channel ? { channel } : {}) });
+    this.session.control({ type: 'error', ...(id === undefined ? {} : { id }), code, message, ...(channel ? { channel } : {}) });
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.closed) {
+    if (this.session.closed) {
       return;
     }
     const rate = this.o.frameLimiter?.take() ?? 'accept';
     if (rate !== 'accept') {
       if (rate === 'close') {
-        this.close(CloseCode.RateLimited, 'rate limited: too many frames (auth.limits.wsMessagesPerSecond)');
+        this.session.close({
+          closeCode: CloseCode.RateLimited,
+          errorCode: ErrorCode.RateLimited,
+          message: 'rate limited: too many frames (auth.limits.wsMessagesPerSecond)',
+        });
       } else if (rate === 'refuse') {
         this.error(ErrorCode.RateLimited, 'rate limited: frames are dropped until the rate falls under auth.limits.wsMessagesPerSecond');
       }
@@ -194,14 +214,14 @@ export class WsSession implements Sink {
       case 'unsubscribe':
         if (typeof f.channel !== 'string') {
           this.error(ErrorCode.BadRequest, 'unsubscribe needs "channel" (string)', id);
-        } else if (this.o.hub.unsubscribe(this, f.channel)) {
-          this.sendFrame({ type: 'unsubscribed', ...(id === undefined ? {} : { id }), channel: f.channel });
+        } else if (this.session.unsubscribe(f.channel)) {
+          this.session.control({ type: 'unsubscribed', ...(id === undefined ? {} : { id }), channel: f.channel });
         } else {
           this.error(ErrorCode.NotSubscribed, `not subscribed to ${f.channel}`, id, f.channel);
         }
         return;
       case 'ping':
-        this.sendFrame({ type: 'pong', ...(id === undefined ? {} : { id }), ts: Date.now() });
+        this.session.control({ type: 'pong', ...(id === undefined ? {} : { id }), ts: Date.now() });
         return;
       case 'auth':
         this.authenticate(f, id);
@@ -217,7 +237,7 @@ export class WsSession implements Sink {
       return;
     }
     const channel = f.channel;
-    let since: Since | undefined;
+    let since;
     try {
       since = parseSince(f.since);
     } catch (err) {
@@ -228,17 +248,14 @@ export class WsSession implements Sink {
       this.error(ErrorCode.Unauthorized, 'authenticate first: send {"op":"auth","token"}', id, channel);
       return;
     }
-    // Read the principal at each decision: pattern subscriptions check channels created later.
-    this.o.hub
-      .subscribe(this, channel, since, id, (c) => this.principal.canSubscribe(c))
-      .catch((err: unknown) => {
-        if (err instanceof SgError) {
-          this.error(err.code, err.message, id, channel);
-        } else {
-          this.o.logger.error({ err, channel }, 'subscribe failed');
-          this.error(ErrorCode.Internal, 'subscribe failed', id, channel);
-        }
-      });
+    this.session.subscribe(channel, since, id).catch((err: unknown) => {
+      if (err instanceof SgError) {
+        this.error(err.code, err.message, id, channel);
+      } else {
+        this.o.logger.error({ err, channel }, 'subscribe failed');
+        this.error(ErrorCode.Internal, 'subscribe failed', id, channel);
+      }
+    });
   }
 
   private authenticate(f: Record<string, unknown>, id: number | string | undefined): void {
@@ -246,9 +263,9 @@ export class WsSession implements Sink {
       this.error(ErrorCode.BadRequest, 'auth needs "token" (string)', id);
       return;
     }
-    this.o.auth.fromToken(f.token, { transport: 'ws' }).then(
+    this.o.auth.fromToken(f.token, { transport: 'ws', remote: this.o.remote }).then(
       (p) => {
-        if (this.closed) {
+        if (this.session.closed) {
           return;
         }
         // A refresh must come from the same key: a connection does not change hands.
@@ -260,7 +277,9 @@ export class WsSession implements Sink {
         }
         clearTimeout(this.authTimer);
         this.principal = p;
-        this.sendFrame({ type: 'auth_ok', ...(id === undefined ? {} : { id }), expiresAt: p.expiresAt ?? 0 });
+        this.session.control({ type: 'auth_ok', ...(id === undefined ? {} : { id }), expiresAt: p.expiresAt ?? 0 });
+        // Channels the new token no longer allows are dropped; the session ends at its expiry.
+        this.session.setPrincipal(p);
       },
       (err: unknown) => {
         const e = err instanceof SgError ? err : sgError(ErrorCode.Unauthorized, 'invalid token');
@@ -268,39 +287,9 @@ export class WsSession implements Sink {
         // Never authenticated: nothing to keep open for. An authenticated connection keeps its
         // current token until it expires (a failed refresh can be retried).
         if (this.principal.via === 'none') {
-          this.close(CloseCode.Unauthorized, e.message);
+          this.session.close({ closeCode: CloseCode.Unauthorized, errorCode: e.code, message: e.message });
         }
       },
     );
   }
-}
-
-/** Validates the `since` of a subscribe frame (docs/protocol.md, "Start positions"). */
-export function parseSince(v: unknown): Since | undefined {
-  if (v === undefined || v === null || v === 'latest') {
-    return undefined;
-  }
-  if (typeof v !== 'object' || Array.isArray(v)) {
-    throw new Error('since must be an object: {"epoch","offset"}, {"time"} or {"last"}');
-  }
-  const s = v as Record<string, unknown>;
-  if ('epoch' in s || 'offset' in s) {
-    if (typeof s.epoch !== 'string' || !Number.isSafeInteger(s.offset) || (s.offset as number) < 0) {
-      throw new Error('since.epoch must be a string and since.offset an integer >= 0');
-    }
-    return { epoch: s.epoch, offset: s.offset as number };
-  }
-  if ('time' in s) {
-    if (typeof s.time !== 'number' || !Number.isFinite(s.time)) {
-      throw new Error('since.time must be ms since the Unix epoch');
-    }
-    return { time: s.time };
-  }
-  if ('last' in s) {
-    if (!Number.isSafeInteger(s.last) || (s.last as number) < 0) {
-      throw new Error('since.last must be an integer >= 0');
-    }
-    return { last: s.last as number };
-  }
-  throw new Error('since must be {"epoch","offset"}, {"time"} or {"last"}');
 }
