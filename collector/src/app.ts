@@ -119,6 +119,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       channel: (name) => registry.get(name),
       channels: () => registry.all(),
       latestByKey: (channel) => log.latestByKey(channel),
+      read: (channel, options) => log.read(channel, options),
       dueExpiries: (now, limit) => log.dueExpiries(now, limit),
       logger,
       metrics: metrics.registry,

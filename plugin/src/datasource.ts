@@ -21,7 +21,14 @@ import { type ClientOptions, ProtocolClient, type WebSocketCtor } from '@streamg
 import { ConnectionState, type StateChange } from './live/connection-state';
 import { checkConnection } from './live/check-connection';
 import { type TargetSpec, targetStream } from './stream/target-stream';
-import { DEFAULT_OPTIONS, DEFAULT_QUERY, QUERY_LIMITS, type SgDataSourceOptions, type SgQuery } from './types';
+import {
+  DEFAULT_OPTIONS,
+  DEFAULT_QUERY,
+  QUERY_LIMITS,
+  type SgDataSourceOptions,
+  type SgQuery,
+  renderInterval,
+} from './types';
 import { parseVariableQuery } from './variables/variable-query';
 
 /** What Node tests (and the browser test host) inject; in Grafana every entry has a browser default. */
@@ -64,6 +71,7 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
   private readonly WebSocketImpl?: WebSocketCtor;
   private readonly pollIntervalMs: number;
   private readonly tokenTtlSeconds: number;
+  private readonly renderIntervalMs: number;
   private readonly directUrl?: string;
   private _manager?: ProtocolClient;
 
@@ -92,6 +100,7 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
     this.WebSocketImpl = deps.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
     this.pollIntervalMs = jsonData.pollIntervalMs || DEFAULT_OPTIONS.pollIntervalMs;
     this.tokenTtlSeconds = jsonData.tokenTtlSeconds || DEFAULT_OPTIONS.tokenTtlSeconds;
+    this.renderIntervalMs = renderInterval(jsonData.renderIntervalMs);
     this.directUrl = jsonData.directUrl;
     this.api = new CollectorApi(this.endpoints.restBase, this.fetchImpl);
     this.annotations = {
@@ -187,7 +196,7 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
           api: this.api,
           manager: () => this.manager,
           pollIntervalMs: this.pollIntervalMs,
-          minEmitIntervalMs: this.deps.minEmitIntervalMs,
+          minEmitIntervalMs: this.deps.minEmitIntervalMs ?? this.renderIntervalMs,
         });
       });
     return streams.length ? merge(...streams) : of({ data: [] });

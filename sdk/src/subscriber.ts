@@ -4,14 +4,17 @@
  * any number of subscriptions, auth before subscribe (getToken), reconnect with capped
  * full-jitter backoff, and resume: after a reconnect each channel continues from the last offset it
  * delivered, so nothing is missed or delivered twice while the collector keeps the history.
+ * When upgrades are refused while REST answers (a proxy), REST polling over the history endpoint
+ * carries the subscriptions (state `polling`) and the socket is retried (rest-reader.ts).
  * Patterns resume by time and drop what was already delivered. State and entity channels deliver
  * their snapshot first (`ctx.snapshot`).
  */
 import { ConnectionState as State, ProtocolClient } from '@streamgauge/client';
 import type { WebSocketLike } from '@streamgauge/client';
 import type { MessageItem, Since, SubscribedFrame } from '@streamgauge/protocol';
+import { createRestReader, restUrlFromWsUrl } from './rest-reader';
 
-/** idle | connecting | connected | reconnecting | closed (the core's states; `polling` needs REST, which the SDK does not use). */
+/** idle | connecting | connected | reconnecting | polling (REST fallback) | closed: the core's states. */
 export type ConnectionState = State;
 
 export type { WebSocketLike };
@@ -33,6 +36,20 @@ export interface SubscriberOptions {
   /** Reconnect backoff base and cap, ms (defaults 250 and 10,000). */
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
+  /**
+   * The collector's HTTP base URL for REST reads: filling holes and the polling fallback (default:
+   * `url` with ws→http, wss→https and without the trailing `/ws`). `false`: no REST reads at all.
+   * REST authenticates with `apiKey` only (a `getToken` token is for the socket).
+   */
+  restUrl?: string | false;
+  /** fetch implementation for REST reads (default: the global one). */
+  fetch?: typeof fetch;
+  /** Polling fallback: REST polling interval, ms (default 1,000). */
+  pollIntervalMs?: number;
+  /** Polling fallback: consecutive failed WebSocket connects (while REST answers) before polling (default 3). */
+  fallbackAfterFailures?: number;
+  /** Polling fallback: while polling, how often the WebSocket is tried again, ms (default 15,000). */
+  wsRetryIntervalMs?: number;
 }
 
 export interface MessagesContext {
@@ -76,6 +93,10 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     throw new TypeError('no WebSocket implementation: pass options.WebSocket (in Node 20: the ws package)');
   }
   const getToken = options.getToken;
+  const rest =
+    options.restUrl === false
+      ? undefined
+      : createRestReader({ url: options.restUrl ?? restUrlFromWsUrl(options.url), apiKey: options.apiKey, fetch: options.fetch });
   const client = new ProtocolClient({
     wsUrl: options.url,
     WebSocket: Ctor,
@@ -85,6 +106,10 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     maxReconnectDelayMs: options.reconnectMaxMs ?? 10_000,
     // An application's subscription stays until it unsubscribes; no idle grace is needed.
     idleCloseMs: 0,
+    rest,
+    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    ...(options.fallbackAfterFailures !== undefined ? { fallbackAfterFailures: options.fallbackAfterFailures } : {}),
+    ...(options.wsRetryIntervalMs !== undefined ? { wsRetryIntervalMs: options.wsRetryIntervalMs } : {}),
   });
   const active = new Set<string>();
   return {

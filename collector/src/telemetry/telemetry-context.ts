@@ -3,7 +3,7 @@ import type { PublishItem, PublishResult } from '@streamgauge/protocol';
 import type { Channel } from '../channels/channel-registry';
 import type { ChannelDefinition } from '../config/defaults';
 import type { AppendListener } from '../hub/hub';
-import type { DueExpiry, StoredMessage } from '../log/event-log';
+import type { DueExpiry, ReadOptions, ReadResult, StoredMessage } from '../log/event-log';
 import type { Logger } from '../logger';
 
 /**
@@ -18,8 +18,13 @@ export interface TelemetryContext {
    * deadline in the store is still that one.
    */
   publish(items: PublishItem[], ifExpiresAt?: readonly number[]): Promise<PublishResult[]>;
-  /** Every message appended (locally or by another instance), in offset order per channel; returns the unlisten. */
+  /**
+   * Every message appended (locally or by another instance); returns the unlisten. With Redis the
+   * two can arrive out of offset order (in-order.ts puts them back in order).
+   */
   onAppend(listener: AppendListener): () => void;
+  /** Reads a channel's history (EventLog.read): fills a gap in what onAppend delivered. */
+  read(channel: string, options: ReadOptions): Promise<ReadResult>;
   channel(name: string): Channel | undefined;
   channels(): Iterable<Channel>;
   /** Latest live message per key of a state or entity channel. */

@@ -5,7 +5,7 @@
  * - keeps entity aggregates current in their state channels (entity-aggregator.ts),
  * - moves the metrics of the metric rules (metric-rules.ts) and `streamgauge_alerts_firing`.
  * It reads every appended message through ctx.onAppend, so publishes from REST, WebSocket, sources
- * and itself are all seen, in offset order per channel. It gets a narrow TelemetryContext and the
+ * and itself are all seen, applied in offset order per keyed channel (in-order.ts). It gets a narrow TelemetryContext and the
  * config sections it reads, not the hub or the whole config.
  *
  * Derived work runs on one instance of a cluster at a time: the holder of the lease `telemetry`
@@ -24,6 +24,7 @@ import { ConfigError, SgError } from '../errors';
 import type { StoredMessage } from '../log/event-log';
 import type { Ownership } from '../cluster/ownership';
 import { ALERTS_CHANNEL } from './alerts-channel';
+import { InOrder } from './in-order';
 import type { TelemetryContext } from './telemetry-context';
 import type { EntityAggregateRule, MetricRule } from './config';
 import { telemetryConfigProblems } from './config';
@@ -177,44 +178,60 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
     a.markAllDirty();
   }
 
+  /** Applies one message to the tracked keys, the aggregates and the metric rules. */
+  const applyMessage = (c: Channel, keys: ChannelKeys | undefined, rules: readonly CompiledRule[], m: StoredMessage): void => {
+    let data = parseData(m);
+    if (!data) {
+      return;
+    }
+    let firstTs: number | undefined;
+    if (keys && m.key !== undefined) {
+      const aggs = c.kind === 'entity' ? aggsFor(c.name) : [];
+      if (m.deleted) {
+        const prev = keys.delete(m.key);
+        if (prev) {
+          data = { ...prev.data, ...data };
+          firstTs = prev.firstTs;
+          aggs.forEach((a) => a.remove(prev, m.ts));
+        }
+      } else {
+        // Expiry deadlines live in the store (EventLog.dueExpiries), not here.
+        const r = keys.upsert(m.key, data, m.offset, m.ts, undefined);
+        if (r.tracked) {
+          const d = data;
+          aggs.forEach((a) => a.upsert(d, r.prev));
+        }
+      }
+    }
+    for (const rule of rules) {
+      rule.apply({ channel: c.name, kind: c.kind, deleted: m.deleted === true, ts: m.ts, data, firstTs });
+    }
+  };
+  // Keyed channels are applied strictly in offset order (in-order.ts: with Redis, an instance's own
+  // appends and other instances' notices can arrive out of order).
+  const ordered = new Map<string, InOrder>();
+  const orderFor = (c: Channel, keys: ChannelKeys): InOrder => {
+    let q = ordered.get(c.name);
+    if (!q) {
+      q = new InOrder({
+        applied: keys.appliedOffset,
+        read: async (after) => (await ctx.read(c.name, { after, limit: config.limits.maxBatch })).messages,
+        apply: (m) => applyMessage(c, keys, rulesFor(c.name), m),
+        onError: (err) => logger.warn({ err, channel: c.name }, 'telemetry could not read a gap from the log; going on after it'),
+      });
+      ordered.set(c.name, q);
+    }
+    return q;
+  };
+
   const onMessages = (c: Channel, msgs: StoredMessage[]): void => {
     const rules = rulesFor(c.name);
     const keys = c.kind === 'stream' ? undefined : keysFor(c);
-    if (!keys && rules.length === 0) {
-      return;
+    if (keys) {
+      orderFor(c, keys).push(msgs);
+    } else if (rules.length > 0) {
+      msgs.forEach((m) => applyMessage(c, undefined, rules, m));
     }
-    const aggs = keys && c.kind === 'entity' ? aggsFor(c.name) : [];
-    msgs.forEach((m) => {
-      if (keys && m.offset <= keys.appliedOffset) {
-        return;
-      }
-      let data = parseData(m);
-      if (!data) {
-        return;
-      }
-      let firstTs: number | undefined;
-      if (keys && m.key !== undefined) {
-        keys.appliedOffset = m.offset;
-        if (m.deleted) {
-          const prev = keys.delete(m.key);
-          if (prev) {
-            data = { ...prev.data, ...data };
-            firstTs = prev.firstTs;
-            aggs.forEach((a) => a.remove(prev, m.ts));
-          }
-        } else {
-          // Expiry deadlines live in the store (EventLog.dueExpiries), not here.
-          const r = keys.upsert(m.key, data, m.offset, m.ts, undefined);
-          if (r.tracked) {
-            const d = data;
-            aggs.forEach((a) => a.upsert(d, r.prev));
-          }
-        }
-      }
-      for (const rule of rules) {
-        rule.apply({ channel: c.name, kind: c.kind, deleted: m.deleted === true, ts: m.ts, data, firstTs });
-      }
-    });
   };
   const unlisten = ctx.onAppend((c, msgs) => {
     try {

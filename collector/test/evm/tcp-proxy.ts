@@ -7,6 +7,8 @@ import { type Server, type Socket, connect, createServer } from 'node:net';
 
 export interface TcpProxy {
   readonly port: number;
+  /** Client connections open now (what the RPC side would count). */
+  readonly connections: number;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -14,14 +16,19 @@ export interface TcpProxy {
 export function createTcpProxy(port: number, targetPort: number): TcpProxy {
   let server: Server | undefined;
   const sockets = new Set<Socket>();
+  const clients = new Set<Socket>();
   return {
     port,
+    get connections() {
+      return clients.size;
+    },
     start() {
       return new Promise((resolve, reject) => {
         const s = createServer((client) => {
           const upstream = connect(targetPort, '127.0.0.1');
           sockets.add(client);
           sockets.add(upstream);
+          clients.add(client);
           client.pipe(upstream);
           upstream.pipe(client);
           const end = (): void => {
@@ -29,6 +36,7 @@ export function createTcpProxy(port: number, targetPort: number): TcpProxy {
             upstream.destroy();
             sockets.delete(client);
             sockets.delete(upstream);
+            clients.delete(client);
           };
           client.on('error', end).on('close', end);
           upstream.on('error', end).on('close', end);
@@ -46,6 +54,7 @@ export function createTcpProxy(port: number, targetPort: number): TcpProxy {
           s.destroy();
         }
         sockets.clear();
+        clients.clear();
         if (!server) {
           resolve();
           return;

@@ -168,7 +168,9 @@ describe('built plugin in Chromium, proxy mode (everything through the Grafana-l
     await p.waitForSelector('[data-testid="config-editor"] label');
     const labels = await texts(p, '[data-testid="config-editor"] label');
     // `*`: Collector URL is a required field.
-    expect(labels).toEqual(expect.arrayContaining(['Access', 'Collector URL *', 'API key', 'Polling interval (ms)']));
+    expect(labels).toEqual(
+      expect.arrayContaining(['Access', 'Collector URL *', 'API key', 'Polling interval (ms)', 'Render interval (ms)'])
+    );
     // The collector URL comes from jsonData; the key is only flagged as configured (secureJsonFields).
     const values = await p.$$eval('[data-testid="config-editor"] input', (els) =>
       els.map((e) => (e as HTMLInputElement).value)

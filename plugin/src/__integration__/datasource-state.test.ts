@@ -141,6 +141,24 @@ describe('current state through the real DataSource', () => {
     expect(snap.messages.map((m) => m.key)).toEqual(['c2']);
   });
 
+  test('behaviour: "changes" of an entity channel shows a delete and a TTL expiry as rows with the deleted marker', async () => {
+    const w = query([{ channel: 'st/connections', view: 'changes', filter: 'id = c7', bufferSize: 1000 }]);
+    await waitFor('live', () => w.frame() !== undefined);
+    await send([{ channel: 'st/connections', data: { id: 'c7', country: 'FR', bitrate_bps: 7 } }]);
+    await waitFor('the insert', () => rows(w).length === 1);
+    await send([{ channel: 'st/connections', key: 'c7', delete: true, data: { reason: 'closed' } }]);
+    await waitFor('the delete', () => rows(w).length === 2);
+    await send([{ channel: 'st/connections', ttl: 0.5, data: { id: 'c7', country: 'FR', bitrate_bps: 8 } }]);
+    // The collector publishes the expiry as a delete (reason "expired"): a row of its own too.
+    await waitFor('the expiry', () => rows(w).length === 4, 15_000);
+    expect(rows(w).map((r) => [r.id, r.deleted, r.country ?? null, r.bitrate_bps ?? null])).toEqual([
+      ['c7', false, 'FR', 7],
+      ['c7', true, null, null],
+      ['c7', false, 'FR', 8],
+      ['c7', true, null, null],
+    ]);
+  });
+
   test('behaviour: a query that is not live shows the state as of the range end', async () => {
     const end = Date.now();
     await new Promise((r) => setTimeout(r, 20));

@@ -1,7 +1,7 @@
 import React, { ChangeEvent } from 'react';
 import { InlineField, Input, RadioButtonGroup, SecretInput } from '@grafana/ui';
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
-import { AccessMode, DEFAULT_OPTIONS, SgDataSourceOptions, SgSecureJsonData } from '../types';
+import { AccessMode, DEFAULT_OPTIONS, RENDER_INTERVAL_LIMITS, SgDataSourceOptions, SgSecureJsonData } from '../types';
 
 interface Props extends DataSourcePluginOptionsEditorProps<SgDataSourceOptions, SgSecureJsonData> {}
 
@@ -93,6 +93,22 @@ export function ConfigEditor({ onOptionsChange, options }: Props) {
           value={jsonData.pollIntervalMs ?? DEFAULT_OPTIONS.pollIntervalMs}
           onChange={(e: ChangeEvent<HTMLInputElement>) =>
             setJson({ pollIntervalMs: Number(e.target.value) || undefined })
+          }
+        />
+      </InlineField>
+      <InlineField
+        label="Render interval (ms)"
+        labelWidth={20}
+        tooltip={`At most one new frame per panel query per interval (${RENDER_INTERVAL_LIMITS.minMs} to ${RENDER_INTERVAL_LIMITS.maxMs} ms)`}
+      >
+        <Input
+          type="number"
+          width={12}
+          min={RENDER_INTERVAL_LIMITS.minMs}
+          max={RENDER_INTERVAL_LIMITS.maxMs}
+          value={jsonData.renderIntervalMs ?? DEFAULT_OPTIONS.renderIntervalMs}
+          onChange={(e: ChangeEvent<HTMLInputElement>) =>
+            setJson({ renderIntervalMs: Number(e.target.value) || undefined })
           }
         />
       </InlineField>

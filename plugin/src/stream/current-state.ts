@@ -51,7 +51,7 @@ export class CurrentStateBuilder {
       throw new RangeError(`maxKeys must be an integer >= 1, got ${o.maxKeys}`);
     }
     this.schema = o.schema;
-    this.predicate = compileFilter(o.filter);
+    this.predicate = compileFilter(o.filter, o.schema.keyField);
     this.specs = fieldSpecs(o.schema, { fields: o.fields, kind: o.kind });
   }
 

@@ -85,7 +85,15 @@ export interface FieldMappingOptions {
   kind?: ChannelKind;
   /** Annotation frames: add `text` (from textField, default `message`, else the data as JSON) and `tags`. */
   annotation?: { textField?: string; tags?: string[] };
+  /**
+   * Entity channels shown as changes: add a boolean column (DELETED_FIELD) that is true on the row
+   * of a delete (or a TTL expiry), so a deletion is a row of its own rather than a silent gap.
+   */
+  deletedMarker?: boolean;
 }
+
+/** The deleted marker's column; `_deleted` when the schema has a field of that name already. */
+export const DELETED_FIELD = 'deleted';
 
 /** True when the schema looks like log lines: the frame then asks for the logs visualisation. */
 export function isLogsSchema(schema: ChannelSchema): boolean {
@@ -96,7 +104,8 @@ export function isLogsSchema(schema: ChannelSchema): boolean {
 /**
  * Columns for a channel: time first (StreamingDataFrame trims its time window on the first time
  * field), then for log channels `message` and `level` (the logs panel reads the first string field
- * as the line), then the schema's fields in order; state and entity channels get their `key`.
+ * as the line), then the schema's fields in order; state and entity channels get their `key`, and
+ * entity changes the deleted marker after it.
  */
 export function fieldSpecs(schema: ChannelSchema, o: FieldMappingOptions = {}): FieldSpec[] {
   const timeField = schema.timeField ? schema.fields.find((f) => f.name === schema.timeField) : undefined;
@@ -122,10 +131,21 @@ export function fieldSpecs(schema: ChannelSchema, o: FieldMappingOptions = {}): 
   if (o.kind && o.kind !== 'stream' && !schema.keyField && !(keep && !keep.has('key'))) {
     specs.push({ name: 'key', type: FieldType.string, config: {}, read: (m) => m.key ?? null });
   }
+  if (o.deletedMarker && o.kind === 'entity') {
+    const name = schema.fields.some((f) => f.name === DELETED_FIELD) ? `_${DELETED_FIELD}` : DELETED_FIELD;
+    if (!(keep && !keep.has(name))) {
+      specs.push({ name, type: FieldType.boolean, config: {}, read: (m) => m.deleted === true });
+    }
+  }
   for (const f of rest) {
     const name = f.name;
     const type = f.type;
-    specs.push({ name, type: GRAFANA_TYPE[type], config: configOf(f), read: (m) => convert(type, m.data[name]) });
+    // A delete carries its key beside the data, not in it: the key field shows it all the same.
+    const read =
+      name === schema.keyField
+        ? (m: MessageItem) => convert(type, m.data[name] ?? m.key)
+        : (m: MessageItem) => convert(type, m.data[name]);
+    specs.push({ name, type: GRAFANA_TYPE[type], config: configOf(f), read });
   }
   if (o.annotation) {
     const textField = o.annotation.textField || 'message';

@@ -32,8 +32,6 @@ export interface FrameBuilderOptions {
   filter?: string;
   /** Annotation frames (field-mapping.ts). */
   annotation?: { textField?: string; tags?: string[] };
-  /** Skip entity deletes (they carry no values). Default true. */
-  skipDeletes?: boolean;
 }
 
 export const FRAME_BUILDER_DEFAULTS = {
@@ -47,7 +45,6 @@ export class FrameBuilder {
   private readonly predicate?: MessagePredicate;
   private readonly maxLength: number;
   private readonly maxDeltaMs: number;
-  private readonly skipDeletes: boolean;
   private notices: QueryResultMetaNotice[] = [];
   private streaming: StreamingDataFrame;
   /** Position of the last row appended: the de-duplication cursor. */
@@ -62,10 +59,14 @@ export class FrameBuilder {
     if (!Number.isSafeInteger(this.maxLength) || this.maxLength < 1) {
       throw new RangeError(`maxLength must be an integer >= 1, got ${o.maxLength}`);
     }
-    this.skipDeletes = o.skipDeletes ?? true;
-    this.predicate = compileFilter(o.filter);
+    this.predicate = compileFilter(o.filter, o.schema.keyField);
     this.schema = o.schema;
-    this.specs = fieldSpecs(o.schema, { fields: o.fields, kind: o.kind, annotation: o.annotation });
+    this.specs = fieldSpecs(o.schema, {
+      fields: o.fields,
+      kind: o.kind,
+      annotation: o.annotation,
+      deletedMarker: true,
+    });
     this.streaming = this.emptyFrame();
   }
 
@@ -126,7 +127,8 @@ export class FrameBuilder {
         continue;
       }
       last = m.offset;
-      if ((this.skipDeletes && m.deleted) || (this.predicate && !this.predicate(m))) {
+      // An entity delete is a row too (the deleted marker, field-mapping.ts): a changes view shows it.
+      if (this.predicate && !this.predicate(m)) {
         continue;
       }
       rows.push(m);
@@ -158,7 +160,12 @@ export class FrameBuilder {
 
   /** A schema with more fields (inferred later, or declared after a restart): keeps the rows by name. */
   setSchema(schema: ChannelSchema): boolean {
-    const next = fieldSpecs(schema, { fields: this.o.fields, kind: this.o.kind, annotation: this.o.annotation });
+    const next = fieldSpecs(schema, {
+      fields: this.o.fields,
+      kind: this.o.kind,
+      annotation: this.o.annotation,
+      deletedMarker: true,
+    });
     const same =
       next.length === this.specs.length &&
       next.every((s, i) => s.name === this.specs[i].name && s.type === this.specs[i].type);

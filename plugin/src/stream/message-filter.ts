@@ -61,12 +61,18 @@ function holds(c: FilterCondition, v: unknown): boolean {
   }
 }
 
-/** A predicate over messages; undefined when the filter is empty (no per-message cost). */
-export function compileFilter(text: string | undefined): MessagePredicate | undefined {
+/**
+ * A predicate over messages; undefined when the filter is empty (no per-message cost). `key`, and
+ * the channel's key field (`keyField`), read the message's key when the data lacks them: an entity
+ * delete carries its key beside the data, and a filter on the key must keep it.
+ */
+export function compileFilter(text: string | undefined, keyField?: string): MessagePredicate | undefined {
   const conditions = parseFilter(text);
   if (!conditions.length) {
     return undefined;
   }
   return (item) =>
-    conditions.every((c) => holds(c, c.field === 'key' && !(c.field in item.data) ? item.key : item.data[c.field]));
+    conditions.every((c) =>
+      holds(c, (c.field === 'key' || c.field === keyField) && !(c.field in item.data) ? item.key : item.data[c.field])
+    );
 }

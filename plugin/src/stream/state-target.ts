@@ -115,15 +115,18 @@ export function currentStateStream(
         return;
       }
       const manager = deps.manager();
-      const onState = () => {
+      // The first notice rides on the first emission below; later changes ask for one.
+      const onState = (first = false) => {
         const next = connectionNotice(manager, deps.pollIntervalMs);
         if (next?.text !== stateNotice?.text) {
           stateNotice = next;
-          throttle.schedule();
+          if (!first) {
+            throttle.schedule();
+          }
         }
       };
-      unlistenState = manager.onState(onState);
-      onState();
+      unlistenState = manager.onState(() => onState());
+      onState(true);
       emit(LoadingState.Streaming);
       unsubscribe = manager.subscribe(t.channel, position, {
         onMessages: (items, epoch, d) => {

@@ -2,11 +2,11 @@
 import type { QueryResultMetaNotice } from '@grafana/data';
 import type { ProtocolClient } from '@streamgauge/client';
 import type { CollectorApi } from '../api/collector-api';
-import type { QueryView } from '../types';
+import { DEFAULT_OPTIONS, type QueryView } from '../types';
 
 export const STREAM_DEFAULTS = {
-  /** Emissions per target at most one per this many ms (batched appends in between). */
-  minEmitIntervalMs: 100,
+  /** Emissions per target at most one per this many ms (the data source's renderIntervalMs). */
+  minEmitIntervalMs: DEFAULT_OPTIONS.renderIntervalMs,
 };
 
 export interface TargetSpec {

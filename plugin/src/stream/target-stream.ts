@@ -1,8 +1,9 @@
 /**
  * One Observable per query target. History for the dashboard's range first (so a reload, Explore
  * or a query edit never starts blank), then, for live targets, the shared socket from the exact
- * offset where history ended. Appends are batched and emitted at most every `minEmitIntervalMs`,
- * so 50+ messages/s do not re-render a panel 50 times a second. The teardown releases the channel
+ * offset where history ended. Appends are emitted at most every `minEmitIntervalMs` (the render
+ * interval, throttle.ts): a message after a quiet interval at once, a burst as one trailing
+ * emission, so 1,000 messages/s do not re-render a panel 1,000 times a second. The teardown releases the channel
  * subscription (reference-counted in the client core) and every timer.
  */
 import { type DataQueryResponse, LoadingState, type QueryResultMetaNotice } from '@grafana/data';
@@ -111,16 +112,19 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
         return;
       }
       const manager = deps.manager();
-      const onState = () => {
+      // The first notice rides on the first emission below; later changes ask for one.
+      const onState = (first = false) => {
         const next = connectionNotice(manager, deps.pollIntervalMs);
         if (next?.text !== stateNotice?.text) {
           stateNotice = next;
           applyNotices();
-          schedule();
+          if (!first) {
+            schedule();
+          }
         }
       };
-      unlistenState = manager.onState(onState);
-      onState();
+      unlistenState = manager.onState(() => onState());
+      onState(true);
       emit(LoadingState.Streaming);
       unsubscribe = manager.subscribe(t.channel, h.position, {
         onMessages: (items, epoch, info) => {

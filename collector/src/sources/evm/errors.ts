@@ -5,7 +5,9 @@
  */
 export type EvmErrorCode =
   /** The chain moved while a step read it (a block vanished): the step is retried. */
-  'EVM_CHAIN_MOVED';
+  | 'EVM_CHAIN_MOVED'
+  /** The source is stopping (collector stop or lease lost): nothing more is published. */
+  | 'EVM_STOPPED';
 
 export class EvmError extends Error {
   constructor(

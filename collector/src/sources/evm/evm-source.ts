@@ -4,7 +4,7 @@
  * The configuration is checked whole before any source is created: a problem is a ConfigError,
  * and the collector exits 78 at startup.
  */
-import type { PublishItem } from '@streamgauge/protocol';
+import type { PublishItem, PublishResult } from '@streamgauge/protocol';
 import type { DeepReadonly } from '../../config/deep-types';
 import { ConfigError } from '../../errors';
 import type { Source, SourceContext } from '../source';
@@ -13,6 +13,7 @@ import { type EvmChainConfig, type EvmConfig, evmConfigProblems, resolveChain } 
 import { evmMetrics, initChainMetrics, type SourceState } from './evm-metrics';
 import { type ChainReset, HeadFollower } from './head-follower';
 import { ReorgTracker, type TrackedBlock } from './reorg-tracker';
+import { EvmError } from './errors';
 import { ChainRpc } from './rpc-client';
 
 export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index: number): Source {
@@ -30,10 +31,17 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
         await ctx.declare(def);
       }
 
-      const publish = async (items: PublishItem[]): Promise<void> => {
+      // Every item carries a publish id (head-follower.ts): a batch retried after one of its
+      // chunks failed stores the chunks that made it only once.
+      const publish = async (items: PublishItem[]): Promise<PublishResult[]> => {
+        const results: PublishResult[] = [];
         for (let i = 0; i < items.length; i += ctx.maxBatch) {
-          await ctx.publish(items.slice(i, i + ctx.maxBatch));
+          if (ctx.signal.aborted) {
+            throw new EvmError('EVM_STOPPED', 'the EVM source is stopping');
+          }
+          results.push(...(await ctx.publish(items.slice(i, i + ctx.maxBatch))));
         }
+        return results;
       };
 
       let follower: HeadFollower | undefined;
@@ -55,7 +63,11 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
           ...extra,
         };
         statusQueue = statusQueue
-          .then(() => ctx.publish([{ channel: names.status, data }]))
+          // Not after the source stopped: with ownership another instance may hold the chain by
+          // now, and a late state from here would overwrite its. Status messages carry no id: a
+          // state that comes back (following, degraded, following) is a new fact, and a state
+          // channel keeps the latest anyway.
+          .then(() => (ctx.signal.aborted ? undefined : ctx.publish([{ channel: names.status, data }])))
           .then(
             () => undefined,
             (err: unknown) => logger.warn({ err, chain: chain.name }, 'evm: cannot publish status'),
@@ -96,6 +108,10 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
 
       // A reorg can orphan at most the window; read back twice that, as reorg replacements repeat numbers.
       const window = new ReorgTracker(chain.confirmations).capacity;
+      // The reorg sequence first, then the blocks: should another instance publish a reorg in
+      // between (an overlap at handover), this instance re-publishes the blocks with an older
+      // sequence, which are new hashes anyway, instead of missing that sequence (head-follower.ts).
+      const reorgSeq = (await ctx.read(names.reorgs, { limit: 1, tail: true })).messages[0]?.offset ?? 0;
       const restored = await readRecentBlocks(ctx, names.blocks, window * 2 + 8);
       const lastStatus = (await ctx.read(names.status, { limit: 1, tail: true })).messages[0];
       const storedGenesis = lastStatus ? ((JSON.parse(lastStatus.data) as { genesis?: string | null }).genesis ?? null) : null;
@@ -112,6 +128,9 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
         await ctx.publish([
           {
             channel: names.status,
+            // The status window was just emptied: this id only meets another instance's report of
+            // the same reset (an overlap at handover).
+            id: `reset:${reset.genesis}`,
             data: {
               chain: chain.name,
               state: 'reset',
@@ -135,6 +154,7 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
         logger,
         restored,
         storedGenesis,
+        reorgSeq,
         onState(s, d) {
           state = s;
           detail = d;
@@ -151,6 +171,9 @@ export function createEvmSource(chainConfig: DeepReadonly<EvmChainConfig>, index
           const stopped = stopFollower(); // sets the stop flag at once
           rpc.close(); // aborts requests in flight, so the follower does not wait for their timeouts
           await stopped;
+          // Again: a subscription or a request that was opening a socket when the first close ran
+          // may have put a new one in viem's cache.
+          rpc.close();
           await statusQueue;
         })());
       const onAbort = (): void => void stop();

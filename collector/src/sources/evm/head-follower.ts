@@ -18,8 +18,12 @@
  * retried from the tracker's tip after `pollIntervalMs` (viem retries each request and fails over
  * between endpoints); the state (following / degraded / down) goes to the status channel and to
  * streamgauge_evm_source_up.
+ *
+ * Every block, transaction, event and reorg message carries a publish id (publishIds below), so a
+ * publish that failed but was stored (a 503 from a hung Redis), a batch retried after one of its
+ * chunks failed, or two instances overlapping at a lease handover, each store a fact once.
  */
-import type { PublishItem } from '@streamgauge/protocol';
+import type { PublishItem, PublishResult } from '@streamgauge/protocol';
 import { type Hash, hexToNumber, numberToHex, type RpcLog, type RpcTransactionReceipt } from 'viem';
 import type { Logger } from '../../logger';
 import type { EvmChannelNames } from './channels';
@@ -58,13 +62,15 @@ export interface HeadFollowerOptions {
   rpc: ChainRpc;
   channels: EvmChannelNames;
   /** Publishes one block's (or one reorg's) messages, chunked to the batch limit by the caller. */
-  publish(items: PublishItem[]): Promise<void>;
+  publish(items: PublishItem[]): Promise<PublishResult[]>;
   metrics: EvmMetrics;
   logger: Logger;
   /** Published blocks read back from the log at start, oldest first. */
   restored: TrackedBlock[];
   /** Genesis hash stored for the chain (last status message), if any. */
   storedGenesis: string | null;
+  /** Offset of the last reorg message in the reorgs channel's epoch (0: none): the ids' reorg sequence. */
+  reorgSeq: number;
   /** Called on every state change (status channel). */
   onState(state: SourceState, detail: string): void;
   /** Starts a new epoch for the chain's channels and publishes the reset; resolves once done. */
@@ -90,6 +96,8 @@ export class HeadFollower {
   /** Compare genesis and the window's bottom block with the chain before the next step. */
   private checkReset = true;
   private genesis: string | null;
+  /** See publishIds: moves only when a reorg message was stored, and restarts at 0 with an epoch. */
+  private reorgSeq: number;
   private readonly label: { chain: string };
 
   constructor(private readonly o: HeadFollowerOptions) {
@@ -98,6 +106,7 @@ export class HeadFollower {
       this.tracker.restore(b);
     }
     this.genesis = o.storedGenesis;
+    this.reorgSeq = o.reorgSeq;
     this.label = { chain: o.chain.name };
   }
 
@@ -246,7 +255,7 @@ export class HeadFollower {
         return false; // the chain has not reached startBlock yet
       }
       const first = await this.getBlock(start);
-      await this.publishBlocks([await this.collect(first, undefined)]);
+      await this.publishBlocks([await this.collect(first, undefined, this.reorgSeq)]);
       return start < head;
     }
     if (head <= tip.number) {
@@ -278,7 +287,7 @@ export class HeadFollower {
         await this.reorg(b);
         return true;
       }
-      await this.publishBlocks([await this.collect(b, tip.timestamp)]);
+      await this.publishBlocks([await this.collect(b, tip.timestamp, this.reorgSeq)]);
     }
     return false;
   }
@@ -321,6 +330,7 @@ export class HeadFollower {
     this.o.logger.warn({ chain: this.o.chain.name, ...reset }, 'evm: the chain was reset; its channels start a new epoch');
     await this.o.onReset(reset);
     this.tracker.truncateAfter(-1);
+    this.reorgSeq = 0; // the reorgs channel starts over at offset 1 (and the id windows are empty)
     this.genesis = reset.genesis;
     this.belowWindow = 0;
     this.state = undefined; // the status channel starts over too: publish the state again
@@ -388,10 +398,13 @@ export class HeadFollower {
     }
     const orphanedBlocks = this.tracker.truncateAfter(ancestorNumber);
     const collected: BlockItems[] = [];
+    // The reorg message is expected at the next offset of the reorgs channel; its blocks carry that
+    // sequence already, since they are published with it.
+    const seq = this.reorgSeq + 1;
     try {
       let parentTs = ancestor?.timestamp;
       for (const r of fresh) {
-        const c = await this.collect(r, parentTs);
+        const c = await this.collect(r, parentTs, seq);
         collected.push(c);
         parentTs = c.block.timestamp;
       }
@@ -416,7 +429,13 @@ export class HeadFollower {
       beyondConfirmations: beyond,
     };
     try {
-      await this.publishBlocks(collected, { channel: this.o.channels.reorgs, data: reorgMessage });
+      const results = await this.publishBlocks(collected, {
+        channel: this.o.channels.reorgs,
+        id: publishIds.reorg(seq, reorgMessage.newHead, reorgMessage.newHeadNumber),
+        data: reorgMessage,
+      });
+      // Where it was stored (or found, when a retry or another instance stored it first).
+      this.reorgSeq = results[0].offset;
     } catch (err) {
       for (const o of orphanedBlocks) {
         this.tracker.restore(o);
@@ -428,8 +447,11 @@ export class HeadFollower {
     this.o.logger.warn({ chain: this.o.chain.name, ...reorgMessage, orphanedHashes: undefined }, 'evm: reorg');
   }
 
-  /** Fetches what the block's messages need (receipts of watched transactions, logs of watched contracts). */
-  private async collect(b: ChainBlock, parentTimestamp: number | undefined): Promise<BlockItems> {
+  /**
+   * Fetches what the block's messages need (receipts of watched transactions, logs of watched
+   * contracts). `seq`: the reorg sequence its ids carry.
+   */
+  private async collect(b: ChainBlock, parentTimestamp: number | undefined, seq: number): Promise<BlockItems> {
     const chain = this.o.chain;
     const message = mapBlock(b, parentTimestamp);
     const items: PublishItem[] = [];
@@ -445,7 +467,11 @@ export class HeadFollower {
           throw new EvmError('EVM_CHAIN_MOVED', `receipt of ${t.hash} vanished while reading block ${message.number}`);
         }
         if (touchesWatched(t, r, chain.watched)) {
-          items.push({ channel: this.o.channels.transactions, data: mapTransaction(t, r, message.number, message.timestamp) });
+          items.push({
+            channel: this.o.channels.transactions,
+            id: publishIds.transaction(t.hash, seq),
+            data: mapTransaction(t, r, message.number, message.timestamp),
+          });
         }
       });
     }
@@ -463,7 +489,7 @@ export class HeadFollower {
         try {
           const data = decodeEvent(c, log, message.timestamp);
           if (data) {
-            items.push({ channel: this.o.channels.events, data });
+            items.push({ channel: this.o.channels.events, id: publishIds.event(b.hash, log.logIndex ?? '0x0', seq), data });
             events.push({ contract: c.name, event: data.event as string });
           }
         } catch (err) {
@@ -475,7 +501,7 @@ export class HeadFollower {
         }
       }
     }
-    items.unshift({ channel: this.o.channels.blocks, data: message });
+    items.unshift({ channel: this.o.channels.blocks, id: publishIds.block(b.hash, seq), data: message });
     return {
       block: { number: message.number, hash: message.hash, parentHash: message.parentHash, timestamp: hexToNumber(b.timestamp) },
       message,
@@ -484,12 +510,18 @@ export class HeadFollower {
     };
   }
 
-  /** Publishes (optionally a reorg message first, in the same batch), then moves the tracker and metrics. */
-  private async publishBlocks(blocks: BlockItems[], reorg?: PublishItem): Promise<void> {
-    const items = [...(reorg ? [reorg] : []), ...blocks.flatMap((b) => b.items)];
-    if (items.length > 0) {
-      await this.o.publish(items);
+  /**
+   * Publishes (optionally a reorg message first, in the same batch), then moves the tracker and
+   * metrics. Resolves with the acks, in item order.
+   */
+  private async publishBlocks(blocks: BlockItems[], reorg?: PublishItem): Promise<PublishResult[]> {
+    if (this.stopped) {
+      // A step that was past its last RPC request when the source stopped (the lease may be
+      // another instance's by now): publish nothing more.
+      throw new EvmError('EVM_STOPPED', 'the EVM source is stopping');
     }
+    const items = [...(reorg ? [reorg] : []), ...blocks.flatMap((b) => b.items)];
+    const results = items.length > 0 ? await this.o.publish(items) : [];
     const m = this.o.metrics;
     for (const b of blocks) {
       this.tracker.push(b.block);
@@ -511,8 +543,25 @@ export class HeadFollower {
         live.headTimestamp = b.block.timestamp;
       }
     }
+    return results;
   }
 }
+
+/**
+ * Publish ids: the same fact gets the same id on every instance and every retry, so the store
+ * keeps it once (docs/evm.md, "Publish ids"). A hash alone is not enough: after a reorg and a reorg
+ * back (A, then B, then A again) block A is published a second time, as a new fact that must be
+ * stored. So every id carries the reorg sequence: the offset of the last reorg message in the
+ * reorgs channel (0 before the first), which every instance reads back at start, and which a new
+ * epoch (chain reset) restarts along with the id windows. Ids stay under 128 characters.
+ */
+export const publishIds = {
+  block: (hash: string, seq: number): string => `block:${hash}:r${seq}`,
+  transaction: (hash: string, seq: number): string => `tx:${hash}:r${seq}`,
+  event: (blockHash: string, logIndex: string, seq: number): string => `log:${blockHash}:${hexToNumber(logIndex as Hash)}:r${seq}`,
+  /** The reorg stored at offset `seq` of the reorgs channel, to this new head. */
+  reorg: (seq: number, newHead: string | null, newHeadNumber: number): string => `reorg:r${seq}:${newHead ?? newHeadNumber}`,
+};
 
 /** `fn` over `items` with at most `limit` calls pending, results in order. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -124,6 +124,8 @@ export class ChainRpc {
       let lost = false;
       try {
         await this.verify(e);
+        // Closed meanwhile: subscribing now would open a socket after close() dropped them.
+        this.closing.signal.throwIfAborted();
         const value = e.inner({ retryCount: 0 }).value as {
           subscribe(a: {
             params: ['newHeads'];
@@ -196,6 +198,8 @@ export class ChainRpc {
         retryCount: 0,
         timeout,
         request: (async ({ method, params }: { method: string; params?: unknown }, options?: { signal?: AbortSignal }) => {
+          // After close() no request may open a socket (viem would cache a new one).
+          this.closing.signal.throwIfAborted();
           if (this.coolingDown(e)) {
             throw e.lastFailure!;
           }

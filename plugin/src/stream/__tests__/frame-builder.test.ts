@@ -136,6 +136,47 @@ describe('FrameBuilder field conversion', () => {
     expect(new FrameBuilder({ schema: { ...s, keyField: 'price' }, kind: 'state' }).fieldNames).not.toContain('key');
   });
 
+  test('entity changes: a delete is a row with the deleted marker and its key; other rows are false', () => {
+    const s: ChannelSchema = {
+      declared: true,
+      keyField: 'id',
+      fields: [
+        { name: 'id', type: 'string' },
+        { name: 'country', type: 'string' },
+      ],
+    };
+    const b = new FrameBuilder({ schema: s, kind: 'entity' });
+    expect(b.fieldNames).toEqual(['ts', 'deleted', 'id', 'country']);
+    expect(b.frame.fields.find((f) => f.name === 'deleted')!.type).toBe(FieldType.boolean);
+    b.append([
+      { offset: 1, ts: T0, key: 'c1', data: { id: 'c1', country: 'BR' } },
+      { offset: 2, ts: T0 + 1, key: 'c1', deleted: true, data: { reason: 'expired' } },
+      { offset: 3, ts: T0 + 2, key: 'c2', data: { id: 'c2', country: 'DE' } },
+    ]);
+    expect(b.length).toBe(3);
+    expect(column(b, 'deleted')).toEqual([false, true, false]);
+    expect(column(b, 'id')).toEqual(['c1', 'c1', 'c2']);
+    expect(column(b, 'country')).toEqual(['BR', null, 'DE']);
+    expect(column(b, 'ts')).toEqual([T0, T0 + 1, T0 + 2]);
+  });
+
+  test('entity changes: without a key field the key column comes first; a schema field named deleted keeps its name', () => {
+    const s: ChannelSchema = {
+      declared: true,
+      fields: [
+        { name: 'deleted', type: 'string' },
+        { name: 'n', type: 'number' },
+      ],
+    };
+    const b = new FrameBuilder({ schema: s, kind: 'entity' });
+    expect(b.fieldNames).toEqual(['ts', 'key', '_deleted', 'deleted', 'n']);
+    b.append([{ offset: 1, ts: T0, key: 'k', deleted: true, data: {} }]);
+    expect(column(b, 'key')).toEqual(['k']);
+    expect(column(b, '_deleted')).toEqual([true]);
+    // State channels have no deletes: no marker.
+    expect(new FrameBuilder({ schema: s, kind: 'state' }).fieldNames).toEqual(['ts', 'key', 'deleted', 'n']);
+  });
+
   test('keeps only the chosen fields, time always included', () => {
     const b = new FrameBuilder({ schema, fields: ['country'] });
     expect(b.fieldNames).toEqual(['ts', 'country']);

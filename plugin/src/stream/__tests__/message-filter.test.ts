@@ -25,6 +25,16 @@ describe('message filter', () => {
     expect(compileFilter('key = eth')!(m({ price: 1 }, 'eth'))).toBe(true);
   });
 
+  test("a filter on the channel's key field keeps an entity delete, whose data lacks the key", () => {
+    const del = { ...m({ reason: 'closed' }, 'c1'), deleted: true };
+    expect(compileFilter('id = c1', 'id')!(del)).toBe(true);
+    expect(compileFilter('id = c2', 'id')!(del)).toBe(false);
+    // Without the key field named, a field missing from the data matches nothing.
+    expect(compileFilter('id = c1')!(del)).toBe(false);
+    // The data's own value wins when present.
+    expect(compileFilter('id = c1', 'id')!(m({ id: 'c9' }, 'c1'))).toBe(false);
+  });
+
   test('an empty filter compiles to nothing', () => {
     expect(compileFilter('  ')).toBeUndefined();
   });

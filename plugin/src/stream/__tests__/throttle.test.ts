@@ -1,0 +1,147 @@
+import { createThrottle, type ThrottleTimers } from '../throttle';
+
+/** A fake clock: time moves only when the test says, and due timers fire in order as it passes. */
+function fakeClock() {
+  let t = 1_000_000;
+  let nextId = 1;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  const api: ThrottleTimers = {
+    setTimeout(fn, ms) {
+      const id = nextId++;
+      timers.set(id, { at: t + Math.max(0, ms), fn });
+      return id;
+    },
+    clearTimeout(h) {
+      timers.delete(h as number);
+    },
+  };
+  const advanceTo = (target: number) => {
+    for (;;) {
+      const due = [...timers.entries()].filter(([, v]) => v.at <= target).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) {
+        break;
+      }
+      timers.delete(due[0]);
+      t = due[1].at;
+      due[1].fn();
+    }
+    t = target;
+  };
+  return { now: () => t, timers: api, advanceTo, pending: () => timers.size };
+}
+
+/** A target in miniature: messages queue up, each run emits the whole queue at the clock's time. */
+function harness(minMs: number) {
+  const clock = fakeClock();
+  let queue: number[] = [];
+  const emissions: Array<{ at: number; items: number[] }> = [];
+  const throttle = createThrottle(
+    minMs,
+    clock.now,
+    () => {
+      emissions.push({ at: clock.now(), items: queue });
+      queue = [];
+    },
+    clock.timers
+  );
+  const arrive = (m: number) => {
+    queue.push(m);
+    throttle.schedule();
+  };
+  return { clock, throttle, emissions, arrive };
+}
+
+describe('render throttle (leading edge, one trailing emission)', () => {
+  test('behavior: the first message of a quiet period is emitted at once', () => {
+    const h = harness(30);
+    h.arrive(1);
+    expect(h.emissions).toEqual([{ at: h.clock.now(), items: [1] }]);
+    expect(h.clock.pending()).toBe(0);
+    // After a quiet interval, again at once.
+    h.clock.advanceTo(h.clock.now() + 30);
+    h.arrive(2);
+    expect(h.emissions.map((e) => e.items)).toEqual([[1], [2]]);
+  });
+
+  test('behavior: messages inside the interval coalesce into one trailing emission at its end', () => {
+    const h = harness(30);
+    const t0 = h.clock.now();
+    h.arrive(1);
+    h.clock.advanceTo(t0 + 5);
+    h.arrive(2);
+    h.clock.advanceTo(t0 + 12);
+    h.arrive(3);
+    h.arrive(4);
+    expect(h.emissions).toHaveLength(1);
+    h.clock.advanceTo(t0 + 29);
+    expect(h.emissions).toHaveLength(1);
+    h.clock.advanceTo(t0 + 30);
+    expect(h.emissions).toEqual([
+      { at: t0, items: [1] },
+      { at: t0 + 30, items: [2, 3, 4] },
+    ]);
+  });
+
+  test('behavior: under a steady flood, at most one emission per interval, nothing lost, the last message emitted', () => {
+    const minMs = 30;
+    const h = harness(minMs);
+    const t0 = h.clock.now();
+    // 1,000 msg/s in bursts of 10 every 10 ms (the browser bench's publisher), then irregular gaps.
+    let n = 0;
+    for (let ms = 0; ms < 2_000; ms += 10) {
+      h.clock.advanceTo(t0 + ms);
+      for (let k = 0; k < 10; k++) {
+        h.arrive(++n);
+      }
+    }
+    for (const gap of [1, 45, 3, 29, 31, 0, 70, 2]) {
+      h.clock.advanceTo(h.clock.now() + gap);
+      h.arrive(++n);
+    }
+    h.clock.advanceTo(h.clock.now() + 10 * minMs);
+    const all = h.emissions.flatMap((e) => e.items);
+    expect(all).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(h.emissions[h.emissions.length - 1].items).toContain(n);
+    for (let i = 1; i < h.emissions.length; i++) {
+      expect(h.emissions[i].at - h.emissions[i - 1].at).toBeGreaterThanOrEqual(minMs);
+    }
+    expect(h.emissions.every((e) => e.items.length > 0)).toBe(true);
+    expect(h.clock.pending()).toBe(0);
+  });
+
+  test('behavior: no message waits longer than one interval', () => {
+    const minMs = 30;
+    const h = harness(minMs);
+    const arrivedAt = new Map<number, number>();
+    let n = 0;
+    let t = h.clock.now();
+    for (const gap of [0, 7, 7, 7, 7, 40, 1, 1, 33, 29, 1, 100, 15, 15, 15]) {
+      t += gap;
+      h.clock.advanceTo(t);
+      arrivedAt.set(++n, t);
+      h.arrive(n);
+    }
+    h.clock.advanceTo(t + minMs);
+    for (const e of h.emissions) {
+      for (const m of e.items) {
+        expect(e.at - arrivedAt.get(m)!).toBeLessThanOrEqual(minMs);
+      }
+    }
+  });
+
+  test('behavior: an emission outside the throttle (ran) starts the interval; cancel drops the trailing run', () => {
+    const h = harness(30);
+    const t0 = h.clock.now();
+    h.throttle.ran();
+    h.arrive(1);
+    expect(h.emissions).toHaveLength(0);
+    h.clock.advanceTo(t0 + 30);
+    expect(h.emissions).toEqual([{ at: t0 + 30, items: [1] }]);
+    h.arrive(2);
+    h.throttle.cancel();
+    h.clock.advanceTo(t0 + 100);
+    h.arrive(3);
+    expect(h.emissions).toHaveLength(1);
+    expect(h.clock.pending()).toBe(0);
+  });
+});
