@@ -8,7 +8,7 @@
  * collector; each message carries its send time `t` (performance.timeOrigin + performance.now()).
  * In each page a MutationObserver sees the host's table rows (data-testid="row", one cell per field
  * with data-field) change and records, for every new message, arrival − t. That is the moment
- * the row is in the panel's DOM: the plugin's batching (at most one emission per 100 ms per query,
+ * the row is in the panel's DOM: the plugin's batching (at most one emission per renderIntervalMs, 30 ms, per query,
  * docs/plugin.md) and the host's React render are included, as a user would see them.
  * The browser's and Node's clocks are both the system clock; their offset is measured with round
  * trips and subtracted. Emissions per second per panel = growth of the host's response counter
@@ -21,6 +21,7 @@ import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../collector/test/browser/launch-chromium';
 import { startHostServer } from '../../plugin/test-host/host-server';
+import { DEFAULT_OPTIONS } from '../../plugin/src/types';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startServer, benchCollectorConfig } = require('../lib/server-process');
@@ -29,8 +30,8 @@ const quick = process.argv.includes('quick');
 const DIST = resolve(__dirname, '../../plugin/dist');
 const CHANNEL = 'bench/browser';
 const API_KEY = 'sg-bench-browser-key-0123456789abcdef';
-/** The plugin's documented emission rate bound: appends are emitted at most every 100 ms per query. */
-const DOCUMENTED_EMISSIONS_PER_SECOND = 10;
+/** The plugin's documented emission rate bound: at most one emission per renderIntervalMs per query (docs/plugin.md). */
+const DOCUMENTED_EMISSIONS_PER_SECOND = 1000 / DEFAULT_OPTIONS.renderIntervalMs;
 
 // `performance` is the global one (no import): functions passed to page.evaluate must not refer
 // to a module binding, or the transform renames it and the page cannot resolve it.

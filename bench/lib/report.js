@@ -32,7 +32,14 @@ const NAMES = { collector: 'Streamgauge', ws: 'bare ws', 'ws-buffer': 'bare ws, 
 function summaryRows(r) {
   const s = r.suites;
   const rows = [];
-  const errorRow = (name, label) => rows.push({ benchmark: label, streamgauge: `FAILED: ${(r.errors[name] || '').split('\n')[0]}`, baselines: '-', target: '-', met: 'not measured' });
+  const errorRow = (name, label) =>
+    rows.push({
+      benchmark: label,
+      streamgauge: `FAILED: ${(r.errors[name] || '').split('\n')[0]}`,
+      baselines: '-',
+      target: '-',
+      met: 'not measured',
+    });
 
   if (s.latency) {
     for (const rate of [...new Set(s.latency.map((x) => x.rate))]) {
@@ -45,8 +52,16 @@ function summaryRows(r) {
       const rounds = c && c.rounds ? c.rounds.length : 1;
       rows.push({
         benchmark: `Publish-to-deliver latency, ${num(rate)} msg/s, 100 subscribers (median of ${rounds} round${rounds > 1 ? 's' : ''})`,
-        streamgauge: c ? `${lat(c.latencyMs)}${ratio !== null ? ` (p99 ${ratio.toFixed(2)}x bare ws)` : ''}${c.deliveredRatio < 1 ? `, ${(c.deliveredRatio * 100).toFixed(2)}% delivered` : ''}` : '-',
-        baselines: [w && `bare ws: ${lat(w.latencyMs)}${w.deliveredRatio < 1 ? `, ${(w.deliveredRatio * 100).toFixed(2)}% delivered` : ''}`, io && `Socket.IO: ${lat(io.latencyMs)}${io.deliveredRatio < 1 ? `, ${(io.deliveredRatio * 100).toFixed(2)}% delivered` : ''}`, c && c.snapshotMs && `5 s snapshot: ${lat(c.snapshotMs)}`].filter(Boolean).join('<br>'),
+        streamgauge: c
+          ? `${lat(c.latencyMs)}${ratio !== null ? ` (p99 ${ratio.toFixed(2)}x bare ws)` : ''}${c.deliveredRatio < 1 ? `, ${(c.deliveredRatio * 100).toFixed(2)}% delivered` : ''}`
+          : '-',
+        baselines: [
+          w && `bare ws: ${lat(w.latencyMs)}${w.deliveredRatio < 1 ? `, ${(w.deliveredRatio * 100).toFixed(2)}% delivered` : ''}`,
+          io && `Socket.IO: ${lat(io.latencyMs)}${io.deliveredRatio < 1 ? `, ${(io.deliveredRatio * 100).toFixed(2)}% delivered` : ''}`,
+          c && c.snapshotMs && `5 s snapshot: ${lat(c.snapshotMs)}`,
+        ]
+          .filter(Boolean)
+          .join('<br>'),
         target: judged ? 'p99 <= 1.3x bare ws (same run), no loss' : '-',
         met: judged && c ? met(ratio !== null && ratio <= 1.3 && c.deliveredRatio === 1 && c.gaps === 0 && c.dups === 0) : 'n/a',
       });
@@ -58,25 +73,37 @@ function summaryRows(r) {
     const c = by('collector');
     const fair = by('ws-buffer');
     const ratio = c && fair && fair.maxDelivered ? c.maxDelivered / fair.maxDelivered : null;
-    const cap = (x) => (x ? `${num(x.maxDelivered)}/s${x.ceilingHit ? '' : ` (not a ceiling: ${x.stoppedBy || 'highest step tried'})`}` : '-');
+    const cap = (x) =>
+      x ? `${num(x.maxDelivered)}/s${x.ceilingHit ? '' : ` (not a ceiling: ${x.stoppedBy || 'highest step tried'})`}` : '-';
     rows.push({
       benchmark: 'Fan-out: delivered msg/s, 1,000 subscribers, no loss (ladder until each system falls behind)',
       streamgauge: c ? `${cap(c)}${ratio !== null ? ` (${ratio.toFixed(2)} of bare ws, one Buffer)` : ''}` : '-',
-      baselines: ['ws-buffer', 'ws', 'socketio'].map((k) => by(k) && `${NAMES[k]}: ${cap(by(k))}`).filter(Boolean).join('<br>'),
+      baselines: ['ws-buffer', 'ws', 'socketio']
+        .map((k) => by(k) && `${NAMES[k]}: ${cap(by(k))}`)
+        .filter(Boolean)
+        .join('<br>'),
       target: '>= 1,000,000/s and >= 0.8 of bare ws, one Buffer',
       met: c ? met(c.maxDelivered >= 1_000_000 && ratio !== null && ratio >= 0.8) : 'n/a',
     });
     // Server CPU per million deliveries: the median over the steps every system passed (1,000
     // msg/s and up). Unlike the ceiling, it does not move with what else runs on the machine.
-    const common = (c ? c.steps : []).map((st) => st.rate).filter((rate, i, a) => rate >= 1_000 && a.indexOf(rate) === i && s.fanout.every((x) => x.steps.some((y) => y.rate === rate && y.pass)));
-    const cpu = (x) => (x ? median(x.steps.filter((st) => st.pass && common.includes(st.rate)).map((st) => st.serverCpuMsPerMillion)) : null);
+    const common = (c ? c.steps : [])
+      .map((st) => st.rate)
+      .filter(
+        (rate, i, a) => rate >= 1_000 && a.indexOf(rate) === i && s.fanout.every((x) => x.steps.some((y) => y.rate === rate && y.pass)),
+      );
+    const cpu = (x) =>
+      x ? median(x.steps.filter((st) => st.pass && common.includes(st.rate)).map((st) => st.serverCpuMsPerMillion)) : null;
     const cc = cpu(c);
     const cf = cpu(fair);
     const cpuRatio = cc !== null && cf ? cc / cf : null;
     rows.push({
       benchmark: `Fan-out: server CPU per 1M deliveries (median over the steps every system passed: ${common.map(num).join(', ') || 'none'} msg/s)`,
       streamgauge: cc !== null ? `${ms(cc)}${cpuRatio !== null ? ` (${cpuRatio.toFixed(2)}x bare ws, one Buffer)` : ''}` : '-',
-      baselines: ['ws-buffer', 'ws', 'socketio'].map((k) => by(k) && `${NAMES[k]}: ${ms(cpu(by(k)))}`).filter(Boolean).join('<br>'),
+      baselines: ['ws-buffer', 'ws', 'socketio']
+        .map((k) => by(k) && `${NAMES[k]}: ${ms(cpu(by(k)))}`)
+        .filter(Boolean)
+        .join('<br>'),
       target: '<= 1.1x bare ws, one Buffer',
       // No step passed by every system (a loaded machine in quick mode): no figure to judge.
       met: cpuRatio !== null ? met(cpuRatio <= 1.1) : 'n/a',
@@ -97,7 +124,9 @@ function summaryRows(r) {
     const loopRatio = c && w && w.heartbeatLoopP99Ms ? c.heartbeatLoopP99Ms / w.heartbeatLoopP99Ms : null;
     rows.push({
       benchmark: `Heartbeats on ${num(c ? c.connections : 0)} idle connections: event-loop delay p99 over 3 intervals of ${c ? num(c.heartbeatMs) : '-'} ms`,
-      streamgauge: c ? `${ms(c.heartbeatLoopP99Ms)}${loopRatio !== null ? ` (${loopRatio.toFixed(2)}x bare ws)` : ''}; ${num(c.closedDuringHeartbeats)} clients dropped` : '-',
+      streamgauge: c
+        ? `${ms(c.heartbeatLoopP99Ms)}${loopRatio !== null ? ` (${loopRatio.toFixed(2)}x bare ws)` : ''}; ${num(c.closedDuringHeartbeats)} clients dropped`
+        : '-',
       baselines: w ? `bare ws (ping sweep): ${ms(w.heartbeatLoopP99Ms)}; ${num(w.closedDuringHeartbeats)} dropped` : '-',
       target: 'no client dropped',
       met: c ? met(c.closedDuringHeartbeats === 0 && c.openAfterHeartbeats === c.connections) : 'n/a',
@@ -140,24 +169,38 @@ function summaryRows(r) {
 
   if (s.browser) {
     const doc = s.browser.documentedEmissionsPerSecond;
+    const docText = (Math.round(doc * 10) / 10).toString();
     for (const x of s.browser.runs) {
       const missing = x.expectedRows - x.rows;
-      const loss = missing > 0 ? `, ${num(missing)} of ${num(x.expectedRows)} rows not seen (${num(x.outsideView)} in emissions larger than the host's 400-row view, ${num(x.lost)} lost)` : '';
+      const loss =
+        missing > 0
+          ? `, ${num(missing)} of ${num(x.expectedRows)} rows not seen (${num(x.outsideView)} in emissions larger than the host's 400-row view, ${num(x.lost)} lost)`
+          : '';
       const judged = x.rate === 1_000;
       rows.push({
         benchmark: `Browser: publish to row in the plugin's panel (Chromium, built module.js, Grafana-style proxy), ${num(x.rate)} msg/s, ${x.panels} panel${x.panels > 1 ? 's' : ''}`,
         streamgauge: `${lat(x.latencyMs)}${loss}; ${x.emissionsPerSecondPerPanel.mean} emissions/s per panel (max ${x.emissionsPerSecondPerPanel.max})`,
-        baselines: `documented emission bound: ${doc}/s per panel`,
-        target: judged ? `p99 < 50 ms, emissions <= ${doc}/s` : `emissions <= ${doc}/s`,
+        baselines: `documented emission bound: ${docText}/s per panel`,
+        target: judged ? `p99 < 50 ms, emissions <= ${docText}/s` : `emissions <= ${docText}/s`,
         // One emission more than the bound allows can fall inside a window's edges: 1/seconds of slack.
-        met: met((!judged || (x.latencyMs.p99 !== null && x.latencyMs.p99 < 50)) && !x.lost && x.emissionsPerSecondPerPanel.max <= doc + 1 / x.seconds),
+        met: met(
+          (!judged || (x.latencyMs.p99 !== null && x.latencyMs.p99 < 50)) &&
+            !x.lost &&
+            x.emissionsPerSecondPerPanel.max <= doc + 1 / x.seconds,
+        ),
       });
     }
   } else if (r.errors.browser) errorRow('browser', 'Browser: publish to row');
 
   if (s.plugin) {
     if (s.plugin.notMeasured) {
-      rows.push({ benchmark: 'Plugin: rows/s, memory', streamgauge: `not measured: ${s.plugin.notMeasured}`, baselines: '-', target: '>= 500,000 rows/s', met: 'not measured' });
+      rows.push({
+        benchmark: 'Plugin: rows/s, memory',
+        streamgauge: `not measured: ${s.plugin.notMeasured}`,
+        baselines: '-',
+        target: '>= 500,000 rows/s',
+        met: 'not measured',
+      });
     } else {
       const t100 = s.plugin.throughput.find((x) => x.perFrame === 100 && !x.maxLength);
       const t1 = s.plugin.throughput.find((x) => x.perFrame === 1);
@@ -182,18 +225,41 @@ function summaryRows(r) {
   if (s.chain) {
     rows.push(
       s.chain.notMeasured
-        ? { benchmark: 'Chain: new head to WebSocket', streamgauge: `not measured: ${s.chain.notMeasured}`, baselines: '-', target: '-', met: 'not measured' }
-        : { benchmark: `Chain: new head to WebSocket (hardhat, ${s.chain.blocks} blocks)`, streamgauge: `${lat(s.chain.latencyMs)}${s.chain.missing ? `, ${s.chain.missing} missing` : ''}`, baselines: '-', target: '-', met: 'n/a' },
+        ? {
+            benchmark: 'Chain: new head to WebSocket',
+            streamgauge: `not measured: ${s.chain.notMeasured}`,
+            baselines: '-',
+            target: '-',
+            met: 'not measured',
+          }
+        : {
+            benchmark: `Chain: new head to WebSocket (hardhat, ${s.chain.blocks} blocks)`,
+            streamgauge: `${lat(s.chain.latencyMs)}${s.chain.missing ? `, ${s.chain.missing} missing` : ''}`,
+            baselines: '-',
+            target: '-',
+            met: 'n/a',
+          },
     );
   } else if (r.errors.chain) errorRow('chain', 'Chain');
 
   if (s.redis) {
     rows.push(
       s.redis.notMeasured
-        ? { benchmark: 'Redis store: deliveries/s, 1 and 3 instances', streamgauge: `not measured: ${s.redis.notMeasured}`, baselines: '-', target: '-', met: 'not measured' }
+        ? {
+            benchmark: 'Redis store: deliveries/s, 1 and 3 instances',
+            streamgauge: `not measured: ${s.redis.notMeasured}`,
+            baselines: '-',
+            target: '-',
+            met: 'not measured',
+          }
         : {
             benchmark: 'Redis store: highest deliveries/s with no loss, ~100 subscribers spread over the instances',
-            streamgauge: s.redis.runs.map((x) => `${x.instances} instance${x.instances > 1 ? 's' : ''}: ${num(x.deliveredPerSecond)}/s (${num(x.publishedPerSecond)} msg/s published${x.ceilingHit ? '' : ', highest step tried'})${x.complete ? '' : ' (no step passed)'}`).join('<br>'),
+            streamgauge: s.redis.runs
+              .map(
+                (x) =>
+                  `${x.instances} instance${x.instances > 1 ? 's' : ''}: ${num(x.deliveredPerSecond)}/s (${num(x.publishedPerSecond)} msg/s published${x.ceilingHit ? '' : ', highest step tried'})${x.complete ? '' : ' (no step passed)'}`,
+              )
+              .join('<br>'),
             baselines: '-',
             target: '-',
             met: 'n/a',
@@ -231,56 +297,135 @@ function details(r) {
   const s = r.suites;
   const out = [];
   if (s.latency) {
-    out.push('### Latency', '', '| System | Rate | Batch | p50 | p99 | max | delivered | gaps/dups | cores used (server / bench / other) |', '|---|---|---|---|---|---|---|---|---|');
+    out.push(
+      '### Latency',
+      '',
+      '| System | Rate | Batch | p50 | p99 | max | delivered | gaps/dups | cores used (server / bench / other) |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
     for (const x of s.latency) {
-      out.push(`| ${NAMES[x.system]}, median | ${num(x.rate)}/s (achieved ${num(x.achievedRate)}) | ${x.batchSize} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${(x.deliveredRatio * 100).toFixed(2)}% | ${x.gaps}/${x.dups} | - |`);
+      out.push(
+        `| ${NAMES[x.system]}, median | ${num(x.rate)}/s (achieved ${num(x.achievedRate)}) | ${x.batchSize} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${(x.deliveredRatio * 100).toFixed(2)}% | ${x.gaps}/${x.dups} | - |`,
+      );
       for (const rd of x.rounds || []) {
-        out.push(`| ${NAMES[x.system]}, round ${rd.round} | ${num(x.rate)}/s (achieved ${num(rd.achievedRate)}) | ${x.batchSize} | ${ms(rd.latencyMs.p50)} | ${ms(rd.latencyMs.p99)} | ${ms(rd.latencyMs.max)} | ${(rd.deliveredRatio * 100).toFixed(2)}% | - | ${cpuNote(rd.cpu)} |`);
+        out.push(
+          `| ${NAMES[x.system]}, round ${rd.round} | ${num(x.rate)}/s (achieved ${num(rd.achievedRate)}) | ${x.batchSize} | ${ms(rd.latencyMs.p50)} | ${ms(rd.latencyMs.p99)} | ${ms(rd.latencyMs.max)} | ${(rd.deliveredRatio * 100).toFixed(2)}% | - | ${cpuNote(rd.cpu)} |`,
+        );
       }
     }
     const c = s.latency.filter((x) => x.system === 'collector');
-    for (const x of c) out.push('', `5-second snapshot baseline at ${num(x.rate)}/s (from the collector's arrival times, averaged over tick phase): ${lat(x.snapshotMs)}.`);
+    for (const x of c)
+      out.push(
+        '',
+        `5-second snapshot baseline at ${num(x.rate)}/s (from the collector's arrival times, averaged over tick phase): ${lat(x.snapshotMs)}.`,
+      );
     out.push('');
   }
   if (s.fanout) {
-    out.push('### Fan-out steps (1,000 subscribers, batches of 100 messages per POST)', '', '| System | Published/s | Delivered/s | Result | Step took | p99 | server CPU per 1M deliveries | cores used (server / bench / other) |', '|---|---|---|---|---|---|---|---|');
+    out.push(
+      '### Fan-out steps (1,000 subscribers, batches of 100 messages per POST)',
+      '',
+      '| System | Published/s | Delivered/s | Result | Step took | p99 | server CPU per 1M deliveries | cores used (server / bench / other) |',
+      '|---|---|---|---|---|---|---|---|',
+    );
     for (const f of s.fanout) {
       out.push(`| ${NAMES[f.system]} | ladder ended: ${f.stoppedBy || '-'} | | | | | | |`);
       for (const st of f.steps) {
-        out.push(`| ${NAMES[f.system]} | ${num(st.rate)} | ${num(st.delivered)} | ${st.pass ? 'ok' : st.complete ? 'fell behind' : `LOSS (${st.closed} closed, ${st.gaps} gaps)`} | ${num(st.tookMs)} ms | ${ms(st.latencyMs.p99)} | ${ms(st.serverCpuMsPerMillion)} | ${cpuNote(st.cpu)} |`);
+        out.push(
+          `| ${NAMES[f.system]} | ${num(st.rate)} | ${num(st.delivered)} | ${st.pass ? 'ok' : st.complete ? 'fell behind' : `LOSS (${st.closed} closed, ${st.gaps} gaps)`} | ${num(st.tookMs)} ms | ${ms(st.latencyMs.p99)} | ${ms(st.serverCpuMsPerMillion)} | ${cpuNote(st.cpu)} |`,
+        );
       }
     }
     out.push('');
   }
   if (s.connections) {
-    out.push('### Idle connections with heartbeats', '', '| System | Connections | connected in | RSS before | RSS after | per connection (RSS) | per connection (V8 heap) | heartbeat interval | event-loop p99 over 3 intervals | dropped |', '|---|---|---|---|---|---|---|---|---|---|');
-    for (const x of s.connections) out.push(`| ${NAMES[x.system]} | ${num(x.connections)}${x.capped ? ` (${num(x.requested)} asked; ${x.capped})` : ''} | ${num(x.connectMs)} ms | ${kb(x.rssBefore)} | ${kb(x.rssAfter)} | ${kb(x.rssPerConnection)} | ${kb(x.heapPerConnection)} | ${num(x.heartbeatMs)} ms | ${ms(x.heartbeatLoopP99Ms)} | ${num(x.closedDuringHeartbeats)} |`);
+    out.push(
+      '### Idle connections with heartbeats',
+      '',
+      '| System | Connections | connected in | RSS before | RSS after | per connection (RSS) | per connection (V8 heap) | heartbeat interval | event-loop p99 over 3 intervals | dropped |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const x of s.connections)
+      out.push(
+        `| ${NAMES[x.system]} | ${num(x.connections)}${x.capped ? ` (${num(x.requested)} asked; ${x.capped})` : ''} | ${num(x.connectMs)} ms | ${kb(x.rssBefore)} | ${kb(x.rssAfter)} | ${kb(x.rssPerConnection)} | ${kb(x.heapPerConnection)} | ${num(x.heartbeatMs)} ms | ${ms(x.heartbeatLoopP99Ms)} | ${num(x.closedDuringHeartbeats)} |`,
+      );
     out.push('');
   }
   if (s.browser) {
-    out.push('### Browser: publish to row in the panel', '', '| Panels | Rate | Window | p50 | p99 | max | rows seen / expected | outside the view / lost | emissions/s per panel (mean / max) | publish failures |', '|---|---|---|---|---|---|---|---|---|---|');
-    for (const x of s.browser.runs) out.push(`| ${x.panels} | ${num(x.rate)}/s | ${x.seconds} s | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${num(x.rows)} / ${num(x.expectedRows)} | ${num(x.outsideView)} / ${num(x.lost)} | ${x.emissionsPerSecondPerPanel.mean} / ${x.emissionsPerSecondPerPanel.max} | ${x.publishFailures} |`);
+    out.push(
+      '### Browser: publish to row in the panel',
+      '',
+      '| Panels | Rate | Window | p50 | p99 | max | rows seen / expected | outside the view / lost | emissions/s per panel (mean / max) | publish failures |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const x of s.browser.runs)
+      out.push(
+        `| ${x.panels} | ${num(x.rate)}/s | ${x.seconds} s | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${num(x.rows)} / ${num(x.expectedRows)} | ${num(x.outsideView)} / ${num(x.lost)} | ${x.emissionsPerSecondPerPanel.mean} / ${x.emissionsPerSecondPerPanel.max} | ${x.publishFailures} |`,
+      );
     out.push('');
   }
   if (s.ingest) {
     const x = s.ingest;
-    out.push('### Ingest', '', `${num(x.messagesPerSecond)} msg/s (${num(x.messagesPerCpuSecond)} per CPU second of the collector) over ${x.seconds} s: ${x.connections} connections x ${x.inFlight} requests in flight, ${num(x.batch)} messages per request, ${x.failedRequests} failed; cores: ${cpuNote(x.cpu)}.${x.withIds ? ` With a publish id on every message (idempotency, new ids each request): ${num(x.withIds.messagesPerSecond)} msg/s (${num(x.withIds.messagesPerCpuSecond)} per CPU second), ${x.withIds.failedRequests} failed.` : ''}`, '');
+    out.push(
+      '### Ingest',
+      '',
+      `${num(x.messagesPerSecond)} msg/s (${num(x.messagesPerCpuSecond)} per CPU second of the collector) over ${x.seconds} s: ${x.connections} connections x ${x.inFlight} requests in flight, ${num(x.batch)} messages per request, ${x.failedRequests} failed; cores: ${cpuNote(x.cpu)}.${x.withIds ? ` With a publish id on every message (idempotency, new ids each request): ${num(x.withIds.messagesPerSecond)} msg/s (${num(x.withIds.messagesPerCpuSecond)} per CPU second), ${x.withIds.failedRequests} failed.` : ''}`,
+      '',
+    );
   }
   if (s.recovery) {
     const x = s.recovery;
-    out.push('### Recovery', '', `${num(x.clients)} clients; SIGTERM to exit ${ms(x.shutdownMs)}; all clients caught up ${ms(x.resumeMsFromReady)} after the new process was ready (${ms(x.resumeMsFromStop)} after SIGTERM); ${num(x.messagesPublished)} messages published during the run, ${x.publishFailuresDuringRestart} publish requests refused while down (never acknowledged, so never owed); gaps ${x.gaps}, duplicates ${x.duplicates}, subscriptions not recovered ${x.recoveredFalse}.`, '');
+    out.push(
+      '### Recovery',
+      '',
+      `${num(x.clients)} clients; SIGTERM to exit ${ms(x.shutdownMs)}; all clients caught up ${ms(x.resumeMsFromReady)} after the new process was ready (${ms(x.resumeMsFromStop)} after SIGTERM); ${num(x.messagesPublished)} messages published during the run, ${x.publishFailuresDuringRestart} publish requests refused while down (never acknowledged, so never owed); gaps ${x.gaps}, duplicates ${x.duplicates}, subscriptions not recovered ${x.recoveredFalse}.`,
+      '',
+    );
   }
   if (s.scrape) {
     const x = s.scrape;
-    out.push('### /metrics', '', `${x.scrapes} sequential scrapes of ${num(x.bytes)} bytes with ${x.channels} channels, 100 WebSocket subscribers fed at 1,000 msg/s and an SSE client: ${lat(x.renderMs)} at the client; the collector's own mean for the route ${ms(x.serverMeanMs)}.`, '');
+    out.push(
+      '### /metrics',
+      '',
+      `${x.scrapes} sequential scrapes of ${num(x.bytes)} bytes with ${x.channels} channels, 100 WebSocket subscribers fed at 1,000 msg/s and an SSE client: ${lat(x.renderMs)} at the client; the collector's own mean for the route ${ms(x.serverMeanMs)}.`,
+      '',
+    );
   }
   if (s.plugin && !s.plugin.notMeasured) {
-    out.push('### Plugin frame builder', '', '| Frame size | Buffer (rows) | rows/s (wall, median of 3) | rows per CPU second (median of 3) |', '|---|---|---|---|');
-    for (const t of s.plugin.throughput) out.push(`| ${t.perFrame} message${t.perFrame > 1 ? 's' : ''} | ${num(t.maxLength || 1_000)} | ${num(t.rowsPerSecond)} | ${num(t.rowsPerCpuSecond)} |`);
-    out.push('', 'Memory: ' + s.plugin.memory.map((m) => `${num(m.maxLength)} rows of 6 columns hold ${kb(m.heapBytes)} (${m.bytesPerRow} B/row)`).join('; ') + '.', '');
+    out.push(
+      '### Plugin frame builder',
+      '',
+      '| Frame size | Buffer (rows) | rows/s (wall, median of 3) | rows per CPU second (median of 3) |',
+      '|---|---|---|---|',
+    );
+    for (const t of s.plugin.throughput)
+      out.push(
+        `| ${t.perFrame} message${t.perFrame > 1 ? 's' : ''} | ${num(t.maxLength || 1_000)} | ${num(t.rowsPerSecond)} | ${num(t.rowsPerCpuSecond)} |`,
+      );
+    out.push(
+      '',
+      'Memory: ' +
+        s.plugin.memory.map((m) => `${num(m.maxLength)} rows of 6 columns hold ${kb(m.heapBytes)} (${m.bytesPerRow} B/row)`).join('; ') +
+        '.',
+      '',
+    );
   }
   if (s.redis && s.redis.runs) {
-    out.push('### Redis store', '', ...s.redis.runs.map((x) => `- ${x.instances} instance(s), ${x.subscribers} subscribers: ` + x.steps.map((st) => `${num(st.rate)} msg/s ${st.pass ? 'ok' : st.complete ? 'fell behind' : 'LOSS'} (${num(st.deliveredPerSecond)} deliveries/s)`).join(', ')), '');
+    out.push(
+      '### Redis store',
+      '',
+      ...s.redis.runs.map(
+        (x) =>
+          `- ${x.instances} instance(s), ${x.subscribers} subscribers: ` +
+          x.steps
+            .map(
+              (st) =>
+                `${num(st.rate)} msg/s ${st.pass ? 'ok' : st.complete ? 'fell behind' : 'LOSS'} (${num(st.deliveredPerSecond)} deliveries/s)`,
+            )
+            .join(', '),
+      ),
+      '',
+    );
   }
   if (r.profiles && r.profiles.length) {
     out.push('### CPU profiles (collector, node --cpu-prof)', '');

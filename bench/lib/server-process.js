@@ -39,7 +39,7 @@ function benchCollectorConfig(extra = {}) {
     retention: { maxMessages: 2_000_000, maxAgeSeconds: 86_400, checkIntervalMs: 60_000 },
     // Per-IP rate limits (docs/security.md) would throttle a load generator that opens every
     // connection and sends every request from 127.0.0.1: turned off here, and only here.
-    auth: { limits: { connectionsPerIpPerSecond: 0, publishRequestsPerSecond: 0, wsMessagesPerSecond: 0 } },
+    auth: { limits: { connectionsPerIpPerSecond: 0, httpConnectionsPerIp: 0, publishRequestsPerSecond: 0, wsMessagesPerSecond: 0 } },
     ...extra,
   };
 }
@@ -121,7 +121,11 @@ async function startServer(o) {
 }
 
 async function publishJson(url, messages) {
-  const r = await fetch(`${url}/api/v1/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }) });
+  const r = await fetch(`${url}/api/v1/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages }),
+  });
   if (!r.ok) throw new Error(`publish: HTTP ${r.status} ${await r.text()}`);
   return r.json();
 }
