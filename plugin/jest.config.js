@@ -3,13 +3,17 @@
 process.env.TZ = 'UTC';
 
 const base = require('./.config/jest.config');
+const { maxWorkers } = require('../jest.shared');
 
 // The scaffold's config is extended, never edited (.config/README.md).
 module.exports = {
   ...base,
   displayName: 'plugin',
+  // The same worker count and per-test bound when run alone (`npx jest -c plugin/jest.config.js`) as under `npm test`.
+  maxWorkers,
+  setupFilesAfterEnv: [...base.setupFilesAfterEnv, '<rootDir>/../jest.timeout.js'],
   rootDir: __dirname,
-  // d3-color and friends ship `.mjs`: transform them like the .ts sources (../shared/TOOLCHAIN.md).
+  // d3-color and friends ship `.mjs`: transform them like the .ts sources.
   transform: {
     ...base.transform,
     '^.+\\.mjs$': base.transform['^.+\\.(t|j)sx?$'],

@@ -1,11 +1,12 @@
 /**
  * Launches Debian's Chromium with playwright-core (`npx playwright install` cannot download here;
- * ../shared/TOOLCHAIN.md). Used by the collector's plain-page test and the plugin's browser host
+ * the project's toolchain notes). Used by the collector's plain-page test and the plugin's browser host
  * test. Fails with a clear message when Chromium is missing instead of skipping: a browser test
  * that silently does not run proves nothing.
  */
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
+import { missingBinaryMessage } from '../helpers/system-binary';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -22,7 +23,7 @@ export const CHROMIUM_ARGS = [
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`${CHROMIUM_PATH} not found: install it with apt-get install -y chromium (docs/testing-browser.md)`);
+    throw new Error(`Chromium is not at ${CHROMIUM_PATH}: ${missingBinaryMessage('chromium')}`);
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }

@@ -2,12 +2,14 @@
  * A plain page in Chromium (no libraries) subscribes through the browser's own WebSocket and
  * EventSource to a real collector process and shows live messages; pages from other origins are
  * refused (cross-site WebSocket hijacking defence) and counted in
- * streamgauge_connections_refused_total{reason="origin"}. Screenshots: collector/test-results/.
+ * streamgauge_connections_refused_total{reason="origin"}, unless ws.allowedOrigins lists them: then
+ * both transports work, EventSource through CORS. Screenshots: collector/test-results/.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
+import { EVENT_TIMEOUT_MS } from '../helpers/deadlines';
 import { launchChromium } from './launch-chromium';
 import { type PageServer, startPageServer } from './page-server';
 /** The page's DOM as the waitForFunction callbacks below use it (the collector's tsconfig has no "dom" lib). */
@@ -45,7 +47,7 @@ async function waitForStatus(page: Page, id: string, wanted: RegExp): Promise<vo
       ([i, src]) => new RegExp(src).test(document.getElementById(i)?.textContent ?? ''),
       [id, wanted.source] as const,
       {
-        timeout: 15_000,
+        timeout: EVENT_TIMEOUT_MS,
       },
     );
   } catch (err) {
@@ -54,7 +56,9 @@ async function waitForStatus(page: Page, id: string, wanted: RegExp): Promise<vo
 }
 
 async function waitForItems(page: Page, id: string, n: number): Promise<void> {
-  await page.waitForFunction(([i, count]) => document.querySelectorAll(`#${i} li`).length >= count, [id, n] as const, { timeout: 15_000 });
+  await page.waitForFunction(([i, count]) => document.querySelectorAll(`#${i} li`).length >= count, [id, n] as const, {
+    timeout: EVENT_TIMEOUT_MS,
+  });
 }
 
 describe('plain browser page (no libraries) against a real collector', () => {
@@ -144,21 +148,31 @@ describe('plain browser page (no libraries) against a real collector', () => {
     }
   });
 
-  test('a foreign origin listed in SG_ALLOWED_ORIGINS opens the WebSocket and receives live messages', async () => {
+  test('a foreign origin listed in SG_ALLOWED_ORIGINS opens the WebSocket and the EventSource (CORS) and receives live messages', async () => {
     const c = allowing!;
-    const before = await refusedCount(c.url, 'ws', 'origin');
+    const wsBefore = await refusedCount(c.url, 'ws', 'origin');
+    const sseBefore = await refusedCount(c.url, 'sse', 'origin');
     const page = await browser!.newPage({ viewport: { width: 1000, height: 400 } });
     try {
-      // EventSource is left out: a cross-origin EventSource needs CORS headers, which the
-      // collector does not send (docs/testing-browser.md).
-      await page.goto(`${foreign!.origin}/plain-page.html?channel=browser/allowed&ws=${encodeURIComponent(c.wsUrl)}&sse=none`);
+      // Cross-origin EventSource: the browser reads the stream only because the collector answers
+      // the listed origin with Access-Control-Allow-Origin (the WebSocket needs no CORS, only the
+      // collector's Origin check).
+      await page.goto(
+        `${foreign!.origin}/plain-page.html?channel=browser/allowed&ws=${encodeURIComponent(c.wsUrl)}&sse=${encodeURIComponent(c.url)}`,
+      );
       await waitForStatus(page, 'ws-status', /^subscribed$/);
+      await waitForStatus(page, 'sse-status', /^subscribed$/);
       const r = await publish(c.url, { messages: [{ channel: 'browser/allowed', data: { ok: true } }] });
       expect(r.status).toBe(200);
       await waitForItems(page, 'ws-list', 1);
+      await waitForItems(page, 'sse-list', 1);
       expect(await listTexts(page, 'ws-list')).toEqual(['1 {"ok":true}']);
+      expect(await listTexts(page, 'sse-list')).toEqual(['1 {"ok":true}']);
       expect(await statusText(page, 'ws-status')).toBe('subscribed');
-      expect(await refusedCount(c.url, 'ws', 'origin')).toBe(before);
+      expect(await statusText(page, 'sse-status')).toBe('subscribed');
+      expect(await refusedCount(c.url, 'ws', 'origin')).toBe(wsBefore);
+      expect(await refusedCount(c.url, 'sse', 'origin')).toBe(sseBefore);
+      await page.screenshot({ path: join(SHOTS, 'plain-page-foreign-allowed.png'), fullPage: true });
     } finally {
       await page.close();
     }

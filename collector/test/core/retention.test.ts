@@ -3,6 +3,7 @@
  * offsets and epochs continuing after a restart.
  */
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
+import { waitUntil } from '../helpers/deadlines';
 
 async function info(sg: CollectorProcess, channel: string): Promise<any> {
   return (await fetch(`${sg.url}/api/v1/channels/${channel}`)).json();
@@ -34,10 +35,13 @@ describe('retention (real collector)', () => {
       const messages = Array.from({ length: 50 }, (_, j) => ({ channel: 'ret/count', data: { i: i * 50 + j } }));
       expect((await publish(sg.url, { messages })).status).toBe(200);
     }
-    await new Promise((r) => setTimeout(r, 100));
-    const c = await info(sg, 'ret/count');
+    // The write-path trim runs right after the append that passed the bound (setImmediate): wait
+    // for its result rather than for a time. The timer (10 min) cannot be what trims here.
+    const c = await waitUntil('ret/count trimmed to its bound (100, +10 % + 10 slack)', async () => {
+      const meta = await info(sg, 'ret/count');
+      return meta.count <= 120 ? meta : undefined;
+    });
     expect(c.lastOffset).toBe(500);
-    expect(c.count).toBeLessThanOrEqual(120);
     expect(c.firstOffset).toBe(c.lastOffset - c.count + 1);
     const h = await (await fetch(`${sg.url}/api/v1/messages?channel=ret/count&limit=1`)).json();
     expect(h.messages[0].offset).toBe(c.firstOffset);
@@ -49,7 +53,9 @@ describe('retention (real collector)', () => {
     await publish(sg.url, { channel: 'ret/age', data: { i: 1 } });
     await publish(sg.url, { channel: 'ret/age', data: { i: 2 } });
     const before = await info(sg, 'ret/age');
-    await new Promise((r) => setTimeout(r, 1100));
+    // The messages must be older than the age bound (1 s) when the restarted collector checks:
+    // wait until the newest one is, by the clock the collector stamps with.
+    await waitUntil('ret/age older than its 1 s bound', () => Date.now() > before.lastTs + 1_050);
     // Retention runs once at start.
     sg = await sg.restart();
     const after = await info(sg, 'ret/age');

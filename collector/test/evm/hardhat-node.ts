@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { freePort } from '../helpers/collector-process';
+import { READY_TIMEOUT_MS } from '../helpers/deadlines';
 
 const HARDHAT_CLI = resolve(__dirname, '../../../node_modules/hardhat/internal/cli/cli.js');
 const FIXTURE_DIR = resolve(__dirname, 'fixtures/hardhat');
@@ -51,7 +52,7 @@ export async function startHardhat(port?: number): Promise<HardhatNode> {
     }
     return body.result as T;
   };
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (proc.exitCode !== null) {
       throw new Error(`hardhat node exited with ${proc.exitCode}:\n${out}`);
@@ -62,7 +63,7 @@ export async function startHardhat(port?: number): Promise<HardhatNode> {
     } catch {
       if (Date.now() > deadline) {
         proc.kill('SIGKILL');
-        throw new Error(`hardhat node not ready after 30 s:\n${out}`);
+        throw new Error(`hardhat node not ready after ${READY_TIMEOUT_MS} ms:\n${out}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }

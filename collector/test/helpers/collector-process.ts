@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { READY_TIMEOUT_MS } from './deadlines';
 
 export const COLLECTOR_MAIN = resolve(__dirname, '../../dist/main.js');
 
@@ -22,7 +23,7 @@ export interface StartOptions {
   dataDir?: string;
   /** Fixed port (restart on the same port); default: a free one. */
   port?: number;
-  /** ms to wait for /readyz. */
+  /** ms to wait for /readyz; default READY_TIMEOUT_MS (90 s, SG_TEST_READY_TIMEOUT_MS), which only bounds a hang. */
   readyTimeoutMs?: number;
 }
 
@@ -54,7 +55,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitForHttp(url: string, timeoutMs: number, proc?: ChildProcess): Promise<void> {
+/** Polls `url` until it answers 2xx; fails early when `proc` exits first. */
+export async function waitForHttp(url: string, timeoutMs: number = READY_TIMEOUT_MS, proc?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < deadline) {
@@ -102,7 +104,7 @@ export async function startCollector(o: StartOptions = {}): Promise<CollectorPro
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   try {
-    await waitForHttp(`${url}/readyz`, o.readyTimeoutMs ?? 15_000, proc);
+    await waitForHttp(`${url}/readyz`, o.readyTimeoutMs ?? READY_TIMEOUT_MS, proc);
   } catch (err) {
     proc.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n--- collector output ---\n${out}`);

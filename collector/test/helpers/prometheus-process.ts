@@ -4,12 +4,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForHttp } from './collector-process';
+import { EVENT_TIMEOUT_MS, READY_TIMEOUT_MS } from './deadlines';
+import { requireBinary } from './system-binary';
 
 export interface PrometheusProcess {
   readonly url: string;
   /** Instant query; returns the result vector. */
   query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
-  /** Polls until the query returns a non-empty vector for which pred holds. */
+  /** Polls until the query returns a non-empty vector for which pred holds (default deadline EVENT_TIMEOUT_MS). */
   waitFor(
     promql: string,
     pred?: (v: { metric: Record<string, string>; value: [number, string] }[]) => boolean,
@@ -31,7 +33,7 @@ scrape_configs:
 ${extraConfig}`;
   writeFileSync(join(dir, 'prometheus.yml'), config);
   const proc: ChildProcess = spawn(
-    'prometheus',
+    requireBinary('prometheus'),
     [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -39,7 +41,7 @@ ${extraConfig}`;
   proc.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitForHttp(`${url}/-/ready`, 20_000, proc);
+    await waitForHttp(`${url}/-/ready`, READY_TIMEOUT_MS, proc);
   } catch (e) {
     proc.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n${err}`);
@@ -52,7 +54,7 @@ ${extraConfig}`;
   return {
     url,
     query,
-    async waitFor(promql, pred = (v) => v.length > 0, timeoutMs = 20_000) {
+    async waitFor(promql, pred = (v) => v.length > 0, timeoutMs = EVENT_TIMEOUT_MS) {
       const deadline = Date.now() + timeoutMs;
       let last: Awaited<ReturnType<typeof query>> = [];
       while (Date.now() < deadline) {
@@ -74,6 +76,6 @@ ${extraConfig}`;
 
 /** Runs `promtool check metrics` on an exposition; returns exit status and output. */
 export function promtoolCheckMetrics(text: string): { status: number | null; output: string } {
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  const r = spawnSync(requireBinary('promtool'), ['check', 'metrics'], { input: text, encoding: 'utf8' });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }

@@ -3,6 +3,7 @@
  * and tracks per-channel offsets to count gaps and duplicates.
  */
 import WebSocket from 'ws';
+import { EVENT_TIMEOUT_MS } from './deadlines';
 
 export type Frame = Record<string, any>;
 
@@ -60,7 +61,7 @@ export class WsTestClient {
   }
 
   /** Resolves with the first frame (already received or future) matching pred. */
-  waitFor(pred: (f: Frame) => boolean, timeoutMs = 10_000, from = 0): Promise<Frame> {
+  waitFor(pred: (f: Frame) => boolean, timeoutMs = EVENT_TIMEOUT_MS, from = 0): Promise<Frame> {
     const seen = this.frames.slice(from).find(pred);
     if (seen) {
       return Promise.resolve(seen);
@@ -83,11 +84,11 @@ export class WsTestClient {
     const id = this.nextId++;
     const from = this.frames.length;
     this.send({ op: 'subscribe', id, channel, ...(since === undefined ? {} : { since }) });
-    return this.waitFor((f) => f.id === id && (f.type === 'subscribed' || f.type === 'error'), 10_000, from);
+    return this.waitFor((f) => f.id === id && (f.type === 'subscribed' || f.type === 'error'), EVENT_TIMEOUT_MS, from);
   }
 
   /** Waits until `channel` has received a message with offset >= offset. */
-  async waitForOffset(channel: string, offset: number, timeoutMs = 10_000): Promise<void> {
+  async waitForOffset(channel: string, offset: number, timeoutMs = EVENT_TIMEOUT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const list = this.messages.get(channel) ?? [];
@@ -120,7 +121,7 @@ export class WsTestClient {
     return { gaps, duplicates };
   }
 
-  waitForClose(timeoutMs = 10_000): Promise<number> {
+  waitForClose(timeoutMs = EVENT_TIMEOUT_MS): Promise<number> {
     if (this.closeCode !== null) {
       return Promise.resolve(this.closeCode);
     }

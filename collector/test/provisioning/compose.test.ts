@@ -3,13 +3,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { requireBinary } from '../helpers/system-binary';
 import { ROOT } from './provisioned-files';
 
 describe('docker-compose.yml', () => {
   let config: any;
 
   beforeAll(() => {
-    const r = spawnSync('docker-compose', ['-f', join(ROOT, 'docker-compose.yml'), 'config'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(requireBinary('docker-compose'), ['-f', join(ROOT, 'docker-compose.yml'), 'config'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     if (r.error || r.status !== 0) {
       throw new Error(`docker-compose config failed (${r.status}): ${r.stderr}${r.error ?? ''}`);
     }

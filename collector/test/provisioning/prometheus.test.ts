@@ -1,10 +1,11 @@
 /** Prometheus configuration and rules, checked and unit-tested by a real promtool. */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { requireBinary } from '../helpers/system-binary';
 import { ROOT } from './provisioned-files';
 
 const promtool = (args: string[]) => {
-  const r = spawnSync('promtool', args, { cwd: join(ROOT, 'prometheus'), encoding: 'utf8' });
+  const r = spawnSync(requireBinary('promtool'), args, { cwd: join(ROOT, 'prometheus'), encoding: 'utf8' });
   return { status: r.status, output: `${r.stdout}${r.stderr}`, error: r.error };
 };
 

@@ -8,13 +8,14 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/collector-config';
+import { requireBinary } from '../helpers/system-binary';
 
 const ROOT = resolve(__dirname, '../../..');
 const COMPOSE = join(ROOT, 'docker-compose.scale.yml');
 const SCALE = join(ROOT, 'deploy/scale');
 
 function composeConfig(): any {
-  const r = spawnSync('docker-compose', ['-f', COMPOSE, 'config'], { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync(requireBinary('docker-compose'), ['-f', COMPOSE, 'config'], { encoding: 'utf8', cwd: ROOT });
   if (r.status !== 0) {
     throw new Error(`docker-compose config failed (${r.status}):\n${r.stderr}`);
   }
@@ -36,7 +37,7 @@ describe('docker-compose.scale.yml and deploy/scale', () => {
   });
 
   test('behavior: promtool accepts deploy/scale/prometheus.yml', () => {
-    const r = spawnSync('promtool', ['check', 'config', join(SCALE, 'prometheus.yml')], { encoding: 'utf8' });
+    const r = spawnSync(requireBinary('promtool'), ['check', 'config', join(SCALE, 'prometheus.yml')], { encoding: 'utf8' });
     expect(`${r.stdout}${r.stderr}`).toContain('SUCCESS');
     expect(r.status).toBe(0);
   });

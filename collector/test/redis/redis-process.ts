@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/collector-process';
+import { READY_TIMEOUT_MS } from '../helpers/deadlines';
+import { requireBinary } from '../helpers/system-binary';
 
 export interface RedisProcess {
   readonly port: number;
@@ -41,11 +43,11 @@ export async function startRedis(o: { persistent?: boolean } = {}): Promise<Redi
       // Every write on disk before the reply: a restart loses nothing that was acknowledged.
       args.push('--appendfsync', 'always');
     }
-    const p = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(requireBinary('redis-server'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc = p;
     out = '';
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
+      const t = setTimeout(() => reject(new Error(`redis-server did not start within ${READY_TIMEOUT_MS} ms:\n${out}`)), READY_TIMEOUT_MS);
       const onData = (d: Buffer): void => {
         out += d.toString();
         if (out.includes('Ready to accept connections')) {

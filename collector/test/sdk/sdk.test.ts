@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ErrorCode } from '@streamgauge/protocol';
 import { type CollectorProcess, freePort, startCollector } from '../helpers/collector-process';
+import { EVENT_TIMEOUT_MS } from '../helpers/deadlines';
 import {
   type ConnectionState,
   type MessageItem,
@@ -51,7 +52,7 @@ function countingFetch(delayMs = 0): { fetch: typeof fetch; calls: () => number 
   };
 }
 
-async function until(pred: () => boolean, timeoutMs = 15_000): Promise<void> {
+async function until(pred: () => boolean, timeoutMs = EVENT_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > deadline) {
@@ -129,11 +130,19 @@ describe('SDK publisher retry', () => {
 
   test('behaviour: publishes retry with backoff until the collector comes up, then resolve', async () => {
     const port = await freePort();
-    const pub = createPublisher({ url: `http://127.0.0.1:${port}`, retryBaseMs: 50, retryMaxMs: 300, maxRetries: 100 });
+    const counting = countingFetch();
+    const pub = createPublisher({
+      url: `http://127.0.0.1:${port}`,
+      fetch: counting.fetch,
+      retryBaseMs: 50,
+      retryMaxMs: 300,
+      maxRetries: 100,
+    });
     const pending = pub.publish({ channel: 'app/seq', data: { n: 42 } });
     let settled = false;
     void pending.finally(() => (settled = true)).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 400));
+    // Wait for the retries themselves (three attempts at a closed port), not for an interval.
+    await until(() => counting.calls() >= 3);
     expect(settled).toBe(false);
     sg = await startCollector({ config: CONFIG, port, dataDir });
     await expect(pending).resolves.toMatchObject({ channel: 'app/seq', offset: 1 });

@@ -68,12 +68,17 @@ describe('rate limits (real collector)', () => {
       c.send({ op: 'ping', id: i });
     }
     expect(await c.waitForClose()).toBe(CloseCode.RateLimited);
-    // One error frame per run of refusals, not one per refused frame (a slow machine may refill a token mid-run).
+    // One error frame per run of refusals, not one per refused frame: between two error frames there
+    // is always a pong (a frame served after a token refilled). How many runs there are depends on
+    // the machine's speed (token refill is by wall clock), so only their separation is asserted.
     const errors = c.frames.filter((f) => f.type === 'error');
     expect(errors.length).toBeGreaterThanOrEqual(1);
-    expect(errors.length).toBeLessThan(5);
     expect(new Set(errors.map((e) => e.code))).toEqual(new Set([ErrorCode.RateLimited]));
-    expect(c.frames.filter((f) => f.type === 'pong').length).toBeLessThan(20);
+    const kinds = c.frames.filter((f) => f.type === 'error' || f.type === 'pong').map((f) => f.type);
+    const firstError = kinds.indexOf('error');
+    expect(kinds.slice(firstError).join(' ')).not.toContain('error error');
+    // Closed after wsMaxRefusedFrames (50) refusals: at most 200 - 50 of the 200 pings were served.
+    expect(c.frames.filter((f) => f.type === 'pong').length).toBeLessThanOrEqual(150);
   });
 
   test('behavior: a client over the frame rate that slows down is served again', async () => {
@@ -83,6 +88,8 @@ describe('rate limits (real collector)', () => {
       c.send({ op: 'ping', id: i });
     }
     await c.waitFor((f) => f.type === 'error' && f.code === ErrorCode.RateLimited);
+    // The bucket refills by wall clock (5 tokens/s): 500 ms is 2.5 tokens whatever the machine's
+    // load, so this wait is for the refill itself and cannot be too short on a slow machine.
     await new Promise((r) => setTimeout(r, 500));
     c.send({ op: 'ping', id: 'later' });
     await c.waitFor((f) => f.id === 'later' && f.type === 'pong');

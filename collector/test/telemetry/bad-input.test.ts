@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '@streamgauge/protocol';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
+import { waitUntil } from '../helpers/deadlines';
 
 const DEFINITIONS = [
   {
@@ -85,10 +86,18 @@ describe('bad input to telemetry (real collector)', () => {
   });
 
   const state = async () => {
-    await new Promise((r) => setTimeout(r, 150)); // one aggregates interval and then some
     const snap = async (c: string) => ((await (await fetch(`${sg.url}/api/v1/snapshot?channel=${c}`)).json()) as any).messages;
-    const metrics = (await (await fetch(`${sg.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('app_'));
-    return { status: await snap('app/status'), conns: await snap('app/conns'), agg: await snap('app/conns/agg'), metrics };
+    // The aggregates follow the entities on a timer: wait until their total counts the live
+    // entities (a state), not for an interval. A wrongly stored entity would change both.
+    return waitUntil('app/conns/agg caught up with app/conns', async () => {
+      const conns = await snap('app/conns');
+      const agg = await snap('app/conns/agg');
+      if (agg.find((m: any) => m.key === 'total')?.data.count !== conns.length) {
+        return undefined;
+      }
+      const metrics = (await (await fetch(`${sg.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('app_'));
+      return { status: await snap('app/status'), conns, agg, metrics };
+    });
   };
 
   test.each([
@@ -210,7 +219,8 @@ describe('bad telemetry configuration is refused at startup', () => {
     dirs.push(dataDir);
     let started: CollectorProcess | undefined;
     try {
-      started = await startCollector({ config, dataDir, readyTimeoutMs: 10_000 });
+      // The collector refuses the config and exits: startCollector fails as soon as it does.
+      started = await startCollector({ config, dataDir });
     } catch (err) {
       return (err as Error).message;
     }

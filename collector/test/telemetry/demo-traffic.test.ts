@@ -8,6 +8,7 @@ import { DEMO_CITIES } from '../../src/sources/demo/cities';
 import { FourSystems, seededRandom } from '../../src/sources/demo/four-systems';
 import { DEMO_CHANNEL_NAMES, DEMO_CHANNELS, DEMO_METRIC_RULES } from '../../src/telemetry/demo-config';
 import { type CollectorProcess, startCollector } from '../helpers/collector-process';
+import { EVENT_TIMEOUT_MS } from '../helpers/deadlines';
 
 describe('demo generator (pure)', () => {
   test('behaviour: twenty minutes of demo traffic fit the declared schemas, with keys where needed', () => {
@@ -82,7 +83,7 @@ describe('demo traffic (real collector with --demo)', () => {
 
   test('behaviour: every demo channel fills with messages and every demo metric is exposed', async () => {
     const expected = DEMO_CHANNEL_NAMES.filter((n) => n !== 'alerts/active');
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + EVENT_TIMEOUT_MS;
     let empty: string[] = expected;
     while (Date.now() < deadline && empty.length) {
       const { channels } = (await (await fetch(`${sg.url}/api/v1/channels`)).json()) as any;

@@ -66,17 +66,23 @@ describe('InOrder', () => {
 
   test('property: any arrival order yields each offset once, in order', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.shuffledSubarray([...Array(30).keys()].map((i) => i + 1), { minLength: 30 }), async (order) => {
-        const log = order.map(msg).sort((a, b) => a.offset - b.offset);
-        const h = harness(0, log);
-        for (const o of order) {
-          h.q.push([msg(o)]);
-        }
-        for (let i = 0; i < 200 && h.seen.length < 30; i++) {
-          await settle();
-        }
-        expect(h.seen).toEqual(log.map((m) => m.offset));
-      }),
+      fc.asyncProperty(
+        fc.shuffledSubarray(
+          [...Array(30).keys()].map((i) => i + 1),
+          { minLength: 30 },
+        ),
+        async (order) => {
+          const log = order.map(msg).sort((a, b) => a.offset - b.offset);
+          const h = harness(0, log);
+          for (const o of order) {
+            h.q.push([msg(o)]);
+          }
+          for (let i = 0; i < 200 && h.seen.length < 30; i++) {
+            await settle();
+          }
+          expect(h.seen).toEqual(log.map((m) => m.offset));
+        },
+      ),
       { numRuns: 100 },
     );
   });
