@@ -4,6 +4,8 @@
  * collector with the demo configuration (deploy/collector/demo.yaml) and, when the `prometheus`
  * binary is installed, Prometheus with prometheus/rules.yml. Prints the URLs; Ctrl-C stops
  * everything, newest first, and exits 0. If one part dies, the others are stopped and it exits 1.
+ * package.json runs it as `exec node scripts/demo.js`: without `exec`, npm's `sh -c` also gets the
+ * Ctrl-C and ends itself by SIGINT once we exit, so `npm run demo` would report 130, not our 0.
  *
  * Environment (a launcher reads its own options; the collector still gets its config as a file):
  *   SG_DEMO_PORT             collector port            (8080)
@@ -59,7 +61,16 @@ function pipe(stream, name, sink) {
 }
 
 function start(name, cmd, args, o = {}) {
-  const proc = spawn(cmd, args, { cwd: o.cwd || ROOT, env: { ...(o.baseEnv || env), ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Each child in its own process group: Ctrl-C in the terminal signals only this launcher (and
+  // npm), which then stops the children itself, newest first. Otherwise the chain would die at the
+  // same instant as the traffic still sending to it ("HTTP request failed"), and a child exiting
+  // before the launcher saw the signal would look like a crash (exit 1).
+  const proc = spawn(cmd, args, {
+    cwd: o.cwd || ROOT,
+    env: { ...(o.baseEnv || env), ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const sink = o.logFile ? createWriteStream(o.logFile) : undefined;
   pipe(proc.stdout, name, sink);
   pipe(proc.stderr, name, sink);
@@ -130,6 +141,15 @@ function hasPrometheus() {
 async function main() {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGHUP', () => void shutdown(0));
+  // The children are not in our process group: never leave one behind, even on an error exit.
+  process.on('exit', () => {
+    for (const c of children) {
+      if (c.proc.exitCode === null && c.proc.signalCode === null) {
+        c.proc.kill('SIGKILL');
+      }
+    }
+  });
 
   if (!existsSync(join(ROOT, 'collector/dist/main.js'))) {
     log('collector/dist is missing: npm run build:collector');

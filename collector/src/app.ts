@@ -319,6 +319,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       timer.unref();
       stops.push(() => clearInterval(timer));
       await retention();
+      // Counters at 0 for every namespace known at start (core-metrics.ts: first events count);
+      // sources add theirs when they declare their channels (sourceContext).
+      const knowChannels = () => metrics.knowNamespaces([...registry.all()].map((c) => channelNamespace(c.name)));
+      knowChannels();
       for (const s of sources) {
         try {
           stops.push(await s.start(ctx));
@@ -328,6 +332,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           logger.error({ err, source: s.name }, 'source failed to start');
         }
       }
+      knowChannels();
       ready = true;
     },
     async close() {
@@ -341,6 +346,8 @@ function sourceContext(hub: Hub, log: EventLog, config: Config, logger: Logger, 
   return {
     async declare(def) {
       await hub.declare(def);
+      // A source's namespace is known from its declaration on: its counters start at 0 (core-metrics.ts).
+      metrics.knowNamespaces([channelNamespace(def.name)]);
     },
     publish: (items) => hub.publish(items),
     read: (channel, options) => log.read(channel, options),

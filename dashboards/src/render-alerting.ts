@@ -5,8 +5,11 @@ import { EXPRESSION, PROMETHEUS } from './datasources';
 export const CONTACT_POINT = 'streamgauge-collector';
 export const ALERT_FOLDER = 'Streamgauge';
 export const RULE_GROUP = 'streamgauge';
-/** Evaluation interval of the rule group (Grafana and Prometheus alike). */
-export const EVAL_INTERVAL = '15s';
+/**
+ * Evaluation interval of the rule group (Grafana and Prometheus alike). Grafana requires a multiple
+ * of its 10 s scheduler interval (ValidateRuleGroupInterval; checked by grafana-validation.ts).
+ */
+export const EVAL_INTERVAL = '10s';
 /** The collector's alert webhook, as Grafana reaches it inside docker-compose. */
 export const WEBHOOK_URL = 'http://collector:8080/api/v1/alerts/webhook';
 

@@ -127,8 +127,10 @@ async function reorg() {
 
 async function main() {
   let stopping = false;
+  let wake = () => {};
   const stop = () => {
     stopping = true;
+    wake();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -147,9 +149,19 @@ async function main() {
       }
     } catch (err) {
       // A reverted or dropped transaction (e.g. right after a reorg) is not fatal for demo traffic.
-      process.stderr.write(`traffic: ${err.shortMessage || err.message}\n`);
+      // While stopping, the chain may already be gone: the failed request is expected, not news.
+      if (!stopping) {
+        process.stderr.write(`traffic: ${err.shortMessage || err.message}\n`);
+      }
     }
-    await new Promise((r) => setTimeout(r, INTERVAL_MS));
+    // The pause ends early on SIGINT/SIGTERM, so stopping takes no longer than the request in flight.
+    await new Promise((r) => {
+      const t = setTimeout(r, INTERVAL_MS);
+      wake = () => {
+        clearTimeout(t);
+        r();
+      };
+    });
   }
 }
 

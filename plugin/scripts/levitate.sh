@@ -1,7 +1,10 @@
 #!/bin/sh
-# API compatibility of the plugin with the Grafana lines it supports (grafanaDependency in
-# src/plugin.json): 12.x (12.4.10, React 18) and 13.x (13.2.2, React 19). @grafana/levitate reads
-# the target versions from the npm registry. Usage: sh plugin/scripts/levitate.sh (from anywhere).
+# API compatibility of the plugin with the Grafana versions it claims (grafanaDependency ">=12.3.0"
+# in src/plugin.json): the lowest version that range allows (12.3.0), the newest 12.x (12.4.10,
+# React 18) and the newest complete 13.x (13.2.2, React 19; 13.2.3 is a broken partial release on
+# npm: @grafana/e2e-selectors@13.2.3 does not exist). Keep VERSIONS in step with grafanaDependency.
+# @grafana/levitate reads the target versions from the npm registry.
+# Usage: sh plugin/scripts/levitate.sh (from anywhere).
 #
 # levitate finds the installed versions with `npm list --json --depth 0` next to the module; in
 # this npm workspace that lists the workspace packages, not their dependencies, so levitate would
@@ -27,7 +30,8 @@ exec "$REAL_NPM" "\$@"
 SHIM_EOF
 chmod +x "$SHIM/npm"
 status=0
-for v in 12.4.10 13.2.2; do
+VERSIONS="12.3.0 12.4.10 13.2.2"
+for v in $VERSIONS; do
   echo "levitate: src/module.ts against @grafana/{data,ui,runtime}@$v"
   out=$(PATH="$SHIM:$PATH" timeout 300 npx --no-install levitate is-compatible --path src/module.ts \
     --target "@grafana/data@$v,@grafana/ui@$v,@grafana/runtime@$v" 2>&1) || status=1

@@ -2,8 +2,23 @@
  * The collector's own Prometheus metrics, in its own Registry (never prom-client's global one).
  * Labels stay low-cardinality: a channel's namespace (first segment), a transport, a reason;
  * never a full channel name or a client id. Point-in-time values are read at scrape time.
+ *
+ * Counters start at 0 for every label set known when the collector starts (the transports, the
+ * refusal and drop reasons, and each namespace declared by config or a source: knowNamespaces).
+ * A series that first appears at 1 has no earlier sample, so PromQL's increase() and rate() miss
+ * that first event (prometheus/rules.test.yml models the series from a real scrape accordingly).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The streaming transports, as used in `transport` labels. */
+export const TRANSPORTS = ['ws', 'sse'] as const;
+/** `reason` of streamgauge_connections_refused_total, per transport (transport/ws-server.ts, sse.ts). */
+export const REFUSAL_REASONS: Record<(typeof TRANSPORTS)[number], readonly string[]> = {
+  ws: ['path', 'shutdown', 'origin', 'rate', 'auth', 'limit'],
+  sse: ['origin', 'limit'],
+};
+/** `reason` of streamgauge_messages_dropped_total (hub/hub.ts). */
+export const DROP_REASONS = ['slow_consumer'] as const;
 
 export interface CoreMetrics {
   registry: Registry;
@@ -17,6 +32,12 @@ export interface CoreMetrics {
   evictions: Counter<'namespace'>;
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   connectionsRefused: Counter<'transport' | 'reason'>;
+  /**
+   * Exposes the per-namespace counters at 0 for these namespaces (channel names' first segment).
+   * Idempotent, and a no-op for series that already counted something. app.ts calls it with every
+   * channel known at start: declared in config, restored from the log, declared by sources.
+   */
+  knowNamespaces(namespaces: Iterable<string>): void;
 }
 
 /** Values read at scrape time from the running app. */
@@ -157,6 +178,32 @@ export function createCoreMetrics(registry = new Registry()): CoreMetrics & { bi
     },
   });
 
+  // Label sets known from the start: each series exists at 0 before its first event.
+  for (const transport of TRANSPORTS) {
+    slowDisconnects.inc({ transport }, 0);
+    publishToSend.zero({ transport });
+    for (const reason of REFUSAL_REASONS[transport]) {
+      connectionsRefused.inc({ transport, reason }, 0);
+    }
+  }
+  const knownNamespaces = new Set<string>();
+  const knowNamespaces = (namespaces: Iterable<string>): void => {
+    for (const namespace of namespaces) {
+      if (knownNamespaces.has(namespace)) {
+        continue;
+      }
+      knownNamespaces.add(namespace);
+      published.inc({ namespace }, 0);
+      evictions.inc({ namespace }, 0);
+      for (const transport of TRANSPORTS) {
+        delivered.inc({ namespace, transport }, 0);
+      }
+      for (const reason of DROP_REASONS) {
+        dropped.inc({ namespace, reason }, 0);
+      }
+    }
+  };
+
   return {
     registry,
     published,
@@ -169,6 +216,7 @@ export function createCoreMetrics(registry = new Registry()): CoreMetrics & { bi
     evictions,
     httpDuration,
     connectionsRefused,
+    knowNamespaces,
     bind(s: ScrapeSources) {
       sources = s;
     },

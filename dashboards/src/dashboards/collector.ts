@@ -61,8 +61,18 @@ export const collectorDashboard = dashboard({
       unit: 's',
       size: { w: 8, h: 8 },
     }),
-    timeseries([prom('max(process_resident_memory_bytes)', 'RSS')], { title: 'Memory', unit: 'bytes', size: { w: 8, h: 8 } }),
-    timeseries([prom('sum(rate(process_cpu_seconds_total[1m]))', 'CPU')], { title: 'CPU', unit: 'percentunit', size: { w: 8, h: 8 } }),
+    // Process metrics of the collector's job only: Prometheus scrapes itself too (prometheus.yml),
+    // and its own process_* series would mix in.
+    timeseries([prom(`max by (instance) (process_resident_memory_bytes{job="${COLLECTOR_JOB}"})`, 'RSS {{instance}}')], {
+      title: 'Memory',
+      unit: 'bytes',
+      size: { w: 8, h: 8 },
+    }),
+    timeseries([prom(`sum by (instance) (rate(process_cpu_seconds_total{job="${COLLECTOR_JOB}"}[1m]))`, 'CPU {{instance}}')], {
+      title: 'CPU',
+      unit: 'percentunit',
+      size: { w: 8, h: 8 },
+    }),
     stat([prom('min(streamgauge_store_up)', 'store', { instant: true, range: false })], {
       title: 'Store',
       size: { w: 8, h: 8 },
