@@ -40,7 +40,7 @@ export const DEFAULTS = {
     maxChannels: 1_000,
     /** Fields inferred per channel at most; later new fields are still stored and delivered. */
     maxInferredFields: 64,
-    /** Live keys per state/entity channel at most (SQLite store); a publish adding one more fails with SG_KEY_LIMIT. */
+    /** Live keys per state/entity channel at most (SQLite and Redis stores); a publish adding one more fails with SG_KEY_LIMIT. */
     maxKeysPerChannel: 100_000,
     definitions: [] as ChannelDefinition[],
   },

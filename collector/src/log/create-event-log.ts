@@ -19,6 +19,7 @@ export function createEventLog(config: Config, logger: Logger): EventLog {
         keyPrefix: config.store.redis.keyPrefix,
         logger,
         publishIdWindow: config.store.publishIdWindow,
+        maxKeysPerChannel: config.channels.maxKeysPerChannel,
       });
     default:
       throw new Error(`store.type ${String(config.store.type)} is not available in this build`);

@@ -65,6 +65,8 @@ export interface RedisLogOptions {
   connectTimeoutMs?: number;
   /** Publish ids are remembered for this many newest offsets per channel (store.publishIdWindow). */
   publishIdWindow?: number;
+  /** Live keys per state/entity channel at most (channels.maxKeysPerChannel); an append adding one more fails whole with SG_KEY_LIMIT. */
+  maxKeysPerChannel?: number;
 }
 
 type Reply = (string | number | null | Reply[])[];
@@ -451,6 +453,14 @@ export class RedisLog implements EventLog {
     try {
       return await fn();
     } catch (err) {
+      // The append script's one refusal (redis-scripts.ts): a client error, not an unavailable store.
+      const keyLimit = /SG_KEY_LIMIT (\S+)/.exec((err as Error).message ?? '');
+      if (keyLimit) {
+        throw sgError(
+          ErrorCode.KeyLimit,
+          `${keyLimit[1]} holds ${this.o.maxKeysPerChannel} live keys (channels.maxKeysPerChannel): update or delete existing keys`,
+        );
+      }
       this.o.logger.warn({ err, shard: s.index, op: what }, 'Redis command failed');
       throw sgError(
         ErrorCode.StoreUnavailable,
@@ -517,6 +527,7 @@ export class RedisLog implements EventLog {
       names.length,
       REDIS_LOG_DEFAULTS.notifyInlineMaxBytes,
       this.o.publishIdWindow ?? DEFAULTS.store.publishIdWindow,
+      this.o.maxKeysPerChannel ?? 0,
       ...perChannel,
     ];
     for (const it of items) {

@@ -26,24 +26,25 @@
  * Appends a batch for the channels of one shard.
  * KEYS: per channel meta, stream, latest (3 each), then the channel set, then per channel its
  *       publish-id zset, then the shard's expiry zset.
- * ARGV: inst, notifyChannel, newEpoch, nChannels, inlineMaxBytes, publishIdWindow,
+ * ARGV: inst, notifyChannel, newEpoch, nChannels, inlineMaxBytes, publishIdWindow, maxKeys (0 = no bound),
  *       per channel: name, maxLen (0 = no bound),
  *       per message: channelIndex, ts, key ('' = none), deleted ('1'/'0'), data,
  *                    id ('' = none), expiry ('' = leave, '-' = clear, or a deadline in ms),
  *                    ifExpiry ('' or the deadline an expiry delete requires).
  * Returns per channel: epoch, first, count, last, lastTs; then per message: offset, ts, flag
  * (0 appended, 1 duplicate id: offset is the original, 2 stale expiry: nothing appended).
+ * Refuses the whole batch with the error "SG_KEY_LIMIT <channel>" when it would hold more than maxKeys live keys.
  */
 export const APPEND_LUA = `
 local inst, notify, newEpoch = ARGV[1], ARGV[2], ARGV[3]
-local nch, inlineMax, idWindow = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local nch, inlineMax, idWindow, maxKeys = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local setKey = KEYS[3 * nch + 1]
 local expKey = KEYS[4 * nch + 2]
 local names, maxLens, epochs, lasts, lastTs, lines, sizes, starts, usedIds = {}, {}, {}, {}, {}, {}, {}, {}, {}
 for c = 1, nch do
   local meta = KEYS[3 * c - 2]
-  names[c] = ARGV[5 + 2 * c]
-  maxLens[c] = tonumber(ARGV[6 + 2 * c])
+  names[c] = ARGV[6 + 2 * c]
+  maxLens[c] = tonumber(ARGV[7 + 2 * c])
   if redis.call('HSETNX', meta, 'epoch', newEpoch) == 1 then
     -- a new epoch starts with no history: drop what a lost meta hash (evicted, deleted) left behind
     redis.call('DEL', KEYS[3 * c - 1], KEYS[3 * c], KEYS[3 * nch + 1 + c])
@@ -58,8 +59,31 @@ for c = 1, nch do
   lines[c] = {}
   sizes[c] = 0
 end
+-- live keys per channel (channels.maxKeysPerChannel), counted before anything is written so that a
+-- refused batch stores nothing: the keys this batch adds that the latest-by-key hash does not hold
+if maxKeys > 0 then
+  local seen, adds = {}, {}
+  local j = 8 + 2 * nch
+  while j <= #ARGV do
+    local c = tonumber(ARGV[j])
+    local key, del = ARGV[j + 2], ARGV[j + 3]
+    if key ~= '' and del ~= '1' then
+      local k = c .. '\t' .. key
+      if not seen[k] then
+        seen[k] = true
+        if redis.call('HEXISTS', KEYS[3 * c], key) == 0 then adds[c] = (adds[c] or 0) + 1 end
+      end
+    end
+    j = j + 8
+  end
+  for c, n in pairs(adds) do
+    if redis.call('HLEN', KEYS[3 * c]) + n > maxKeys then
+      return redis.error_reply('SG_KEY_LIMIT ' .. names[c])
+    end
+  end
+end
 local out = {}
-local i = 7 + 2 * nch
+local i = 8 + 2 * nch
 while i <= #ARGV do
   local c = tonumber(ARGV[i])
   local ts, key, del, data = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
