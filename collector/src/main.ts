@@ -5,7 +5,7 @@
  * Environment variables override the file (docs/configuration.md).
  */
 import { buildApp } from './app';
-import { hostName, isLoopbackHost } from './http/host-check';
+import { hostName, isLoopbackHost } from './auth/host-check';
 import { ConfigError } from './errors';
 import { loadConfig, resolveConfig, type ConfigInput } from './collector-config';
 

@@ -9,8 +9,8 @@ import type { Registry } from 'prom-client';
 import { ErrorCode } from '@streamgauge/protocol';
 import type { Config } from '../collector-config';
 import { type SgError, sgError } from '../errors';
-import { type HostCheck, createHostCheck } from '../http/host-check';
-import { principalOf } from '../http/request-principal';
+import { type HostCheck, createHostCheck } from './host-check';
+import { principalOf } from './request-principal';
 import { ConnectionGuard, retryAfterSeconds } from '../limits/connection-guard';
 import type { Logger } from '../logger';
 import type { AuthConfig } from './config';
@@ -38,7 +38,7 @@ export interface Security {
    * `auth` frame within auth.limits.authTimeoutMs. Throws SgError (SG_RATE_LIMITED, SG_UNAUTHORIZED).
    */
   admitWebSocket(req: IncomingMessage): Promise<Principal>;
-  /** The Host header check against DNS rebinding (http/host-check.ts). */
+  /** The Host header check against DNS rebinding (auth/host-check.ts). */
   readonly hostAllowed: HostCheck;
   /** For an SSE request: the per-IP limit; the authorization hook already authenticated it (`?ticket=` or headers). */
   admitSse(req: FastifyRequest, reply: FastifyReply): Promise<Principal>;

@@ -13,7 +13,7 @@ import { type Security, hostForbidden } from '../auth/create-security';
 import type { Principal } from '../auth/principal';
 import { SgError, sgError } from '../errors';
 import { retryAfterSeconds } from '../limits/connection-guard';
-import { setPrincipal } from './request-principal';
+import { setPrincipal } from '../auth/request-principal';
 import { type RouteAccess, accessRefusal } from './route-access';
 
 export interface RouteEntry {

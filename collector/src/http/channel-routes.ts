@@ -8,7 +8,7 @@ import { sgError } from '../errors';
 import type { ChannelRegistry } from '../channels/channel-registry';
 import type { EventLog } from '../log/event-log';
 import { parseTime } from '../sessions/since';
-import { principalOf } from './request-principal';
+import { principalOf } from '../auth/request-principal';
 import { access } from './route-access';
 
 export interface ChannelRoutesOptions {

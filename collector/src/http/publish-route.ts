@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { ErrorCode, type PublishItem, type PublishResponse } from '@streamgauge/protocol';
 import { sgError } from '../errors';
 import type { Hub } from '../hub/hub';
-import { principalOf } from './request-principal';
+import { principalOf } from '../auth/request-principal';
 import { access } from './route-access';
 
 export function registerPublishRoute(app: FastifyInstance, hub: Hub): void {

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { ErrorCode } from '@streamgauge/protocol';
 import { sgError } from '../errors';
 import type { Hub } from '../hub/hub';
-import { principalOf } from '../http/request-principal';
+import { principalOf } from '../auth/request-principal';
 import { access } from '../http/route-access';
 import { ALERTS_CHANNEL } from './alerts-channel';
 import { type AlertSource, parseAlertWebhook } from './alert-payload';

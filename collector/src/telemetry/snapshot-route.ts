@@ -9,7 +9,7 @@ import { ErrorCode } from '@streamgauge/protocol';
 import { sgError } from '../errors';
 import type { ChannelRegistry } from '../channels/channel-registry';
 import type { EventLog } from '../log/event-log';
-import { principalOf } from '../http/request-principal';
+import { principalOf } from '../auth/request-principal';
 import { access } from '../http/route-access';
 
 export function registerSnapshotRoute(app: FastifyInstance, o: { registry: ChannelRegistry; log: EventLog; maxLimit: number }): void {

@@ -66,13 +66,15 @@ describe('collector layers', () => {
     expect(findCycles(files(SRC))).toEqual([]);
   });
 
-  test('behavior: config/ imports no feature (only errors and protocol), http/ nothing of transport/', () => {
+  test('behavior: config/ imports no feature (only errors and protocol), http/ nothing of transport/, auth/ nothing of http/', () => {
     const offending: string[] = [];
     for (const f of files(SRC)) {
       const rel = relative(SRC, f);
       for (const g of importsOf(f).map((p) => relative(SRC, p))) {
         const configReachesOut = rel.startsWith('config/') && !g.startsWith('config/') && g !== 'errors.ts';
-        if (configReachesOut || (rel.startsWith('http/') && g.startsWith('transport/'))) {
+        const httpReachesTransport = rel.startsWith('http/') && g.startsWith('transport/');
+        const authReachesHttp = rel.startsWith('auth/') && g.startsWith('http/');
+        if (configReachesOut || httpReachesTransport || authReachesHttp) {
           offending.push(`${rel} -> ${g}`);
         }
       }

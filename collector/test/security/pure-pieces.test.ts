@@ -8,7 +8,7 @@ import { KeyedLimiter } from '../../src/limits/keyed-limiter';
 import { TokenBucket } from '../../src/limits/token-bucket';
 import { FrameLimiter } from '../../src/limits/connection-guard';
 import { AUTH_DEFAULTS } from '../../src/auth/config';
-import { requestedScopes } from '../../src/auth/token-routes';
+import { requestedScopes } from '../../src/http/token-routes';
 import { ErrorCode } from '@streamgauge/protocol';
 import { resolveConfig } from '../../src/collector-config';
 

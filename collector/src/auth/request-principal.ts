@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ErrorCode } from '@streamgauge/protocol';
-import type { Principal } from '../auth/principal';
+import type { Principal } from './principal';
 import { sgError } from '../errors';
 
 const PRINCIPAL = Symbol('streamgauge.principal');

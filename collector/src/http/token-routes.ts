@@ -7,12 +7,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode } from '@streamgauge/protocol';
 import { SgError, sgError } from '../errors';
-import { principalOf } from '../http/request-principal';
-import { access } from '../http/route-access';
-import { audit } from './audit';
-import type { Security } from './create-security';
-import type { Principal, Scopes } from './principal';
-import { isScopePattern, uncovered } from './scopes';
+import { principalOf } from '../auth/request-principal';
+import { access } from './route-access';
+import { audit } from '../auth/audit';
+import type { Security } from '../auth/create-security';
+import type { Principal, Scopes } from '../auth/principal';
+import { isScopePattern, uncovered } from '../auth/scopes';
 
 const NO_SCOPES: Scopes = Object.freeze({ publish: [], subscribe: [], admin: false });
 

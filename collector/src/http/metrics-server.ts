@@ -8,10 +8,10 @@ import type { Registry } from 'prom-client';
 import { ErrorCode } from '@streamgauge/protocol';
 import type { Config } from '../collector-config';
 import { SgError, sgError } from '../errors';
-import { registerMetricsRoute } from '../http/metrics-route';
+import { registerMetricsRoute } from './metrics-route';
 import type { Logger } from '../logger';
-import { metricsBearerHook } from './metrics-guard';
-import type { SecurityMetrics } from './security-metrics';
+import { metricsBearerHook } from '../auth/metrics-guard';
+import type { SecurityMetrics } from '../auth/security-metrics';
 
 export function mountMetrics(
   app: FastifyInstance,
