@@ -25,7 +25,6 @@ import { launchChromium } from '../../../collector/test/browser/launch-chromium'
 import { WsTestClient } from '../../../collector/test/helpers/ws-test-client';
 import { type HostServer, startHostServer } from '../../test-host/host-server';
 
-
 /** The built plugin; SG_TEST_PLUGIN_DIST points elsewhere (e.g. a build made with --output-path). */
 const DIST = resolve(process.env.SG_TEST_PLUGIN_DIST ?? join(__dirname, '..', '..', 'dist'));
 const SHOTS = join(__dirname, '..', '..', 'test-results');

@@ -13,7 +13,6 @@ import { type CollectorProcess, startCollector } from '../../../collector/test/h
 import { launchChromium } from '../../../collector/test/browser/launch-chromium';
 import { type HostServer, startHostServer } from '../../test-host/host-server';
 
-
 const DIST = resolve(process.env.SG_TEST_PLUGIN_DIST ?? join(__dirname, '..', '..', 'dist'));
 const IMAGES = join(__dirname, '..', '..', '..', 'docs', 'images');
 const API_KEY = 'sg-current-state-key-0123456789abcdef';

@@ -25,7 +25,9 @@ test('behavior: levitate finds src/module.ts compatible with every checked Grafa
   const r = spawnSync('sh', [join(__dirname, '../../scripts/levitate.sh')], { encoding: 'utf8', timeout: 900_000 });
   const out = `${r.stdout}${r.stderr}`;
   for (const v of checked) {
-    expect(out).toContain(`src/module.ts appears to be compatible with @grafana/data@${v},@grafana/ui@${v},@grafana/runtime@${v}`);
+    expect(out).toContain(
+      `src/module.ts appears to be compatible with @grafana/data@${v},@grafana/ui@${v},@grafana/runtime@${v}`
+    );
   }
   expect(out).not.toContain('Skipping package');
   expect(r.status).toBe(0);

@@ -18,7 +18,6 @@ import { ConnectionState } from '../live/connection-state';
 import { type FakeGrafanaProxy, startFakeGrafanaProxy } from './helpers/fake-grafana-proxy';
 import { QueryWatcher, UID, makeDataSource, range, request, waitFor } from './helpers/harness';
 
-
 const API_KEY = 'sg-test-key-0123456789abcdef0123456789';
 
 let collector: CollectorProcess;

@@ -8,7 +8,6 @@ import type { DataSource } from '../datasource';
 import { type FakeGrafanaProxy, startFakeGrafanaProxy } from './helpers/fake-grafana-proxy';
 import { QueryWatcher, UID, makeDataSource, request, waitFor } from './helpers/harness';
 
-
 const config = {
   channels: {
     definitions: [
