@@ -84,6 +84,8 @@ export const SLOW_CONSUMER: (setting: string) => EndReason = (setting) => ({
   message: `slow consumer: send queue over ${setting}; reconnect and resume`,
 });
 
+const TOKEN_EXPIRED: EndReason = { closeCode: CloseCode.Unauthorized, errorCode: ErrorCode.Unauthorized, message: 'token expired' };
+
 export class Session implements CursorTarget {
   readonly transport: Transport;
   readonly maxQueueBytes: number;
@@ -359,11 +361,8 @@ export class Session implements CursorTarget {
     if (at === undefined || this.isClosed) {
       return;
     }
-    // A timer per session, so nothing is delivered after the token's expiry (not a periodic sweep).
-    this.expiry = setTimeout(
-      () => this.close({ closeCode: CloseCode.Unauthorized, errorCode: ErrorCode.Unauthorized, message: 'token expired' }),
-      Math.max(0, at - Date.now()),
-    );
+    // A timer per session, so the session ends at the token's expiry (not a periodic sweep).
+    this.expiry = setTimeout(() => this.close(TOKEN_EXPIRED), Math.max(0, at - Date.now()));
     this.expiry.unref();
   }
 
@@ -371,6 +370,12 @@ export class Session implements CursorTarget {
 
   deliver(frame: string, channel: string, epoch: string, lastOffset: number): boolean {
     if (this.isClosed) {
+      return false;
+    }
+    // A timer fires late on a busy event loop: a delivery due after the expiry ends the session instead.
+    const at = this.principal.expiresAt;
+    if (at !== undefined && Date.now() >= at) {
+      this.close(TOKEN_EXPIRED);
       return false;
     }
     this.out.messages(frame, channel, epoch, lastOffset);
