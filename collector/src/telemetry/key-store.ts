@@ -11,14 +11,10 @@ export interface KeyRecord {
   ts: number;
   /** Server time of the first upsert seen for this key (duration fallback when no start field). */
   firstTs: number;
-  /** ms since epoch when the entity expires; undefined: never. */
-  expiresAt?: number;
 }
 
 export class ChannelKeys {
   readonly records = new Map<string, KeyRecord>();
-  /** Keys that carry a TTL, so the sweeper scans only those. */
-  readonly expiring = new Map<string, number>();
   /** Highest offset applied: messages at or below it were already seen (snapshot at start). */
   appliedOffset = 0;
   private warned = false;
@@ -31,13 +27,7 @@ export class ChannelKeys {
   ) {}
 
   /** Upserts a key; returns the previous record (undefined when new or not tracked). */
-  upsert(
-    key: string,
-    data: Record<string, unknown>,
-    offset: number,
-    ts: number,
-    expiresAt: number | undefined,
-  ): { prev?: KeyRecord; tracked: boolean } {
+  upsert(key: string, data: Record<string, unknown>, offset: number, ts: number): { prev?: KeyRecord; tracked: boolean } {
     const prev = this.records.get(key);
     if (!prev && this.records.size >= this.maxKeys) {
       if (!this.warned) {
@@ -49,19 +39,14 @@ export class ChannelKeys {
       }
       return { tracked: false };
     }
-    this.records.set(key, { data, offset, ts, firstTs: prev?.firstTs ?? ts, expiresAt });
-    if (expiresAt === undefined) {
-      this.expiring.delete(key);
-    } else {
-      this.expiring.set(key, expiresAt);
-    }
+    // Expiry deadlines live in the store (EventLog.dueExpiries), not here.
+    this.records.set(key, { data, offset, ts, firstTs: prev?.firstTs ?? ts });
     return { prev, tracked: true };
   }
 
   delete(key: string): KeyRecord | undefined {
     const prev = this.records.get(key);
     this.records.delete(key);
-    this.expiring.delete(key);
     return prev;
   }
 }

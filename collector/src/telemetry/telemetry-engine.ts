@@ -158,7 +158,7 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
     for (const m of await ctx.latestByKey(c.name)) {
       const data = parseData(m);
       if (m.key !== undefined && data) {
-        const r = k.upsert(m.key, data, m.offset, m.ts, undefined);
+        const r = k.upsert(m.key, data, m.offset, m.ts);
         if (r.tracked) {
           aggs.forEach((a) => a.upsert(data, undefined));
         }
@@ -195,8 +195,7 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
           aggs.forEach((a) => a.remove(prev, m.ts));
         }
       } else {
-        // Expiry deadlines live in the store (EventLog.dueExpiries), not here.
-        const r = keys.upsert(m.key, data, m.offset, m.ts, undefined);
+        const r = keys.upsert(m.key, data, m.offset, m.ts);
         if (r.tracked) {
           const d = data;
           aggs.forEach((a) => a.upsert(d, r.prev));
