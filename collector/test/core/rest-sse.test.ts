@@ -5,19 +5,20 @@
 import http from 'node:http';
 import { ErrorCode } from '@streamgauge/protocol';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
+import { type SseEvent, sseParser } from '../helpers/sse-parser';
 
 /** Reads an SSE stream until `until` returns true for the events so far (or the timeout). */
 function readSse(
   url: string,
   headers: Record<string, string>,
-  until: (events: { event: string; id?: string; data: any }[]) => boolean,
+  until: (events: SseEvent[]) => boolean,
   timeoutMs = 10_000,
-): Promise<{ status: number; events: { event: string; id?: string; data: any }[]; raw: string }> {
+): Promise<{ status: number; events: SseEvent[]; raw: string }> {
   return new Promise((resolve, reject) => {
-    const events: { event: string; id?: string; data: any }[] = [];
+    const events: SseEvent[] = [];
     let raw = '';
     const req = http.get(url, { headers }, (res) => {
-      let buf = '';
+      const feed = sseParser((ev) => events.push(ev));
       const done = (): void => {
         clearTimeout(t);
         req.destroy();
@@ -26,21 +27,7 @@ function readSse(
       const t = setTimeout(done, timeoutMs);
       res.on('data', (d: Buffer) => {
         raw += d.toString();
-        buf += d.toString();
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev: { event: string; id?: string; data: any } = { event: 'message', data: undefined };
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) ev.event = line.slice(7);
-            else if (line.startsWith('id: ')) ev.id = line.slice(4);
-            else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
-          }
-          if (ev.data !== undefined) {
-            events.push(ev);
-          }
-        }
+        feed(d);
         if (until(events)) {
           done();
         }

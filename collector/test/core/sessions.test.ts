@@ -7,10 +7,9 @@
 import http from 'node:http';
 import { CloseCode, ErrorCode } from '@streamgauge/protocol';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
+import { type SseEvent, sseParser } from '../helpers/sse-parser';
 import { WsTestClient } from '../helpers/ws-test-client';
 import { AUTH_ENV, PUB_KEY, authConfig, bearer, mintToken } from '../security/fixtures';
-
-type SseEvent = { event: string; id?: string; data: any };
 
 /** An SSE stream read event by event; `pause()` stops reading (the collector's queue grows). */
 function openSse(url: string, headers: Record<string, string> = {}) {
@@ -29,23 +28,9 @@ function openSse(url: string, headers: Record<string, string> = {}) {
   };
   const req = http.get(url, { headers }, (r) => {
     res = r;
-    let buf = '';
+    const feed = sseParser((ev) => events.push(ev));
     r.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const ev: SseEvent = { event: 'message', data: undefined };
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event: ')) ev.event = line.slice(7);
-          else if (line.startsWith('id: ')) ev.id = line.slice(4);
-          else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
-        }
-        if (ev.data !== undefined) {
-          events.push(ev);
-        }
-      }
+      feed(d);
       check();
     });
     r.on('end', () => {

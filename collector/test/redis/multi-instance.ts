@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
 import { WsTestClient } from '../helpers/ws-test-client';
+import { type SseEvent, sseParser } from '../helpers/sse-parser';
 
 export function redisEnv(url: string): Record<string, string> {
   return { SG_STORE: 'redis', SG_REDIS_URLS: url };
@@ -182,11 +183,7 @@ export class ResumingSubscriber {
   }
 }
 
-export interface SseEvent {
-  event: string;
-  id?: string;
-  data: any;
-}
+export type { SseEvent } from '../helpers/sse-parser';
 
 /** Reads an SSE stream until `until` holds for the events so far, or the timeout passes. */
 export function readSse(
@@ -198,7 +195,7 @@ export function readSse(
   return new Promise((resolve, reject) => {
     const events: SseEvent[] = [];
     const req = http.get(url, { headers }, (res) => {
-      let buf = '';
+      const feed = sseParser((ev) => events.push(ev));
       const done = (): void => {
         clearTimeout(t);
         req.destroy();
@@ -206,25 +203,7 @@ export function readSse(
       };
       const t = setTimeout(done, timeoutMs);
       res.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev: SseEvent = { event: 'message', data: undefined };
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) {
-              ev.event = line.slice(7);
-            } else if (line.startsWith('id: ')) {
-              ev.id = line.slice(4);
-            } else if (line.startsWith('data: ')) {
-              ev.data = JSON.parse(line.slice(6));
-            }
-          }
-          if (ev.data !== undefined) {
-            events.push(ev);
-          }
-        }
+        feed(d);
         if (until(events)) {
           done();
         }
