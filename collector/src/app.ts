@@ -19,6 +19,7 @@ import { registerHealthRoutes } from './http/health-routes';
 import { registerPublishRoute } from './http/publish-route';
 import { installAuthorization, type RouteEntry } from './http/authorize';
 import { registerBodyParsers } from './http/body-parsers';
+import { installArrivalOrder } from './http/arrival-order';
 import { createEventLog } from './log/create-event-log';
 import type { EventLog } from './log/event-log';
 import { createLogger, type Logger } from './logger';
@@ -170,6 +171,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     void reply.code(404).send(sgError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`).toBody());
   });
 
+  // First onRequest hook, before any await: each request takes its place in its connection's line,
+  // so that pipelined publishes are stored in the order they were sent (docs/protocol.md).
+  installArrivalOrder(app, config.limits.maxRequestsInFlightPerConnection);
   // JSON and NDJSON bodies: counted and depth-checked while parsed, without holding the event loop.
   registerBodyParsers(app, config.limits);
   // Who may call which route: decided on the matched route's declared access, default deny (docs/security.md).
