@@ -136,8 +136,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     routerOptions: { ignoreTrailingSlash: true },
     // Slow and idle connections: headers, request and keep-alive timeouts (auth.limits.http*).
     ...httpServerOptions(config.auth.limits),
+    // req.ip is the forwarded client only behind a listed proxy (auth.limits.trustedProxies).
+    trustProxy: (address: string) => security.proxyTrust.trusts(address),
   });
-  const stopConnectionCap = capConnectionsPerIp(app.server, config.auth.limits.httpConnectionsPerIp, security.metrics);
+  const stopConnectionCap = capConnectionsPerIp(app.server, config.auth.limits.httpConnectionsPerIp, security.proxyTrust, security.metrics);
 
   // Publishes are JSON or NDJSON: without fastify's default text/plain parser a text/plain body is
   // answered 415 SG_UNSUPPORTED_MEDIA_TYPE, not a misleading 400.
