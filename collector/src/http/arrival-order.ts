@@ -33,22 +33,27 @@ export interface ArrivalTurn {
 
 class Ticket implements ArrivalTurn {
   next: Ticket | undefined;
+  /** Its batch is handed to the log, or its request ended. */
   released = false;
+  /** Every earlier ticket is released: its batch may go to the log. */
+  private ready = false;
   private waiter: (() => void) | undefined;
   private turn: Promise<void> | undefined;
 
-  constructor(private readonly q: ConnectionQueue) {}
+  constructor(private readonly line: ArrivalLine) {}
 
   wait(): Promise<void> | undefined {
-    if (this.q.head === this || this.released) {
+    if (this.ready || this.line.head === this) {
       return undefined;
     }
+    // Also when released early (its request aborted while it waits): it still goes after the earlier ones.
     this.turn ??= new Promise<void>((r) => (this.waiter = r));
     return this.turn;
   }
 
-  /** Called by the queue when every earlier ticket is released. */
+  /** Called by the line, in arrival order, once every earlier ticket is released. */
   go(): void {
+    this.ready = true;
     this.waiter?.();
     this.waiter = undefined;
   }
@@ -56,17 +61,19 @@ class Ticket implements ArrivalTurn {
   release(): void {
     if (!this.released) {
       this.released = true;
-      this.q.advance();
+      this.line.advance();
     }
   }
 }
 
-class ConnectionQueue {
+/** The tickets of one connection, in arrival order (exported for its unit test). */
+export class ArrivalLine {
   head: Ticket | undefined;
-  tail: Ticket | undefined;
+  private tail: Ticket | undefined;
+  /** Tickets not yet released at the head and after it. */
   size = 0;
 
-  take(): Ticket {
+  take(): ArrivalTurn {
     const t = new Ticket(this);
     if (this.tail) {
       this.tail.next = t;
@@ -78,10 +85,11 @@ class ConnectionQueue {
     return t;
   }
 
-  /** Drops released tickets from the head; wakes the first unreleased one. */
+  /** Drops released tickets from the head (waking any still waiting, in order); wakes the new head. */
   advance(): void {
     let h = this.head;
     while (h && h.released) {
+      h.go();
       this.size--;
       h = h.next;
     }
@@ -107,8 +115,8 @@ class ConnectionQueue {
 const QUEUE = Symbol('streamgauge.arrivalQueue');
 const TICKET = Symbol('streamgauge.arrivalTicket');
 
-type QueuedSocket = Socket & { [QUEUE]?: ConnectionQueue };
-type TicketedRequest = FastifyRequest & { [TICKET]?: Ticket };
+type QueuedSocket = Socket & { [QUEUE]?: ArrivalLine };
+type TicketedRequest = FastifyRequest & { [TICKET]?: ArrivalTurn };
 
 /** Requests that never store anything do not wait and hold up nothing (an SSE stream is a GET). */
 const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -130,7 +138,7 @@ export function installArrivalOrder(app: FastifyInstance, maxInFlightPerConnecti
     }
     let q = socket[QUEUE];
     if (!q) {
-      const created = new ConnectionQueue();
+      const created = new ArrivalLine();
       q = socket[QUEUE] = created;
       socket.once('close', () => created.releaseAll());
     }
