@@ -180,4 +180,39 @@ describe('WAL checkpoint worker (SqliteLog in this process)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  test('behavior: with nothing written the worker goes quiet: once caught up it runs no more checkpoint passes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-wal-'));
+    const path = join(dir, 'wal.db');
+    const log = new SqliteLog({ path, checkpoint: { intervalMs: 20, tickMs: 5 } });
+    try {
+      await log.open();
+      for (let i = 0; i < 20; i++) {
+        await log.append([{ channel: 'wal/idle', ts: Date.now(), data: '{"x":1}' }]);
+      }
+      // A worker that checkpoints on a timer regardless runs a pass every intervalMs forever, so
+      // this loop would reach its deadline; one that sees no commit (data_version) stops passing.
+      // Waiting for the quiet state, 10 intervals apart, with a deadline that only bounds a hang.
+      const deadline = Date.now() + 30_000;
+      let quiet = false;
+      while (!quiet && Date.now() < deadline) {
+        const before = log.walStats()!;
+        await new Promise((r) => setTimeout(r, 200));
+        const after = log.walStats()!;
+        quiet = after.passes === before.passes;
+      }
+      expect(quiet).toBe(true);
+      // And it wakes up again: a new commit is checkpointed.
+      const passes = log.walStats()!.passes;
+      await log.append([{ channel: 'wal/idle', ts: Date.now(), data: '{"x":2}' }]);
+      while (log.walStats()!.passes === passes && Date.now() < deadline + 30_000) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(log.walStats()!.passes).toBeGreaterThan(passes);
+      expect(log.meta('wal/idle')!.lastOffset).toBe(21);
+    } finally {
+      await log.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
