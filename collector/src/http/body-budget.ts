@@ -29,6 +29,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { SecurityMetrics } from '../auth/security-metrics';
 import type { SgError } from '../errors';
 import { rateLimited } from '../limits/connection-guard';
+import { onRequestEnd } from './request-end';
 
 /** What a refused client is told to wait before retrying: bodies in flight usually end within a second. */
 const RETRY_AFTER_MS = 1_000;
@@ -188,13 +189,6 @@ export function installBodyBudget(app: FastifyInstance, o: BodyBudgetOptions): B
     done(null, payload.pipe(counted));
   });
   // Answered (every error answer included; after the batch was handed to the log), or the client went away first.
-  app.addHook('onResponse', (req, _reply, done) => {
-    release(req);
-    done();
-  });
-  app.addHook('onRequestAbort', (req, done) => {
-    release(req);
-    done();
-  });
+  onRequestEnd(app, release);
   return budget;
 }

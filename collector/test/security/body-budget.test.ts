@@ -8,101 +8,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ErrorCode } from '@streamgauge/protocol';
 import { COLLECTOR_MAIN, type CollectorProcess, freePort, publish, startCollector } from '../helpers/collector-process';
 import { waitUntil } from '../helpers/deadlines';
+import { type RawAnswer, RawConnection } from '../helpers/raw-connection';
 import { sample } from './fixtures';
 
 const MIB = 1024 * 1024;
 const GAUGE = 'streamgauge_http_body_bytes_in_flight';
 const REFUSED = 'streamgauge_rate_limited_total{kind="body_bytes"}';
-
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** One keep-alive raw socket: writes what the test says, parses answers in order. */
-class RawConn {
-  private buf = Buffer.alloc(0);
-  readonly answers: Answer[] = [];
-  closed = false;
-  private wake: (() => void) | undefined;
-
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.parse();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake?.();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static async open(port: number): Promise<RawConn> {
-    const s = connect({ host: '127.0.0.1', port, noDelay: true });
-    await new Promise<void>((res, rej) => {
-      s.once('connect', res);
-      s.once('error', rej);
-    });
-    return new RawConn(s);
-  }
-
-  private parse(): void {
-    for (;;) {
-      const end = this.buf.indexOf('\r\n\r\n');
-      if (end < 0) {
-        return;
-      }
-      const [statusLine, ...lines] = this.buf.subarray(0, end).toString('latin1').split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const l of lines) {
-        const i = l.indexOf(':');
-        headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
-      }
-      const len = Number(headers['content-length'] ?? 0);
-      if (this.buf.length < end + 4 + len) {
-        return;
-      }
-      const body = this.buf.subarray(end + 4, end + 4 + len).toString();
-      this.answers.push({ status: Number(statusLine.split(' ')[1]), headers, body });
-      this.buf = this.buf.subarray(end + 4 + len);
-      this.wake?.();
-    }
-  }
-
-  /** The n-th answer (1-based), or a rejection if the socket closes first. */
-  async answer(n = 1): Promise<Answer> {
-    while (this.answers.length < n) {
-      if (this.closed) {
-        throw new Error(`socket closed after ${this.answers.length} of ${n} answers`);
-      }
-      await new Promise<void>((r) => (this.wake = r));
-    }
-    return this.answers[n - 1];
-  }
-
-  async waitClosed(): Promise<void> {
-    while (!this.closed) {
-      await new Promise<void>((r) => (this.wake = r));
-    }
-  }
-
-  write(s: string): void {
-    this.socket.write(s);
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
 
 const head = (port: number, length: number | 'chunked'): string =>
   `POST /api/v1/publish HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
@@ -155,7 +72,7 @@ const tally = (msgs: { tag: string }[]): string[] => {
   return [...m].map(([t, n]) => `${t}x${n}`).sort();
 };
 
-function expectRefusal(a: Answer): void {
+function expectRefusal(a: RawAnswer): void {
   const body = JSON.parse(a.body);
   expect([a.status, a.headers['retry-after'], body.error.code, body.error.details]).toEqual([
     429,
@@ -168,9 +85,9 @@ function expectRefusal(a: Answer): void {
 
 describe('limits.maxBodyBytesInFlight: a small budget (real collector)', () => {
   let sg: CollectorProcess;
-  const conns: RawConn[] = [];
-  const open = async (): Promise<RawConn> => {
-    const c = await RawConn.open(sg.port);
+  const conns: RawConnection[] = [];
+  const open = async (): Promise<RawConnection> => {
+    const c = await RawConnection.open(sg.port);
     conns.push(c);
     return c;
   };
@@ -200,7 +117,7 @@ describe('limits.maxBodyBytesInFlight: a small budget (real collector)', () => {
     const refusedBefore = sample(await metricsText(sg), REFUSED);
 
     // a and b: headers and all but the last bytes of the body, so each holds its declared size.
-    const held: RawConn[] = [];
+    const held: RawConnection[] = [];
     for (const [i, body] of bodies.slice(0, 2).entries()) {
       const c = await open();
       c.write(head(sg.port, size) + body.slice(0, -10));
@@ -239,7 +156,7 @@ describe('limits.maxBodyBytesInFlight: a small budget (real collector)', () => {
     // so the chunked body below crosses the budget before it could meet fastify's 413.
     const bodies = ['h1', 'h2'].map((t) => batch(channel, t, 16));
     const size = Buffer.byteLength(bodies[0]);
-    const holders: RawConn[] = [];
+    const holders: RawConnection[] = [];
     for (const [i, body] of bodies.entries()) {
       const c = await open();
       c.write(head(sg.port, size) + body.slice(0, -10));
@@ -308,14 +225,14 @@ describe('limits.maxBodyBytesInFlight: nothing leaks (real collector)', () => {
         auth: { limits: { publishRequestsPerSecond: 0, httpConnectionsPerIp: 0 } },
       },
     });
-    const conns: RawConn[] = [];
+    const conns: RawConnection[] = [];
     try {
       const body = batch('app/leak', 'x', 10); // 500 KB
       const size = Buffer.byteLength(body);
       let expected = 0;
       // 40 requests with a declared length, half of the body sent.
       for (let i = 0; i < 40; i++) {
-        const c = await RawConn.open(sg.port);
+        const c = await RawConnection.open(sg.port);
         conns.push(c);
         c.write(head(sg.port, size) + body.slice(0, size / 2));
         expected += size;
@@ -323,7 +240,7 @@ describe('limits.maxBodyBytesInFlight: nothing leaks (real collector)', () => {
       // 10 chunked requests, 100 KiB sent each.
       const piece = 'z'.repeat(100 * 1024);
       for (let i = 0; i < 10; i++) {
-        const c = await RawConn.open(sg.port);
+        const c = await RawConnection.open(sg.port);
         conns.push(c);
         c.write(head(sg.port, 'chunked') + chunk(piece));
         expected += piece.length;
@@ -331,7 +248,7 @@ describe('limits.maxBodyBytesInFlight: nothing leaks (real collector)', () => {
       // 10 connections: one request answered, the next pipelined behind it and left half-sent.
       const one = JSON.stringify({ channel: 'app/leak', data: { n: 1 } });
       for (let i = 0; i < 10; i++) {
-        const c = await RawConn.open(sg.port);
+        const c = await RawConnection.open(sg.port);
         conns.push(c);
         c.write(head(sg.port, Buffer.byteLength(one)) + one + head(sg.port, size) + body.slice(0, 1000));
         expect((await c.answer()).status).toBe(200);
