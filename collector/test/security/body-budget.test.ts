@@ -133,6 +133,12 @@ describe('limits.maxBodyBytesInFlight: a small budget (real collector)', () => {
     }
     const text = await metricsText(sg);
     expect([sample(text, REFUSED) - refusedBefore, sample(text, GAUGE)]).toEqual([3, 2 * size]);
+    // A body over limits.maxBodyBytes still gets 413 (retrying it can never help), not 429.
+    const tooLarge = await open();
+    tooLarge.write(head(sg.port, MIB + 1));
+    const a413 = await tooLarge.answer();
+    expect([a413.status, JSON.parse(a413.body).error.code]).toEqual([413, ErrorCode.PayloadTooLarge]);
+    tooLarge.destroy();
 
     // The held ones complete: acknowledged and stored.
     held.forEach((c, i) => c.write(bodies[i].slice(-10)));
@@ -205,6 +211,8 @@ describe('limits.maxBodyBytesInFlight: a small budget (real collector)', () => {
       }
     }
     const acked = tags.filter((_, i) => first[i].status === 200);
+    // Measured, not asserted: how many of the 8 overlapped enough to be refused depends on the machine.
+    console.log(`parallel bodies: ${acked.length} of ${tags.length} acknowledged at the first try`);
     // What was acknowledged is stored, whole; nothing refused is.
     expect(tally(await stored(sg, channel))).toEqual(acked.map((t) => `${t}x16`).sort());
     for (const [i, tag] of tags.entries()) {
