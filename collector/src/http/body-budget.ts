@@ -81,7 +81,7 @@ export interface BodyBudgetOptions {
   security: SecurityMetrics;
 }
 
-/** Installs the hooks and the gauge; returns the budget (read by tests and the gauge). */
+/** Installs the hooks and the gauge (streamgauge_http_body_bytes_in_flight); returns the budget. */
 export function installBodyBudget(app: FastifyInstance, o: BodyBudgetOptions): BodyBudget {
   const budget = new BodyBudget(o.maxInFlight);
   new Gauge({
