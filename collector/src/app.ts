@@ -20,6 +20,7 @@ import { registerPublishRoute } from './http/publish-route';
 import { installAuthorization, type RouteEntry } from './http/authorize';
 import { registerBodyParsers } from './http/body-parsers';
 import { installArrivalOrder } from './http/arrival-order';
+import { installBodyBudget } from './http/body-budget';
 import { createEventLog } from './log/create-event-log';
 import type { EventLog } from './log/event-log';
 import { createLogger, type Logger } from './logger';
@@ -176,6 +177,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // First onRequest hook, before any await: each request takes its place in its connection's line,
   // so that pipelined publishes are stored in the order they were sent (docs/protocol.md).
   installArrivalOrder(app, config.limits.maxRequestsInFlightPerConnection);
+  // Request-body bytes held at once, over every connection: refused with 429 before they are read.
+  installBodyBudget(app, {
+    maxInFlight: config.limits.maxBodyBytesInFlight,
+    maxBodyBytes: config.limits.maxBodyBytes,
+    registry: metrics.registry,
+    security: security.metrics,
+  });
   // JSON and NDJSON bodies: counted and depth-checked while parsed, without holding the event loop.
   registerBodyParsers(app, config.limits);
   // Who may call which route: decided on the matched route's declared access, default deny (docs/security.md).

@@ -82,6 +82,12 @@ export const DEFAULTS = {
      * the next is refused with 429 SG_RATE_LIMITED. Node's HTTP server itself does not bound them.
      */
     maxRequestsInFlightPerConnection: 1_024,
+    /**
+     * Request-body bytes held in memory at once, over every connection (being received, parsed or
+     * waiting for their turn); a body that does not fit is refused with 429 SG_RATE_LIMITED before it
+     * is read. At least maxBodyBytes.
+     */
+    maxBodyBytesInFlight: 256 * 1024 * 1024,
   },
   metrics: {
     enabled: true,

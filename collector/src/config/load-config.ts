@@ -109,6 +109,11 @@ function semanticProblems(c: DeepReadonly<CoreConfig>): string[] {
   if (c.limits.maxMessageBytes > c.limits.maxBodyBytes) {
     problems.push(`limits.maxMessageBytes (${c.limits.maxMessageBytes}) cannot exceed limits.maxBodyBytes (${c.limits.maxBodyBytes})`);
   }
+  if (c.limits.maxBodyBytesInFlight < c.limits.maxBodyBytes) {
+    problems.push(
+      `limits.maxBodyBytesInFlight (${c.limits.maxBodyBytesInFlight}) must be at least limits.maxBodyBytes (${c.limits.maxBodyBytes}): a body of the largest allowed size must fit`,
+    );
+  }
   const seen = new Set<string>();
   c.channels.definitions.forEach((d, i) => {
     if (!isChannelName(d.name)) {

@@ -22,6 +22,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode } from '@streamgauge/protocol';
 import { sgError } from '../errors';
+import { onRequestEnd } from './request-end';
 
 /** What hub.publish needs of a ticket: wait for the turn, then say the batch is handed over. */
 export interface ArrivalTurn {
@@ -154,16 +155,8 @@ export function installArrivalOrder(app: FastifyInstance, maxInFlightPerConnecti
     (req as TicketedRequest)[TICKET] = q.take();
     done();
   });
-  const release = (req: FastifyRequest): void => (req as TicketedRequest)[TICKET]?.release();
   // Answered (including every error answer), or the client went away first.
-  app.addHook('onResponse', (req, _reply, done) => {
-    release(req);
-    done();
-  });
-  app.addHook('onRequestAbort', (req, done) => {
-    release(req);
-    done();
-  });
+  onRequestEnd(app, (req) => (req as TicketedRequest)[TICKET]?.release());
 }
 
 /** The request's arrival ticket (undefined for read-only methods and inject() without a socket). */

@@ -6,73 +6,11 @@
  * failed request in the middle does not stall the ones after it; a connection whose request never
  * completes does not hold up other connections.
  */
-import { type Socket, connect } from 'node:net';
 import { type CollectorProcess, startCollector } from '../helpers/collector-process';
+import { RawConnection } from '../helpers/raw-connection';
 
 const LARGE = 4_000; // messages in a large request: a body of about 1 MB, parsed over several slices
 const PAD = 'p'.repeat(200);
-
-interface Answer {
-  status: number;
-  body: string;
-}
-
-/** One keep-alive socket; answers are parsed in order (HTTP/1.1 answers pipelined requests in order). */
-class RawClient {
-  private buf = Buffer.alloc(0);
-  private readonly answers: Answer[] = [];
-  private wake: (() => void) | undefined;
-  private closed = false;
-
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.parse();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake?.();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static async open(port: number): Promise<RawClient> {
-    const s = connect({ host: '127.0.0.1', port, noDelay: true });
-    await new Promise<void>((res, rej) => {
-      s.once('connect', res);
-      s.once('error', rej);
-    });
-    return new RawClient(s);
-  }
-
-  private parse(): void {
-    for (;;) {
-      const end = this.buf.indexOf('\r\n\r\n');
-      if (end < 0) {
-        return;
-      }
-      const head = this.buf.subarray(0, end).toString('latin1');
-      const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-      if (this.buf.length < end + 4 + len) {
-        return;
-      }
-      this.answers.push({ status: Number(head.split(' ')[1]), body: this.buf.subarray(end + 4, end + 4 + len).toString() });
-      this.buf = this.buf.subarray(end + 4 + len);
-      this.wake?.();
-    }
-  }
-
-  /** Resolves with the first `n` answers, or rejects if the socket closes first. */
-  async take(n: number): Promise<Answer[]> {
-    while (this.answers.length < n) {
-      if (this.closed) {
-        throw new Error(`socket closed after ${this.answers.length} of ${n} answers`);
-      }
-      await new Promise<void>((r) => (this.wake = r));
-    }
-    return this.answers.slice(0, n);
-  }
-}
 
 function request(port: number, body: string, contentType = 'application/json'): string {
   return `POST /api/v1/publish HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
@@ -138,7 +76,7 @@ describe('order between requests on one connection (real collector)', () => {
   test('behavior: pipelined publishes of very different sizes are stored in the order they were sent', async () => {
     const channel = 'order/pipelined';
     const REQUESTS = 60;
-    const client = await RawClient.open(sg.port);
+    const client = await RawConnection.open(sg.port);
     // Everything written at once: the collector reads the requests back to back.
     client.socket.write(Array.from({ length: REQUESTS }, (_, r) => request(sg.port, publishBody(channel, r))).join(''));
     const answers = await client.take(REQUESTS);
@@ -152,7 +90,7 @@ describe('order between requests on one connection (real collector)', () => {
 
   test('behavior: a refused request in the middle of a pipeline does not stall the requests after it', async () => {
     const channel = 'order/failed';
-    const client = await RawClient.open(sg.port);
+    const client = await RawConnection.open(sg.port);
     const reqs = [
       request(sg.port, publishBody(channel, 0)), // large: still being parsed while the next ones arrive
       request(sg.port, publishBody(channel, 1)),
@@ -173,7 +111,7 @@ describe('order between requests on one connection (real collector)', () => {
 
   test('behavior: a body that cannot be parsed ends its connection after its answer, and nothing waits for it', async () => {
     const channel = 'order/bad-json';
-    const client = await RawClient.open(sg.port);
+    const client = await RawConnection.open(sg.port);
     const reqs = [
       request(sg.port, publishBody(channel, 0)),
       request(sg.port, publishBody(channel, 1)),
@@ -187,7 +125,7 @@ describe('order between requests on one connection (real collector)', () => {
     expect(answers[2].body).toContain('SG_BAD_JSON');
     await new Promise<void>((r) => (client.socket.destroyed ? r() : client.socket.once('close', () => r())));
     // A publish on a new connection is stored at once, after whatever the closed one had handed over.
-    const next = await RawClient.open(sg.port);
+    const next = await RawConnection.open(sg.port);
     next.socket.write(request(sg.port, publishBody(channel, 9)));
     expect((await next.take(1))[0].status).toBe(200);
     next.socket.destroy();
@@ -202,12 +140,12 @@ describe('order between requests on one connection (real collector)', () => {
   test('behavior: a request that never completes holds up no other connection', async () => {
     const channel = 'order/aborted';
     // Connection A: one complete publish, then a request whose body never comes; then it aborts.
-    const a = await RawClient.open(sg.port);
+    const a = await RawConnection.open(sg.port);
     const partial = request(sg.port, publishBody(channel, 1));
     a.socket.write(request(sg.port, publishBody(channel, 0)) + partial.slice(0, partial.length - 10));
     expect((await a.take(1))[0].status).toBe(200);
     // Connection B publishes meanwhile: its requests do not wait for A's unfinished one.
-    const b = await RawClient.open(sg.port);
+    const b = await RawConnection.open(sg.port);
     b.socket.write([2, 3, 4].map((r) => request(sg.port, publishBody(channel, r))).join(''));
     expect((await b.take(3)).map((x) => x.status)).toEqual([200, 200, 200]);
     a.socket.destroy();
@@ -229,7 +167,7 @@ describe('requests in flight per connection (real collector)', () => {
     });
     try {
       const channel = 'order/bounded';
-      const client = await RawClient.open(sg.port);
+      const client = await RawConnection.open(sg.port);
       // The first (large) request is still being parsed when the next three arrive together.
       client.socket.write([0, 1, 2, 3].map((r) => request(sg.port, publishBody(channel, r === 0 ? 0 : r))).join(''));
       const answers = await client.take(4);
