@@ -4,13 +4,14 @@
  */
 import { Counter, type Registry } from 'prom-client';
 
-export type RateLimitKind = 'connection' | 'ws_message' | 'publish' | 'ticket';
+/** What a rate limiter or a bound refused (the `kind` label; every value starts at 0 where it is checked). */
+export type RateLimitKind = 'connection' | 'http_connection' | 'ws_message' | 'publish' | 'ticket' | 'body_bytes';
 
 export interface SecurityMetrics {
   /** Refused credentials, by transport (http, ws, sse, metrics) and reason (missing, invalid, expired, forbidden). */
   authFailures: Counter<'transport' | 'reason'>;
   /** Requests, frames or connections refused by a rate limiter, by kind. */
-  rateLimited: Counter<'kind'>;
+  rateLimited: Counter<'kind'>; // kind: RateLimitKind
   /** Tokens and SSE tickets minted, by kind (token, ticket). */
   issued: Counter<'kind'>;
 }
@@ -26,7 +27,7 @@ export function createSecurityMetrics(registry: Registry): SecurityMetrics {
     }),
     rateLimited: new Counter({
       name: 'streamgauge_rate_limited_total',
-      help: 'Connections, frames and requests refused by a rate limiter, by kind (connection, ws_message, publish, ticket).',
+      help: 'Connections, frames and requests refused by a rate limiter, by kind (connection, http_connection, ws_message, publish, ticket, body_bytes).',
       labelNames: ['kind'],
       registers,
     }),
