@@ -38,6 +38,8 @@ export interface HostServerOptions {
   autorun?: boolean;
   /** Newest rows shown per frame. Default 50. */
   maxRows?: number;
+  /** Panels on the page, each running the query through the one DataSource instance (a dashboard). Default 1. */
+  panels?: number;
   /** Listen port on 127.0.0.1; default 0 (a free port). */
   port?: number;
   /** The signed-in user's role (routes with reqRole). Default Admin. */
@@ -187,6 +189,7 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
         query: o.query ?? {},
         autorun: o.autorun ?? true,
         maxRows: o.maxRows ?? 50,
+        panels: o.panels ?? 1,
       };
       serveStatic(res, htmlPage(JSON.stringify(bootData), JSON.stringify(pageConfig)), 'text/html; charset=utf-8');
       return;
