@@ -14,7 +14,7 @@
  * batching (at most one emission per renderIntervalMs, 30 ms, per query, docs/plugin.md) and
  * the host's React render included. A second hook at the response (the plugin's emission) gives
  * the same figure without the render. Rows are read from the frame, not the DOM, so a panel
- * that shows its newest 20 rows (a panel-sized table; Grafana's table virtualises its rows) still
+ * that shows its newest 10 rows in a 300 px panel (a panel-sized table; Grafana's table virtualises its rows) still
  * accounts for every row: a row never rendered is lost, whatever the size of the emission.
  * Pipelined publishes can be stored in a different order than `s` (docs/protocol.md, "Order
  * between requests"), so rows are accounted by `s` in a seen-set, not by "follows the last one".
@@ -49,8 +49,10 @@ const DOCUMENTED_EMISSIONS_PER_SECOND = 1000 / DEFAULT_OPTIONS.renderIntervalMs;
 // to a module binding, or the transform renames it and the page cannot resolve it.
 const now = (): number => performance.timeOrigin + performance.now();
 
-/** Newest rows shown per panel: a panel-sized table (every row is still accounted, from the frame). */
-const VIEW_ROWS = 20;
+/** Newest rows shown per panel: what a panel-sized table shows (every row is still accounted, from the frame). */
+const VIEW_ROWS = 10;
+/** A dashboard panel's height (Grafana's default panel is 8 grid rows of 30 px plus margins, about 300 px). */
+const PANEL_HEIGHT = 300;
 
 /** Per panel, kept in the page by PAGE_PROBE. */
 interface PanelProbe {
@@ -298,8 +300,6 @@ async function measure(
       seconds: Math.round(seconds * 10) / 10,
       expectedRows: (to - from) * panels,
       rows: rendered.length,
-      /** Kept for the report's columns: every row is read from the frame, none is outside the view. */
-      outsideView: 0,
       /** Rows of the window never rendered by their panel. */
       lost,
       /** Rows stored out of `s` order (pipelined publishes), over the whole run so far: not losses. */
@@ -364,6 +364,7 @@ async function main(): Promise<void> {
         query: { channel: CHANNEL, live: true },
         maxRows: VIEW_ROWS,
         panels,
+        panelHeight: PANEL_HEIGHT,
       });
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       try {

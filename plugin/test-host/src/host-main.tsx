@@ -124,9 +124,24 @@ function Host({ plugin }: { plugin: DataSourcePlugin<DataSourceApi> }) {
       </section>
       <section data-testid="results">
         <h2>Rows</h2>
-        {state.panels.map((_, i) => (
-          <Panel key={i} index={i} ds={ds} query={query} runId={runId} maxRows={cfg.maxRows} state={state} />
-        ))}
+        <div
+          style={
+            cfg.panelHeight ? { display: 'grid', gridTemplateColumns: 'repeat(2, minmax(0, 1fr))', gap: 8 } : undefined
+          }
+        >
+          {state.panels.map((_, i) => (
+            <Panel
+              key={i}
+              index={i}
+              ds={ds}
+              query={query}
+              runId={runId}
+              maxRows={cfg.maxRows}
+              height={cfg.panelHeight}
+              state={state}
+            />
+          ))}
+        </div>
       </section>
     </div>
   );

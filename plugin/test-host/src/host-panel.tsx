@@ -83,11 +83,16 @@ export interface PanelProps {
   /** 0: not run yet; a new value re-runs the query (onRunQuery). */
   runId: number;
   maxRows: number;
+  /**
+   * Fixed panel height in px (a dashboard's grid cell: Grafana sizes each panel from the grid
+   * layout and clips its content), laid out on its own (CSS containment); default: grows with the rows.
+   */
+  height?: number;
   /** The page-wide state the tests read (window.__SG_HOST_STATE__). */
   state: HostState;
 }
 
-export function Panel({ index, ds, query, runId, maxRows, state }: PanelProps) {
+export function Panel({ index, ds, query, runId, maxRows, height, state }: PanelProps) {
   const [frames, setFrames] = useState<DataFrame[]>([]);
   const [status, setStatus] = useState('not running');
 
@@ -161,7 +166,11 @@ export function Panel({ index, ds, query, runId, maxRows, state }: PanelProps) {
   }, [runId, ds]);
 
   return (
-    <section data-testid="panel" data-panel={index + 1}>
+    <section
+      data-testid="panel"
+      data-panel={index + 1}
+      style={height ? { height, overflow: 'hidden', contain: 'strict', border: '1px solid #555' } : undefined}
+    >
       <div data-testid="query-status">{status}</div>
       {frames.map((f, i) => (
         <FrameTable key={`${f.refId}-${i}`} frame={f} maxRows={maxRows} />

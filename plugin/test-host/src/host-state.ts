@@ -19,6 +19,8 @@ export interface HostPageConfig {
   maxRows: number;
   /** Panels on the page, each running the query with its own panelId. */
   panels: number;
+  /** Fixed panel height in px (dashboard grid cells); absent: panels grow with their rows. */
+  panelHeight?: number;
 }
 
 export interface HostState {
