@@ -29,7 +29,7 @@
 import { writeFileSync } from 'node:fs';
 import { type IncomingMessage, Agent, request } from 'node:http';
 import { resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, CDPSession, Page } from 'playwright-core';
 import { launchChromium } from '../../collector/test/browser/launch-chromium';
 import { startHostServer } from '../../plugin/test-host/host-server';
 import { DEFAULT_OPTIONS } from '../../plugin/src/types';
@@ -229,6 +229,16 @@ function percentiles(values: number[]) {
   };
 }
 
+/**
+ * Cumulative main-thread times of the page, seconds (DevTools Performance domain): all tasks,
+ * JavaScript, style recalculation and layout. What is left of TaskDuration is paint, parsing, GC...
+ */
+async function mainThreadMetrics(cdp: CDPSession): Promise<Record<string, number>> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const pick = ['TaskDuration', 'ScriptDuration', 'RecalcStyleDuration', 'LayoutDuration'];
+  return Object.fromEntries(pick.map((name) => [name, metrics.find((m) => m.name === name)?.value ?? 0]));
+}
+
 async function measure(
   page: Page,
   panels: number,
@@ -242,24 +252,27 @@ async function measure(
   const pub = startPublisher(port, seqStart, rate);
   try {
     await new Promise((r) => setTimeout(r, warmS * 1000));
-    const cdp = profileDir ? await page.context().newCDPSession(page) : undefined;
-    if (cdp) {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    if (profileDir) {
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.setSamplingInterval', { interval: 250 });
       await cdp.send('Profiler.start');
     }
     const from = pub.next();
     const responses0 = await responsesOf(page);
+    const metrics0 = await mainThreadMetrics(cdp);
     const tw0 = now();
     await new Promise((r) => setTimeout(r, measureS * 1000));
     const to = pub.next();
     const responses1 = await responsesOf(page);
-    if (cdp) {
-      const { profile } = await cdp.send('Profiler.stop');
-      writeFileSync(resolve(profileDir!, `browser-${panels}p-${rate}.cpuprofile`), JSON.stringify(profile));
-      await cdp.detach();
-    }
+    const metrics1 = await mainThreadMetrics(cdp);
     const seconds = (now() - tw0) / 1000;
+    if (profileDir) {
+      const { profile } = await cdp.send('Profiler.stop');
+      writeFileSync(resolve(profileDir, `browser-${panels}p-${rate}.cpuprofile`), JSON.stringify(profile));
+    }
+    await cdp.detach();
     // Wait until every panel has rendered the window's last message (bounded: a lost row shows as lost).
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -307,6 +320,8 @@ async function measure(
       latencyMs: percentiles(rendered),
       /** Publish → the plugin's emission reaching the panel (before React renders it). */
       emittedMs: percentiles(emitted),
+      /** The page's main thread, ms per second of the window (Chromium's Performance.getMetrics). */
+      mainThreadMsPerS: Object.fromEntries(Object.keys(metrics1).map((k) => [k, round2(((metrics1[k] - metrics0[k]) * 1000) / seconds)])),
       emissionsPerSecondPerPanel: {
         mean: round2(emissions.reduce((a, b) => a + b, 0) / emissions.length),
         max: round2(Math.max(...emissions)),

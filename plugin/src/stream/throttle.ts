@@ -4,6 +4,14 @@
  * message without waiting). Requests inside the interval coalesce into one trailing run at the
  * interval's end, so nothing asked for is dropped and the last request is always followed by a run.
  * One implementation for every kind of target (streams, current state).
+ *
+ * The throttles of one data source share a render clock: their trailing runs are driven by ONE
+ * timer, and every throttle due when it fires runs in that same task. The panels of a dashboard
+ * get their messages from the one socket in the same task, so their emissions stay together and
+ * the browser renders them in one frame; with a timer each, late timers drift the panels apart
+ * until every frame carries some panel's emission (10 panels at 33 emissions/s: a frame at nearly
+ * every vsync, measured with the browser bench, docs/benchmarks.md). Each throttle keeps its own
+ * bound: a trailing run never comes before its own last run + minMs.
  */
 export interface Throttle {
   /** Asks for a run: now when the interval since the last run has passed, else one trailing run. */
@@ -24,45 +32,101 @@ const globalTimers: ThrottleTimers = {
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
+/** Drives the trailing runs of several throttles with one timer (see the file comment). */
+export interface RenderClock {
+  throttle(run: () => void): Throttle;
+}
+
+interface Member {
+  run: () => void;
+  last: number;
+  cancelled: boolean;
+}
+
+export function createRenderClock(minMs: number, now: () => number, timers: ThrottleTimers = globalTimers): RenderClock {
+  /** Throttles with a trailing run due, and when it is due (their last run + minMs). */
+  const due = new Map<Member, number>();
+  let timer: unknown;
+  let timerAt = Infinity;
+
+  const arm = () => {
+    let next = Infinity;
+    for (const at of due.values()) {
+      next = Math.min(next, at);
+    }
+    if (next === timerAt) {
+      return;
+    }
+    if (timer !== undefined) {
+      timers.clearTimeout(timer);
+      timer = undefined;
+    }
+    timerAt = next;
+    if (next !== Infinity) {
+      timer = timers.setTimeout(fire, Math.max(0, next - now()));
+    }
+  };
+
+  const fire = () => {
+    timer = undefined;
+    timerAt = Infinity;
+    const t = now();
+    const ready: Member[] = [];
+    for (const [m, at] of due) {
+      if (at <= t) {
+        ready.push(m);
+      }
+    }
+    for (const m of ready) {
+      due.delete(m);
+    }
+    for (const m of ready) {
+      if (!m.cancelled) {
+        m.last = now();
+        m.run();
+      }
+    }
+    arm();
+  };
+
+  return {
+    throttle(run) {
+      const m: Member = { run, last: -Infinity, cancelled: false };
+      return {
+        schedule() {
+          if (m.cancelled || due.has(m)) {
+            // A trailing run is already due: it will carry this request too.
+            return;
+          }
+          const at = m.last + minMs;
+          if (at <= now()) {
+            m.last = now();
+            run();
+            return;
+          }
+          due.set(m, at);
+          arm();
+        },
+        ran() {
+          m.last = now();
+        },
+        cancel() {
+          m.cancelled = true;
+          if (due.delete(m)) {
+            arm();
+          }
+        },
+      };
+    },
+  };
+}
+
+/** A throttle on a clock of its own. */
 export function createThrottle(
   minMs: number,
   now: () => number,
   run: () => void,
   timers: ThrottleTimers = globalTimers
 ): Throttle {
-  let timer: unknown;
-  let last = -Infinity;
-  let cancelled = false;
-  return {
-    schedule() {
-      if (timer !== undefined || cancelled) {
-        // A trailing run is already due: it will carry this request too.
-        return;
-      }
-      const wait = minMs - (now() - last);
-      if (wait <= 0) {
-        last = now();
-        run();
-        return;
-      }
-      timer = timers.setTimeout(() => {
-        timer = undefined;
-        if (cancelled) {
-          return;
-        }
-        last = now();
-        run();
-      }, wait);
-    },
-    ran() {
-      last = now();
-    },
-    cancel() {
-      cancelled = true;
-      if (timer !== undefined) {
-        timers.clearTimeout(timer);
-      }
-      timer = undefined;
-    },
-  };
+  return createRenderClock(minMs, now, timers).throttle(run);
 }

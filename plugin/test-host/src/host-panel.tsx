@@ -41,14 +41,27 @@ function cellText(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-function FrameTable({ frame, maxRows }: { frame: DataFrame; maxRows: number }) {
+/**
+ * `fixed`: columns share the panel's width without measuring their cells (Grafana's table panel
+ * sizes columns from the panel width, public/app/plugins/panel/table), so a new row does not lay
+ * out the whole table again; used for dashboard panels (fixed height).
+ */
+function FrameTable({ frame, maxRows, fixed }: { frame: DataFrame; maxRows: number; fixed?: boolean }) {
   const start = Math.max(0, frame.length - maxRows);
   const rows: number[] = [];
   for (let i = start; i < frame.length; i++) {
     rows.push(i);
   }
   return (
-    <table data-testid="frame" data-refid={frame.refId ?? ''} style={{ borderCollapse: 'collapse', margin: '8px 0' }}>
+    <table
+      data-testid="frame"
+      data-refid={frame.refId ?? ''}
+      style={{
+        borderCollapse: 'collapse',
+        margin: '8px 0',
+        ...(fixed ? { tableLayout: 'fixed', width: '100%' } : {}),
+      }}
+    >
       <caption style={{ textAlign: 'left' }}>
         frame {frame.name ?? frame.refId ?? ''}: {frame.length} rows
       </caption>
@@ -173,7 +186,7 @@ export function Panel({ index, ds, query, runId, maxRows, height, state }: Panel
     >
       <div data-testid="query-status">{status}</div>
       {frames.map((f, i) => (
-        <FrameTable key={`${f.refId}-${i}`} frame={f} maxRows={maxRows} />
+        <FrameTable key={`${f.refId}-${i}`} frame={f} maxRows={maxRows} fixed={!!height} />
       ))}
     </section>
   );
