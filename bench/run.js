@@ -84,8 +84,10 @@ const SUITES = [
           deliveredRatio: Math.min(...mine.map((x) => x.deliveredRatio)),
           gaps: mine.reduce((t, x) => t + x.gaps, 0),
           dups: mine.reduce((t, x) => t + x.dups, 0),
+          reordered: mine.reduce((t, x) => t + (x.reordered || 0), 0),
+          subscribersClosed: mine.reduce((t, x) => t + (x.subscribersClosed || 0), 0),
           achievedRate: median(mine.map((x) => x.achievedRate)),
-          rounds: mine.map((x) => ({ round: x.round, latencyMs: x.latencyMs, deliveredRatio: x.deliveredRatio, achievedRate: x.achievedRate, cpu: x.cpu })),
+          rounds: mine.map((x) => ({ round: x.round, latencyMs: x.latencyMs, deliveredRatio: x.deliveredRatio, gaps: x.gaps, dups: x.dups, reordered: x.reordered, achievedRate: x.achievedRate, cpu: x.cpu })),
         });
       }
     }

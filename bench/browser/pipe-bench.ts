@@ -16,8 +16,10 @@
  * the same figure without the render. Rows are read from the frame, not the DOM, so a panel
  * that shows its newest 10 rows in a 300 px panel (a panel-sized table; Grafana's table virtualises its rows) still
  * accounts for every row: a row never rendered is lost, whatever the size of the emission.
- * Pipelined publishes can be stored in a different order than `s` (docs/protocol.md, "Order
- * between requests"), so rows are accounted by `s` in a seen-set, not by "follows the last one".
+ * The publisher uses up to 4 keep-alive connections and the collector keeps the order of requests
+ * within one connection only (docs/protocol.md, "Order between requests"), so batches can be
+ * stored in another order than `s`: rows are accounted by `s` in a seen-set, not by "follows the
+ * last one".
  * The browser's and Node's clocks are both the system clock; their offset is measured with round
  * trips and subtracted. Emissions per second per panel = growth of the host's per-panel response
  * counter (window.__SG_HOST_STATE__.panels[i].responses) over the window.

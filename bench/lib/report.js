@@ -63,7 +63,7 @@ function summaryRows(r) {
           .filter(Boolean)
           .join('<br>'),
         target: judged ? 'p99 <= 1.3x bare ws (same run), no loss' : '-',
-        met: judged && c ? met(ratio !== null && ratio <= 1.3 && c.deliveredRatio === 1 && c.gaps === 0 && c.dups === 0) : 'n/a',
+        met: judged && c ? met(ratio !== null && ratio <= 1.3 && c.deliveredRatio === 1 && c.gaps === 0 && c.dups === 0 && !c.reordered) : 'n/a',
       });
     }
   } else if (r.errors.latency) errorRow('latency', 'Publish-to-deliver latency');
@@ -302,11 +302,11 @@ function details(r) {
     );
     for (const x of s.latency) {
       out.push(
-        `| ${NAMES[x.system]}, median | ${num(x.rate)}/s (achieved ${num(x.achievedRate)}) | ${x.batchSize} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${(x.deliveredRatio * 100).toFixed(2)}% | ${x.gaps}/${x.dups} | - |`,
+        `| ${NAMES[x.system]}, median | ${num(x.rate)}/s (achieved ${num(x.achievedRate)}) | ${x.batchSize} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${(x.deliveredRatio * 100).toFixed(2)}% | ${x.gaps}/${x.dups}${x.reordered ? ` (${num(x.reordered)} frames out of send order)` : ''}${x.subscribersClosed ? ` (${x.subscribersClosed} subscribers closed)` : ''} | - |`,
       );
       for (const rd of x.rounds || []) {
         out.push(
-          `| ${NAMES[x.system]}, round ${rd.round} | ${num(x.rate)}/s (achieved ${num(rd.achievedRate)}) | ${x.batchSize} | ${ms(rd.latencyMs.p50)} | ${ms(rd.latencyMs.p99)} | ${ms(rd.latencyMs.max)} | ${(rd.deliveredRatio * 100).toFixed(2)}% | - | ${cpuNote(rd.cpu)} |`,
+          `| ${NAMES[x.system]}, round ${rd.round} | ${num(x.rate)}/s (achieved ${num(rd.achievedRate)}) | ${x.batchSize} | ${ms(rd.latencyMs.p50)} | ${ms(rd.latencyMs.p99)} | ${ms(rd.latencyMs.max)} | ${(rd.deliveredRatio * 100).toFixed(2)}% | ${rd.gaps === undefined ? '-' : `${rd.gaps}/${rd.dups}`} | ${cpuNote(rd.cpu)} |`,
         );
       }
     }

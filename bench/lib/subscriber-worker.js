@@ -8,6 +8,12 @@
  * performance.timeOrigin + performance.now()). The 5-second snapshot baseline is derived from the
  * same histogram afterwards (histogram.js snapshotSummary).
  *
+ * Counting (received, gaps, duplicates): by `countField` (default: keyField). The latency suite
+ * counts the collector by stored offset (what the protocol promises: no gap, no duplicate per
+ * channel) and uses the publisher's sequence number only to find send times; it also counts
+ * "reordered" frames, whose sequence numbers do not continue the stored order (a publish stored
+ * out of the order it was sent in).
+ *
  * Modes: `collector` (subscribe frame, then messages frames), `ws` (bare broadcast server: every
  * frame is a messages frame), `socketio` (a minimal Engine.IO v4 / Socket.IO v5 client over ws,
  * so that Socket.IO is measured with the same client cost: https://socket.io/docs/v4/socket-io-protocol/).
@@ -25,6 +31,9 @@ const batchSize = cfg.batchSize || 1;
 const SEQ = Buffer.from('"s":');
 const OFFSET = Buffer.from('"offset":');
 const now = () => performance.timeOrigin + performance.now();
+const LAT_KEY = cfg.keyField === 'offset' ? OFFSET : SEQ;
+const COUNT_KEY = (cfg.countField || cfg.keyField) === 'offset' ? OFFSET : SEQ;
+const CHECK_ORDER = LAT_KEY !== COUNT_KEY;
 
 const lat = H.createHistogram(H.FINE);
 let recording = false;
@@ -38,6 +47,8 @@ const reconnects = new Uint32Array(n);
 const attempts = new Uint8Array(n); // failed reconnects in a row, for the backoff
 const resumedAt = new Float64Array(n); // time of the first messages frame after the latest reconnect
 const recoveredFalse = new Uint32Array(n);
+const nextSeq = new Float64Array(n).fill(-1); // with CHECK_ORDER: the seq that continues the order
+const reordered = new Float64Array(n); // frames whose seqs break the order (CHECK_ORDER)
 const sockets = new Array(n);
 let epoch = null;
 let stopping = false;
@@ -52,24 +63,37 @@ function readInt(buf, at) {
   return v;
 }
 
-function onMessagesFrame(i, buf, start) {
-  const key = cfg.keyField === 'offset' ? OFFSET : SEQ;
+/** The first and last value of `key` in the frame (messages are in offset order). */
+function firstLast(buf, start, key) {
   const a = buf.indexOf(key, start);
-  if (a < 0) return;
+  if (a < 0) return null;
   const b = buf.lastIndexOf(key);
-  const first = readInt(buf, a + key.length);
-  const last = readInt(buf, b + key.length);
+  return [readInt(buf, a + key.length), readInt(buf, b + key.length)];
+}
+
+function onMessagesFrame(i, buf, start) {
+  const counted = firstLast(buf, start, COUNT_KEY);
+  if (!counted) return;
+  const [cFirst, cLast] = counted;
+  const latRange = CHECK_ORDER ? firstLast(buf, start, LAT_KEY) : counted;
+  if (!latRange) return;
+  const [first, last] = latRange;
   const t = now();
   Atomics.add(progress, 0, 1);
   if (resumedAt[i] === 0 && reconnects[i] > 0) resumedAt[i] = t;
   const exp = expected[i];
   if (exp >= 0) {
-    if (first > exp) gaps[i] += first - exp;
-    else if (first < exp) dups[i] += Math.min(last, exp - 1) - first + 1;
+    if (cFirst > exp) gaps[i] += cFirst - exp;
+    else if (cFirst < exp) dups[i] += Math.min(cLast, exp - 1) - cFirst + 1;
   }
-  if (last + 1 > exp) {
-    received[i] += last + 1 - Math.max(first, exp < 0 ? first : exp);
-    expected[i] = last + 1;
+  if (cLast + 1 > exp) {
+    received[i] += cLast + 1 - Math.max(cFirst, exp < 0 ? cFirst : exp);
+    expected[i] = cLast + 1;
+  }
+  if (CHECK_ORDER) {
+    // Consecutive offsets carry consecutive seqs when publishes are stored in the order sent.
+    if ((nextSeq[i] >= 0 && first !== nextSeq[i]) || last - first !== cLast - cFirst) reordered[i]++;
+    nextSeq[i] = last + 1;
   }
   if (!recording || !sendTimes) return;
   // Messages of one publish batch share a send time: one histogram entry per batch, weighted.
@@ -99,7 +123,7 @@ function onCollectorFrame(i, ws, buf) {
     if (f.type === 'subscribed') {
       if (!epoch) epoch = f.epoch;
       if (!f.recovered && reconnects[i] > 0) recoveredFalse[i]++;
-      if (expected[i] < 0 && cfg.keyField === 'offset') expected[i] = f.offset + 1;
+      if (expected[i] < 0 && COUNT_KEY === OFFSET) expected[i] = f.offset + 1;
       if (reconnects[i] === 0) Atomics.add(progress, 1, 1);
     }
   } else if (c === 101 /* e */) {
@@ -192,6 +216,7 @@ function report() {
   let lastResumed = 0;
   let resumed = 0;
   let rf = 0;
+  let ro = 0;
   let minOffset = Infinity;
   for (let i = 0; i < n; i++) {
     total += received[i];
@@ -205,6 +230,7 @@ function report() {
       if (resumedAt[i] > lastResumed) lastResumed = resumedAt[i];
     }
     rf += recoveredFalse[i];
+    ro += reordered[i];
   }
   return {
     received: total,
@@ -216,6 +242,7 @@ function report() {
     resumed,
     lastResumedAt: lastResumed,
     recoveredFalse: rf,
+    reordered: ro,
     lat: { counts: lat.counts, max: lat.max, n: lat.n },
   };
 }

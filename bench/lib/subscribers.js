@@ -66,10 +66,10 @@ async function startSubscribers(o) {
     async report() {
       const rs = await Promise.all(workers.map(ask));
       const lat = H.createHistogram(H.FINE);
-      const out = { received: 0, gaps: 0, dups: 0, open: 0, resumed: 0, recoveredFalse: 0, minExpected: Infinity, minOffset: Infinity, lastResumedAt: 0 };
+      const out = { received: 0, gaps: 0, dups: 0, open: 0, resumed: 0, recoveredFalse: 0, reordered: 0, minExpected: Infinity, minOffset: Infinity, lastResumedAt: 0 };
       for (const r of rs) {
         H.merge(lat, r.lat);
-        for (const k of ['received', 'gaps', 'dups', 'open', 'resumed', 'recoveredFalse']) out[k] += r[k];
+        for (const k of ['received', 'gaps', 'dups', 'open', 'resumed', 'recoveredFalse', 'reordered']) out[k] += r[k];
         out.minExpected = Math.min(out.minExpected, r.minExpected);
         out.minOffset = Math.min(out.minOffset, r.minOffset);
         out.lastResumedAt = Math.max(out.lastResumedAt, r.lastResumedAt);

@@ -19,6 +19,7 @@ import { registerHealthRoutes } from './http/health-routes';
 import { registerPublishRoute } from './http/publish-route';
 import { installAuthorization, type RouteEntry } from './http/authorize';
 import { registerBodyParsers } from './http/body-parsers';
+import { installArrivalOrder } from './http/arrival-order';
 import { createEventLog } from './log/create-event-log';
 import type { EventLog } from './log/event-log';
 import { createLogger, type Logger } from './logger';
@@ -135,8 +136,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     routerOptions: { ignoreTrailingSlash: true },
     // Slow and idle connections: headers, request and keep-alive timeouts (auth.limits.http*).
     ...httpServerOptions(config.auth.limits),
+    // req.ip is the forwarded client only behind a listed proxy (auth.limits.trustedProxies).
+    trustProxy: (address: string) => security.proxyTrust.trusts(address),
   });
-  const stopConnectionCap = capConnectionsPerIp(app.server, config.auth.limits.httpConnectionsPerIp, security.metrics);
+  const stopConnectionCap = capConnectionsPerIp(app.server, config.auth.limits.httpConnectionsPerIp, security.proxyTrust, security.metrics);
 
   // Publishes are JSON or NDJSON: without fastify's default text/plain parser a text/plain body is
   // answered 415 SG_UNSUPPORTED_MEDIA_TYPE, not a misleading 400.
@@ -170,6 +173,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     void reply.code(404).send(sgError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`).toBody());
   });
 
+  // First onRequest hook, before any await: each request takes its place in its connection's line,
+  // so that pipelined publishes are stored in the order they were sent (docs/protocol.md).
+  installArrivalOrder(app, config.limits.maxRequestsInFlightPerConnection);
   // JSON and NDJSON bodies: counted and depth-checked while parsed, without holding the event loop.
   registerBodyParsers(app, config.limits);
   // Who may call which route: decided on the matched route's declared access, default deny (docs/security.md).

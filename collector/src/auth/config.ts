@@ -84,6 +84,12 @@ export interface LimitsConfig {
   httpKeepAliveTimeoutMs: number;
   /** Open TCP connections one client IP may hold at once (HTTP, WebSocket, SSE); 0 turns the cap off. */
   httpConnectionsPerIp: number;
+  /**
+   * Addresses or CIDR ranges of proxies that speak for many clients (Grafana in proxy mode, a load
+   * balancer): their X-Forwarded-For is believed for the per-IP rate limit, and the per-IP socket
+   * cap does not apply to them (limits/trusted-proxies.ts). Empty: X-Forwarded-For is ignored.
+   */
+  trustedProxies: readonly string[];
 }
 
 export interface MetricsAuthConfig {
@@ -146,6 +152,7 @@ export const AUTH_DEFAULTS: AuthConfig = {
     httpRequestTimeoutMs: 30_000,
     httpKeepAliveTimeoutMs: 72_000,
     httpConnectionsPerIp: 512,
+    trustedProxies: [],
   },
   metrics: {
     bearerToken: '',
@@ -209,6 +216,7 @@ export const authConfigSchema = strict({
     httpRequestTimeoutMs: int(100),
     httpKeepAliveTimeoutMs: int(100),
     httpConnectionsPerIp: int(0),
+    trustedProxies: { type: 'array', maxItems: 1_000, items: { type: 'string', minLength: 1, maxLength: 64 } },
   }),
   metrics: strict({
     bearerToken: str,

@@ -12,6 +12,7 @@ import { type SgError, sgError } from '../errors';
 import { type HostCheck, createHostCheck } from './host-check';
 import { principalOf } from './request-principal';
 import { ConnectionGuard, retryAfterSeconds } from '../limits/connection-guard';
+import { createProxyTrust, type ProxyTrust } from '../limits/trusted-proxies';
 import type { Logger } from '../logger';
 import type { AuthConfig } from './config';
 import { createKeyAuthenticator } from './key-authenticator';
@@ -40,6 +41,8 @@ export interface Security {
   admitWebSocket(req: IncomingMessage): Promise<Principal>;
   /** The Host header check against DNS rebinding (auth/host-check.ts). */
   readonly hostAllowed: HostCheck;
+  /** Proxies whose X-Forwarded-For is believed (auth.limits.trustedProxies). */
+  readonly proxyTrust: ProxyTrust;
   /** For an SSE request: the per-IP limit; the authorization hook already authenticated it (`?ticket=` or headers). */
   admitSse(req: FastifyRequest, reply: FastifyReply): Promise<Principal>;
 }
@@ -52,6 +55,7 @@ export function createSecurity(config: Config, logger: Logger, registry: Registr
   const auth = tokens ? createKeyAuthenticator({ keys, tokens, logger, metrics }) : createOpenAuthenticator();
   const tickets = new TicketStore(c.tokens.ticketTtlSeconds * 1000, c.tokens.maxTickets, c.tokens.maxTicketsPerKey);
   const guard = new ConnectionGuard(c.limits, metrics);
+  const proxyTrust = createProxyTrust(c.limits.trustedProxies);
   const hostAllowed = createHostCheck({ authEnabled: keys.size > 0, serverHost: config.server.host, allowedHosts: c.allowedHosts });
 
   return {
@@ -64,8 +68,9 @@ export function createSecurity(config: Config, logger: Logger, registry: Registr
     metrics,
     logger,
     hostAllowed,
+    proxyTrust,
     async admitWebSocket(req) {
-      const remote = req.socket.remoteAddress;
+      const remote = proxyTrust.clientAddress(req);
       if (!hostAllowed(req.headers.host)) {
         throw hostForbidden(req.headers.host);
       }

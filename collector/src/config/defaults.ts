@@ -77,6 +77,11 @@ export const DEFAULTS = {
     maxJsonDepth: 64,
     /** Largest `limit` a history request may ask for. */
     historyMaxLimit: 10_000,
+    /**
+     * Requests other than GET/HEAD/OPTIONS in flight at once on one connection (pipelined HTTP/1.1);
+     * the next is refused with 429 SG_RATE_LIMITED. Node's HTTP server itself does not bound them.
+     */
+    maxRequestsInFlightPerConnection: 1_024,
   },
   metrics: {
     enabled: true,

@@ -76,6 +76,7 @@ const coreProperties = {
     maxBatch: int(1),
     maxJsonDepth: int(2, 1_000),
     historyMaxLimit: int(1),
+    maxRequestsInFlightPerConnection: int(1, 1_000_000),
   }),
   metrics: strict({ enabled: { type: 'boolean' }, path: { type: 'string', pattern: '^/' }, process: { type: 'boolean' } }),
   demo: strict({ enabled: { type: 'boolean' }, intervalMs: int(10) }),

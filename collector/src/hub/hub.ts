@@ -36,6 +36,17 @@ export interface HubOptions {
   maxTtlSeconds?: number;
 }
 
+/**
+ * A publisher's place in line (http/arrival-order.ts: requests on one connection): the batch waits
+ * for its turn right before it is handed to the log, and releases it once handed, so batches reach
+ * the log, and get their offsets, in the order their requests arrived.
+ */
+export interface PublishTurn {
+  /** undefined when it is already this batch's turn. */
+  wait(): Promise<void> | undefined;
+  release(): void;
+}
+
 /** Listener for every message appended (locally or by another instance), in offset order per channel. */
 export type AppendListener = (channel: Channel, messages: StoredMessage[], items?: PublishItem[]) => void;
 
@@ -103,7 +114,12 @@ export class Hub {
    * Validates the whole batch, then creates its new channels, grows inferred schemas, appends it
    * atomically and schedules delivery. Resolves with the assigned offsets once the log holds them.
    */
-  async publish(items: PublishItem[], filter?: ChannelFilter, ifExpiresAt?: readonly number[]): Promise<PublishResult[]> {
+  async publish(
+    items: PublishItem[],
+    filter?: ChannelFilter,
+    ifExpiresAt?: readonly number[],
+    turn?: PublishTurn,
+  ): Promise<PublishResult[]> {
     const plan = validateBatch(items, (n) => this.o.registry.get(n), this.o, Date.now(), filter);
     // Expiry deletes (telemetry): appended only if the key's deadline is still the one swept.
     ifExpiresAt?.forEach((at, i) => (plan.items[i].ifExpiresAt = at));
@@ -125,8 +141,15 @@ export class Hub {
         this.o.registry.upsert(await this.o.log.ensureChannel(name, this.o.maxChannels), { name, kind: 'stream' });
       this.o.registry.addFields(c, fields);
     }
+    const waiting = turn?.wait();
+    if (waiting) {
+      await waiting;
+    }
     const acceptedAt = performance.now();
-    const stored = await this.o.log.append(plan.items);
+    // append() takes the batch (and its offsets) synchronously: the next request in line may go.
+    const appended = this.o.log.append(plan.items);
+    turn?.release();
+    const stored = await appended;
     if (stored.some((m) => m.unchanged)) {
       // Retried publish ids and stale expiries were not appended: deliver only what was.
       const kept = stored.map((_, i) => i).filter((i) => !stored[i].unchanged);

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { LimitsConfig } from '../auth/config';
 import type { SecurityMetrics } from '../auth/security-metrics';
 import { ConfigError } from '../errors';
+import type { ProxyTrust } from './trusted-proxies';
 
 /** Options to spread into Fastify(): fastify passes `http` to http.createServer. */
 export function httpServerOptions(l: LimitsConfig): {
@@ -34,14 +35,18 @@ export function httpServerOptions(l: LimitsConfig): {
 
 /**
  * Closes a new TCP connection at once when its IP already holds `max` (0: no cap). Counts every
- * connection, WebSocket and SSE included, until it closes. Returns the function that detaches it.
+ * connection, WebSocket and SSE included, until it closes. A trusted proxy's connections are not
+ * capped: they carry many clients (limits/trusted-proxies.ts). Returns the function that detaches it.
  */
-export function capConnectionsPerIp(server: Server, max: number, metrics?: SecurityMetrics): () => void {
+export function capConnectionsPerIp(server: Server, max: number, trust: ProxyTrust, metrics?: SecurityMetrics): () => void {
   if (max <= 0) {
     return () => undefined;
   }
   const open = new Map<string, number>();
   const onConnection = (socket: Socket): void => {
+    if (trust.trusts(socket.remoteAddress)) {
+      return;
+    }
     const ip = socket.remoteAddress ?? 'unknown';
     const n = open.get(ip) ?? 0;
     if (n >= max) {

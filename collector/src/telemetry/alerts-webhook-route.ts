@@ -10,6 +10,7 @@ import { sgError } from '../errors';
 import type { Hub } from '../hub/hub';
 import { principalOf } from '../auth/request-principal';
 import { access } from '../http/route-access';
+import { arrivalTurn } from '../http/arrival-order';
 import { ALERTS_CHANNEL } from './alerts-channel';
 import { type AlertSource, parseAlertWebhook } from './alert-payload';
 
@@ -34,6 +35,9 @@ export function registerAlertWebhook(app: FastifyInstance, hub: Hub, o: { maxAle
     const offsets = await hub.publish(
       rows.map((r) => ({ channel: ALERTS_CHANNEL.name, data: { ...r } })),
       (c) => principal.canPublish(c),
+      undefined,
+      // Notifications pipelined on one connection are stored in the order Grafana sent them.
+      arrivalTurn(req),
     );
     const firing = rows.filter((r) => r.status === 'firing').length;
     return { accepted: rows.length, firing, resolved: rows.length - firing, offsets };

@@ -97,6 +97,109 @@ describe('slow and idle connections (real collector with keys)', () => {
   });
 });
 
+/** The HTTP status a WebSocket upgrade gets (101 when it opens). */
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  const ws = new WebSocket(url, { headers });
+  return within(
+    new Promise<number>((resolve) => {
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => undefined);
+    }),
+    10_000,
+    'upgrade answer',
+  ).finally(() => ws.terminate());
+}
+
+/** The status of an SSE request (the body is not read: the socket is closed at once). */
+async function sseStatus(port: number, headers: Record<string, string>): Promise<number> {
+  const c = await openSocket(port);
+  const lines = [
+    'GET /api/v1/stream?channels=proxy/x HTTP/1.1',
+    'Host: 127.0.0.1',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  c.s.write(`${lines.join('\r\n')}\r\n\r\n`);
+  await within(
+    new Promise<void>((r) => {
+      const check = (): void => (/^HTTP\/1\.1 \d{3}/.test(c.data()) ? r() : undefined);
+      c.s.on('data', check);
+      void c.closed.then(() => r());
+    }),
+    10_000,
+    'an SSE answer',
+  );
+  c.s.destroy();
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(c.data())?.[1] ?? 0);
+}
+
+describe('behind a trusted proxy: auth.limits.trustedProxies (real collectors)', () => {
+  // A burst of 2 new connections per client address, refilled so slowly that a test never sees it.
+  const perIp = { connectionsPerIpPerSecond: 0.001, connectionsPerIpBurst: 2, httpConnectionsPerIp: 3 };
+  let proxied: CollectorProcess;
+  let direct: CollectorProcess;
+
+  beforeAll(async () => {
+    proxied = await startCollector({ config: { auth: { limits: { ...perIp, trustedProxies: ['127.0.0.0/8'] } } } });
+    direct = await startCollector({ config: { auth: { limits: perIp } } });
+  });
+
+  afterAll(async () => {
+    await proxied?.stop();
+    proxied?.cleanup();
+    await direct?.stop();
+    direct?.cleanup();
+  });
+
+  test('behavior: the per-IP rate limit counts the X-Forwarded-For client of a listed proxy, for WebSocket and SSE alike', async () => {
+    const viewer = (ip: string): Record<string, string> => ({ 'x-forwarded-for': ip });
+    expect(await upgradeStatus(proxied.wsUrl, viewer('10.0.0.1'))).toBe(101);
+    expect(await upgradeStatus(proxied.wsUrl, viewer('10.0.0.1'))).toBe(101);
+    // The third from that viewer is refused; SSE shares the same limiter and the same address.
+    expect(await upgradeStatus(proxied.wsUrl, viewer('10.0.0.1'))).toBe(429);
+    expect(await sseStatus(proxied.port, viewer('10.0.0.1'))).toBe(429);
+    // Other viewers behind the same proxy are not affected; the right-most untrusted hop counts.
+    expect(await upgradeStatus(proxied.wsUrl, viewer('10.0.0.2'))).toBe(101);
+    expect(await sseStatus(proxied.port, viewer('10.0.0.3'))).toBe(200);
+    expect(await upgradeStatus(proxied.wsUrl, viewer('10.0.0.1, 10.0.0.4'))).toBe(101);
+  });
+
+  test('behavior: a listed proxy may hold more sockets than auth.limits.httpConnectionsPerIp (it carries every viewer)', async () => {
+    const held: Awaited<ReturnType<typeof openSocket>>[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const c = await openSocket(proxied.port);
+        held.push(c);
+        c.s.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+        await within(
+          new Promise<void>((r) => {
+            c.s.once('data', () => r());
+            void c.closed.then(() => r());
+          }),
+          10_000,
+          'an answer or a close',
+        );
+        expect([i, c.data().slice(0, 15)]).toEqual([i, 'HTTP/1.1 200 OK']);
+      }
+    } finally {
+      held.forEach((c) => c.s.destroy());
+    }
+  });
+
+  test('behavior: with no proxy listed, X-Forwarded-For is ignored: a client cannot pick a new address to escape the limit', async () => {
+    expect(await upgradeStatus(direct.wsUrl, { 'x-forwarded-for': '10.0.0.1' })).toBe(101);
+    expect(await upgradeStatus(direct.wsUrl, { 'x-forwarded-for': '10.0.0.2' })).toBe(101);
+    expect(await upgradeStatus(direct.wsUrl, { 'x-forwarded-for': '10.0.0.3' })).toBe(429);
+    expect(await sseStatus(direct.port, { 'x-forwarded-for': '10.0.0.4' })).toBe(429);
+  });
+
+  test('behavior: an entry that is neither an address nor a CIDR range stops the startup with exit 78, naming it', async () => {
+    await expect(startCollector({ config: { auth: { limits: { trustedProxies: ['10.0.0.0/33'] } } } })).rejects.toThrow(
+      /exited with 78[\s\S]*10\.0\.0\.0\/33/,
+    );
+  });
+});
+
 describe('DNS rebinding: the Host header (real collectors)', () => {
   let open: CollectorProcess;
   let keyed: CollectorProcess;
@@ -122,20 +225,8 @@ describe('DNS rebinding: the Host header (real collectors)', () => {
   });
 
   test('behavior: with auth off, a WebSocket upgrade from a rebound page (Origin and Host both attacker names) is refused with 403', async () => {
-    const ws = new WebSocket(open.wsUrl, {
-      headers: { host: `rebind.attacker.example:${open.port}`, origin: `http://rebind.attacker.example:${open.port}` },
-    });
-    const status = await within(
-      new Promise<number>((resolve) => {
-        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-        ws.on('open', () => resolve(101));
-        ws.on('error', () => undefined);
-      }),
-      10_000,
-      'upgrade answer',
-    );
-    ws.terminate();
-    expect(status).toBe(403);
+    const headers = { host: `rebind.attacker.example:${open.port}`, origin: `http://rebind.attacker.example:${open.port}` };
+    expect(await upgradeStatus(open.wsUrl, headers)).toBe(403);
   });
 
   test('behavior: with keys and auth.allowedHosts set, other hosts are refused; the listed one and loopback pass', async () => {
