@@ -43,7 +43,11 @@ interface Member {
   cancelled: boolean;
 }
 
-export function createRenderClock(minMs: number, now: () => number, timers: ThrottleTimers = globalTimers): RenderClock {
+export function createRenderClock(
+  minMs: number,
+  now: () => number,
+  timers: ThrottleTimers = globalTimers
+): RenderClock {
   /** Throttles with a trailing run due, and when it is due (their last run + minMs). */
   const due = new Map<Member, number>();
   let timer: unknown;
