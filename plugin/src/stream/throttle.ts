@@ -72,12 +72,17 @@ export function createRenderClock(
   };
 
   const fire = () => {
+    // The timer decides that `firedFor` has come: `now()` (Date.now) can read a millisecond behind
+    // the timer's own clock, and re-arming for that millisecond would be clamped to 4 ms by
+    // browsers (nested timers) and slow every panel down.
+    const firedFor = timerAt;
     timer = undefined;
     timerAt = Infinity;
     const t = now();
+    const limit = Math.max(t, firedFor);
     const ready: Member[] = [];
     for (const [m, at] of due) {
-      if (at <= t) {
+      if (at <= limit) {
         ready.push(m);
       }
     }
@@ -86,8 +91,11 @@ export function createRenderClock(
     }
     for (const m of ready) {
       if (!m.cancelled) {
-        m.last = now();
         m.run();
+        // The tick's time, not each run's (set after run: a run reports itself with ran()):
+        // runs of one tick that cross a millisecond would otherwise fall due a millisecond
+        // apart and split into two ticks from then on.
+        m.last = t;
       }
     }
     arm();
