@@ -11,7 +11,8 @@
  * the browser renders them in one frame; with a timer each, late timers drift the panels apart
  * until every frame carries some panel's emission (10 panels at 33 emissions/s: a frame at nearly
  * every vsync, measured with the browser bench, docs/benchmarks.md). Each throttle keeps its own
- * bound: a trailing run never comes before its own last run + minMs.
+ * bound: a trailing run never comes before its own last run + minMs; throttles due within minMs / 5
+ * of each other wait for the last of them, so a request waits at most minMs * 1.2.
  */
 export interface Throttle {
   /** Asks for a run: now when the interval since the last run has passed, else one trailing run. */
@@ -53,10 +54,22 @@ export function createRenderClock(
   let timer: unknown;
   let timerAt = Infinity;
 
+  /**
+   * Throttles that fall due within this long after the first one run with it, at the last of
+   * their due times: never before their own bound, at most minMs / 5 late. Their leading runs in
+   * one socket task can cross milliseconds; this brings them onto one tick.
+   */
+  const alignMs = minMs / 5;
   const arm = () => {
-    let next = Infinity;
+    let first = Infinity;
     for (const at of due.values()) {
-      next = Math.min(next, at);
+      first = Math.min(first, at);
+    }
+    let next = first;
+    for (const at of due.values()) {
+      if (at <= first + alignMs) {
+        next = Math.max(next, at);
+      }
     }
     if (next === timerAt) {
       return;

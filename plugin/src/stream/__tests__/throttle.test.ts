@@ -27,7 +27,11 @@ function fakeClock() {
     }
     t = target;
   };
-  return { now: () => t, timers: api, advanceTo, pending: () => timers.size };
+  /** Time spent inside a callback (a run that takes a while): moves the clock, fires nothing. */
+  const spend = (ms: number) => {
+    t += ms;
+  };
+  return { now: () => t, timers: api, advanceTo, spend, pending: () => timers.size };
 }
 
 /** A target in miniature: messages queue up, each run emits the whole queue at the clock's time. */
@@ -209,6 +213,35 @@ describe('render clock (the throttles of one data source share one timer)', () =
       }
     });
     expect(d.clock.pending()).toBe(0);
+  });
+
+  test('behavior: panels stay on one tick when the runs of a tick take time and report themselves (ran)', () => {
+    const clock = fakeClock();
+    const rc = createRenderClock(30, clock.now, clock.timers);
+    const at: number[][] = [[], [], []];
+    const throttles = at.map((times) => {
+      const th = rc.throttle(() => {
+        times.push(clock.now());
+        // An emission reports itself (target-stream's emit calls ran()) and takes 1 ms.
+        th.ran();
+        clock.spend(1);
+      });
+      return th;
+    });
+    const t0 = clock.now();
+    for (let ms = 0; ms <= 300; ms += 10) {
+      clock.advanceTo(t0 + ms);
+      throttles.forEach((th) => th.schedule());
+      // One timer for the whole dashboard, whatever the runs took.
+      expect(clock.pending()).toBeLessThanOrEqual(1);
+    }
+    clock.advanceTo(t0 + 400);
+    // Every tick ran all three (their emission times differ only by the runs before them).
+    const ticks = at.map((times) => times.length);
+    expect(new Set(ticks).size).toBe(1);
+    for (let k = 0; k < ticks[0]; k++) {
+      expect(at[2][k] - at[0][k]).toBe(2);
+    }
   });
 
   test('behavior: a cancelled panel never runs again; the others still emit', () => {
