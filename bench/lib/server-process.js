@@ -45,7 +45,8 @@ function benchCollectorConfig(extra = {}) {
 }
 
 /**
- * @param {{kind:'collector'|'ws'|'socketio', port?:number, dataDir?:string, config?:object, cpuProfDir?:string, env?:object}} o
+ * @param {{kind:'collector'|'ws'|'socketio', port?:number, dataDir?:string, config?:object, cpuProfDir?:string, env?:object, main?:string}} o
+ *   main: another build of the collector's main.js (an A/B run against a saved build).
  */
 async function startServer(o) {
   const port = o.port || (await freePort());
@@ -58,7 +59,7 @@ async function startServer(o) {
   if (o.kind === 'collector') {
     const cfgPath = join(dataDir, 'bench-config.json');
     writeFileSync(cfgPath, JSON.stringify(o.config || benchCollectorConfig()));
-    script = COLLECTOR_MAIN;
+    script = o.main || COLLECTOR_MAIN;
     args = ['--config', cfgPath];
     Object.assign(env, { SG_PORT: String(port), SG_HOST: '127.0.0.1', SG_SQLITE_PATH: join(dataDir, 'bench.db'), SG_LOG_LEVEL: 'warn' });
   } else {

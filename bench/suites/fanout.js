@@ -25,11 +25,12 @@ const LADDER = [500, 1_000, 1_500, 2_000, 3_000, 4_000, 5_000, 6_000, 8_000, 10_
 /** Time bound of one system's ladder. */
 const MAX_LADDER_MS = 180_000;
 
-async function runFanout(ctx, { kind, subscribers = 1000, profile = false }) {
-  // Quick mode: two short steps, only to prove the suite works (no ceiling).
-  const steps = ctx.quick ? [1_000, 2_000] : /* mutable: a retry inserts itself */ [...LADDER];
-  const stepS = ctx.quick ? 1 : 3;
-  const server = await startServer({ kind, cpuProfDir: profile ? ctx.profileDir : undefined });
+async function runFanout(ctx, { kind, subscribers = 1000, profile = false, ladder, stepSeconds, main }) {
+  // Quick mode: two short steps, only to prove the suite works (no ceiling). `ladder`, `stepSeconds`
+  // and `main` (another collector build) serve an A/B comparison (bench/micro/fanout-cpu-ab.js).
+  const steps = ladder ? [...ladder] : ctx.quick ? [1_000, 2_000] : /* mutable: a retry inserts itself */ [...LADDER];
+  const stepS = stepSeconds ?? (ctx.quick ? 1 : 3);
+  const server = await startServer({ kind, main, cpuProfDir: profile ? ctx.profileDir : undefined });
   const sendTimesSab = new SharedArrayBuffer(8 * 400_000);
   const sendTimes = new Float64Array(sendTimesSab);
   let subs;

@@ -25,9 +25,10 @@ function timedGet(agent, url) {
   });
 }
 
-async function runScrape(ctx, { channels = 100, scrapes } = {}) {
+async function runScrape(ctx, { channels = 100, scrapes, main, profile = false } = {}) {
   scrapes = scrapes || (ctx.quick ? 50 : 300);
-  const server = await startServer({ kind: 'collector' });
+  // `main`: another collector build, for an A/B run (bench/micro/scrape-ab.js).
+  const server = await startServer({ kind: 'collector', main, cpuProfDir: profile ? ctx.profileDir : undefined });
   let subs;
   let pub;
   let sse;

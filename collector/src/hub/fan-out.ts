@@ -80,6 +80,8 @@ export class FanOut {
     // between them: cursors behind such a batch read it from the log instead.
     const hole = last - first + 1 !== msgs.length;
     const c = p.channel;
+    // Read once per frame, not per subscriber: a channel's epoch is a getter that looks up the log's metadata.
+    const epoch = c.epoch;
     let whole: string | undefined;
     let wsSent = 0;
     let sseSent = 0;
@@ -91,18 +93,18 @@ export class FanOut {
         }
         continue;
       }
-      if (cursor.position >= last || cursor.epoch !== c.epoch) {
+      if (cursor.position >= last || cursor.epoch !== epoch) {
         // Already there, or of an older epoch (storeMoved restarts it in the new one).
         continue;
       }
       let frame: string;
       let n: number;
       if (cursor.position === first - 1 && !hole) {
-        frame = whole ??= messagesFrame(c.name, c.epoch, msgs);
+        frame = whole ??= messagesFrame(c.name, epoch, msgs);
         n = msgs.length;
       } else if (cursor.position >= first && !hole) {
         const part = msgs.filter((m) => m.offset > cursor.position);
-        frame = messagesFrame(c.name, c.epoch, part);
+        frame = messagesFrame(c.name, epoch, part);
         n = part.length;
       } else {
         // A gap (messages from another instance arrived out of order): read it from the log.
@@ -112,7 +114,7 @@ export class FanOut {
       }
       let ok: boolean;
       try {
-        ok = target.deliver(frame, c.name, c.epoch, last);
+        ok = target.deliver(frame, c.name, epoch, last);
       } catch (err) {
         // One session's failure stays with that session.
         this.logger.error({ err, channel: c.name }, 'delivery to a session failed: closing that session');

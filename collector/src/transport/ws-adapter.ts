@@ -4,6 +4,7 @@
  * frame (1009, closed by ws), a slow reader (4008), a dead peer (4009), an expired token (4401) or
  * a lost store (4504) close it. Subscriptions, limits and the queue policy live in the Session.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CloseCode, ErrorCode, type ServerFrame } from '@streamgauge/protocol';
 import { SgError, sgError } from '../errors';
@@ -14,8 +15,14 @@ import type { Logger } from '../logger';
 import type { FrameLimiter } from '../limits/connection-guard';
 import { type EndReason, Session, type SessionOutput } from '../sessions/session';
 import { parseSince } from '../sessions/since';
+import { wsTextFrame } from './ws-frame';
 
 export interface WsAdapterOptions {
+  /**
+   * The socket ws was given for this connection (WebSocketServer.handleUpgrade): `messages`
+   * frames are written to it directly, already framed (see messages()).
+   */
+  socket: Duplex;
   hub: Hub;
   metrics: CoreMetrics;
   auth: Authenticator;
@@ -39,9 +46,9 @@ const CLOSE_GRACE_MS_PER_MIB = 1_000;
 const CLOSE_GRACE_MIN_MS = 2_000;
 const CLOSE_GRACE_MAX_MS = 30_000;
 
-/** The last messages frame encoded, shared by every connection (see messages()). */
+/** The last messages frame, encoded as a whole WebSocket frame once and shared by every connection (see messages()). */
 let lastFrame = '';
-let lastFrameBuffer = Buffer.alloc(0);
+let lastWireFrame: Buffer = Buffer.alloc(0);
 
 export class WsAdapter implements SessionOutput {
   readonly transport = 'ws' as const;
@@ -95,12 +102,18 @@ export class WsAdapter implements SessionOutput {
 
   messages(frame: string): void {
     // The fan-out hands the same frame string to every subscriber of a channel in one flush:
-    // encode it to UTF-8 once, not once per client (fan-out ceiling 12M -> 20M deliveries/s, BENCHMARKS.md).
+    // encode it once, header included, and write those bytes to each socket (ws-frame.ts). Written
+    // beside ws's sender, in order with it: with perMessageDeflate off (ws-server.ts) and no Blob
+    // ever sent, ws writes every frame (control frames, pings, close) to the socket at once and
+    // queues nothing, so the socket's order is the order of the calls.
     if (frame !== lastFrame) {
       lastFrame = frame;
-      lastFrameBuffer = Buffer.from(frame);
+      lastWireFrame = wsTextFrame(Buffer.from(frame));
     }
-    this.ws.send(lastFrameBuffer, { binary: false });
+    // As ws.send: nothing is written once the closing handshake started.
+    if (this.ws.readyState === this.ws.OPEN) {
+      this.o.socket.write(lastWireFrame);
+    }
   }
 
   control(frame: ServerFrame): void {
@@ -108,7 +121,8 @@ export class WsAdapter implements SessionOutput {
   }
 
   queuedBytes(): number {
-    return this.ws.bufferedAmount;
+    // ws.bufferedAmount is this plus what ws's sender queues, which is always 0 here (see messages()).
+    return this.o.socket.writableLength;
   }
 
   end(reason: EndReason | undefined): void {

@@ -111,6 +111,7 @@ export function attachWebSocketServer(server: Server, o: WsServerOptions): WsSer
         return;
       }
       const session = new WsAdapter(ws, {
+        socket,
         hub: o.hub,
         metrics: o.metrics,
         auth: o.auth,
