@@ -6,7 +6,8 @@
  * bench/results/latest.json and BENCHMARKS.md, prints the summary table.
  *
  * Options: --quick, --only a,b (suite names below), --profile (collector under node --cpu-prof for
- * the latency, fan-out, ingest and recovery runs; profiles and their top functions land in bench/results/profiles/).
+ * the latency, fan-out, ingest and recovery runs, the browser page over its measured windows; profiles and their
+ * top functions land in bench/results/profiles/).
  * Methodology: docs/benchmarks.md.
  */
 const { execFileSync, spawnSync } = require('node:child_process');
@@ -126,7 +127,7 @@ const SUITES = [
   }],
   ['browser', async () => {
     log('  browser: publish to a row in the plugin in Chromium');
-    return runBrowser(ctx);
+    return runBrowser(ctx, { profile });
   }],
   ['plugin', async () => {
     log('  plugin: frame builder');

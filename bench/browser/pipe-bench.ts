@@ -3,22 +3,35 @@
  *
  * A real collector (bench/lib/server-process.js), the test host (plugin/test-host/host-server.ts)
  * serving the built plugin/dist/module.js and playing Grafana's data source proxy (the WebSocket
- * goes through it, the route adds the API key), and N pages, each one panel: its own plugin
- * instance running a live query on one channel. A publisher POSTs every 10 ms straight to the
- * collector; each message carries its send time `t` (performance.timeOrigin + performance.now()).
- * In each page a MutationObserver sees the host's table rows (data-testid="row", one cell per field
- * with data-field) change and records, for every new message, arrival − t. That is the moment
- * the row is in the panel's DOM: the plugin's batching (at most one emission per renderIntervalMs, 30 ms, per query,
- * docs/plugin.md) and the host's React render are included, as a user would see them.
+ * goes through it, the route adds the API key), and ONE page that is a dashboard of N panels, as
+ * in Grafana: the panels' queries go to the one DataSource instance and share its one socket
+ * (plugin/test-host/src/host-panel.tsx). A publisher POSTs every 10 ms straight to the collector;
+ * each message carries a sequence number `s` and its send time `t`
+ * (performance.timeOrigin + performance.now()).
+ * The host calls a hook after each panel render is committed to the DOM; the hook installed here
+ * reads the `s` and `t` columns of the frames just rendered and records, for every row it sees for
+ * the first time, arrival − t: the moment the row is in the panel's DOM, with the plugin's
+ * batching (at most one emission per renderIntervalMs, 30 ms, per query, docs/plugin.md) and
+ * the host's React render included. A second hook at the response (the plugin's emission) gives
+ * the same figure without the render. Rows are read from the frame, not the DOM, so a panel
+ * that shows its newest 10 rows in a 300 px panel (a panel-sized table; Grafana's table virtualises its rows) still
+ * accounts for every row: a row never rendered is lost, whatever the size of the emission.
+ * The publisher uses up to 4 keep-alive connections and the collector keeps the order of requests
+ * within one connection only (docs/protocol.md, "Order between requests"), so batches can be
+ * stored in another order than `s`: rows are accounted by `s` in a seen-set, not by "follows the
+ * last one".
  * The browser's and Node's clocks are both the system clock; their offset is measured with round
- * trips and subtracted. Emissions per second per panel = growth of the host's response counter
- * (window.__SG_HOST_STATE__.responses) over the window.
+ * trips and subtracted. Emissions per second per panel = growth of the host's per-panel response
+ * counter (window.__SG_HOST_STATE__.panels[i].responses) over the window.
  *
- * Run by bench/suites/browser.js under tsx; prints one JSON line. Args: quick.
+ * Run by bench/suites/browser.js under tsx; prints one JSON line. Args: quick, profile=<dir>
+ * (a CPU profile of the page over each measured window, through the DevTools protocol, written as
+ * <dir>/browser-<panels>p-<rate>.cpuprofile; bench/run.js lists their top functions).
  */
+import { writeFileSync } from 'node:fs';
 import { type IncomingMessage, Agent, request } from 'node:http';
 import { resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, CDPSession, Page } from 'playwright-core';
 import { launchChromium } from '../../collector/test/browser/launch-chromium';
 import { startHostServer } from '../../plugin/test-host/host-server';
 import { DEFAULT_OPTIONS } from '../../plugin/src/types';
@@ -27,6 +40,7 @@ import { DEFAULT_OPTIONS } from '../../plugin/src/types';
 const { startServer, benchCollectorConfig } = require('../lib/server-process');
 
 const quick = process.argv.includes('quick');
+const profileDir = process.argv.find((a) => a.startsWith('profile='))?.slice('profile='.length);
 const DIST = resolve(__dirname, '../../plugin/dist');
 const CHANNEL = 'bench/browser';
 const API_KEY = 'sg-bench-browser-key-0123456789abcdef';
@@ -37,48 +51,87 @@ const DOCUMENTED_EMISSIONS_PER_SECOND = 1000 / DEFAULT_OPTIONS.renderIntervalMs;
 // to a module binding, or the transform renames it and the page cannot resolve it.
 const now = (): number => performance.timeOrigin + performance.now();
 
-interface Window {
-  from: number;
-  to: number;
+/** Newest rows shown per panel: what a panel-sized table shows (every row is still accounted, from the frame). */
+const VIEW_ROWS = 10;
+/** A dashboard panel's height (Grafana's default panel is 8 grid rows of 30 px plus margins, about 300 px). */
+const PANEL_HEIGHT = 300;
+
+/** Per panel, kept in the page by PAGE_PROBE. */
+interface PanelProbe {
+  /** Pairs (s, arrival − t) at the first render that showed row s. */
   lat: number[];
+  /** Pairs (s, emission − t) at the first response that carried row s. */
+  emit: number[];
+  /** Highest s rendered so far. */
   maxS: number;
-  /** Messages that skipped the view: [first s of the hole, size, 1 if the view was full (an emission larger than the host's rows) else 0]. */
-  holes: number[];
+  /** Rows whose s was lower than the row before them in the frame (stored out of `s` order). */
+  outOfOrder: number;
+}
+interface Probe {
+  panels: PanelProbe[];
+  /** s of every row rendered, per panel (a seen-set; `lost` is what the window's range lacks). */
+  lostIn(panel: number, from: number, to: number): number;
 }
 
 /**
- * Installed in every page before it loads: records arrival − t for each new row. Plain JavaScript
- * text, not a function: the TypeScript transform would wrap named inner functions in a helper
- * (`__name`) that does not exist in the page.
+ * Installed in the page before it loads: the host's hooks (plugin/test-host/src/host-panel.tsx).
+ * Plain JavaScript text, not a function: the TypeScript transform would wrap named inner functions
+ * in a helper (`__name`) that does not exist in the page. Each call scans the frame from its newest
+ * row back until ${'`'}SLACK${'`'} rows in a row were already seen (pipelined publishes reorder a few
+ * batches at most), so the cost per emission is the rows it added, not the buffer.
  */
 const PAGE_PROBE = `(() => {
-  const b = { from: Infinity, to: Infinity, lat: [], maxS: -1, holes: [] };
-  window.__SG_BENCH__ = b;
-  const scan = () => {
-    const t = performance.timeOrigin + performance.now();
-    const rows = document.querySelectorAll('[data-testid="row"]');
-    let newest = b.maxS;
-    let oldestNew = -1;
-    let reachedSeen = false;
-    for (let k = rows.length - 1; k >= 0; k--) {
-      const sCell = rows[k].querySelector('td[data-field="s"]');
-      const tCell = rows[k].querySelector('td[data-field="t"]');
-      if (!sCell || !tCell) continue;
-      const s = Number(sCell.textContent);
-      if (!(s > b.maxS)) {
-        reachedSeen = true; // rows are in time order: everything above was seen
-        break;
-      }
-      oldestNew = s;
-      if (s > newest) newest = s;
-      if (s >= b.from) b.lat.push(s, t - Number(tCell.textContent));
+  const SLACK = 200;
+  const panels = [];
+  const seenR = [];
+  const seenE = [];
+  const panel = (i) => {
+    while (panels.length <= i) {
+      panels.push({ lat: [], emit: [], maxS: -1, outOfOrder: 0 });
+      seenR.push(new Set());
+      seenE.push(new Set());
     }
-    // New rows that do not follow the last one seen: a hole. With every row of the view new, the
-    // emission was larger than the view (the host shows the newest rows only); otherwise lost.
-    if (b.maxS >= 0 && oldestNew > b.maxS + 1) b.holes.push(b.maxS + 1, oldestNew - b.maxS - 1, reachedSeen ? 0 : 1);
-    b.maxS = newest;
+    return panels[i];
   };
-  new MutationObserver(scan).observe(document, { childList: true, subtree: true, characterData: true });
+  const column = (frame, name) => {
+    for (const f of frame.fields) if (f.name === name) return f.values;
+    return undefined;
+  };
+  const scan = (frames, seen, out, p) => {
+    const now = performance.timeOrigin + performance.now();
+    for (const frame of frames) {
+      const s = column(frame, 's');
+      const t = column(frame, 't');
+      if (!s || !t) continue;
+      let run = 0;
+      for (let k = frame.length - 1; k >= 0 && run < SLACK; k--) {
+        const v = s[k];
+        if (seen.has(v)) {
+          run++;
+          continue;
+        }
+        run = 0;
+        seen.add(v);
+        out.push(v, now - t[k]);
+        if (p) {
+          if (v > p.maxS) p.maxS = v;
+          if (k > 0 && s[k - 1] > v) p.outOfOrder++;
+        }
+      }
+    }
+  };
+  window.__SG_BENCH__ = {
+    panels,
+    lostIn: (i, from, to) => {
+      let n = 0;
+      for (let v = from; v < to; v++) if (!seenR[i].has(v)) n++;
+      return n;
+    },
+  };
+  window.__SG_HOST_HOOKS__ = {
+    response: (i, frames) => { panel(i); scan(frames, seenE[i], panels[i].emit, undefined); },
+    rendered: (i, frames) => { const p = panel(i); scan(frames, seenR[i], p.lat, p); },
+  };
 })();`;
 
 /** Browser clock − Node clock, from the round trip with the smallest time. */
@@ -164,76 +217,113 @@ function startPublisher(port: number, firstSeq: number, rate: number) {
   };
 }
 
-async function measure(pages: Page[], offsets: number[], port: number, seqStart: number, rate: number, warmS: number, measureS: number) {
+const probeOf = (page: Page) => page.evaluate(() => (window as unknown as { __SG_BENCH__: Probe }).__SG_BENCH__.panels);
+const responsesOf = (page: Page) =>
+  page.evaluate(() => (window as any).__SG_HOST_STATE__.panels.map((p: { responses: number }) => p.responses) as number[]);
+
+function percentiles(values: number[]) {
+  values.sort((a, b) => a - b);
+  return {
+    p50: round2(pct(values, 50)),
+    p99: round2(pct(values, 99)),
+    max: round2(values.length ? values[values.length - 1] : null),
+    n: values.length,
+  };
+}
+
+/**
+ * Cumulative main-thread times of the page, seconds (DevTools Performance domain): all tasks,
+ * JavaScript, style recalculation and layout. What is left of TaskDuration is paint, parsing, GC...
+ */
+async function mainThreadMetrics(cdp: CDPSession): Promise<Record<string, number>> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const pick = ['TaskDuration', 'ScriptDuration', 'RecalcStyleDuration', 'LayoutDuration'];
+  return Object.fromEntries(pick.map((name) => [name, metrics.find((m) => m.name === name)?.value ?? 0]));
+}
+
+async function measure(
+  page: Page,
+  panels: number,
+  offset: number,
+  port: number,
+  seqStart: number,
+  rate: number,
+  warmS: number,
+  measureS: number,
+) {
   const pub = startPublisher(port, seqStart, rate);
   try {
     await new Promise((r) => setTimeout(r, warmS * 1000));
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    if (profileDir) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 250 });
+      await cdp.send('Profiler.start');
+    }
     const from = pub.next();
-    await Promise.all(
-      pages.map((p) =>
-        p.evaluate((f) => {
-          const b = (window as unknown as { __SG_BENCH__: Window }).__SG_BENCH__;
-          b.from = f;
-          b.to = Infinity;
-          b.lat = [];
-        }, from),
-      ),
-    );
-    const responses0 = await Promise.all(pages.map((p) => p.evaluate(() => (window as any).__SG_HOST_STATE__.responses as number)));
+    const responses0 = await responsesOf(page);
+    const metrics0 = await mainThreadMetrics(cdp);
     const tw0 = now();
     await new Promise((r) => setTimeout(r, measureS * 1000));
     const to = pub.next();
-    const responses1 = await Promise.all(pages.map((p) => p.evaluate(() => (window as any).__SG_HOST_STATE__.responses as number)));
+    const responses1 = await responsesOf(page);
+    const metrics1 = await mainThreadMetrics(cdp);
     const seconds = (now() - tw0) / 1000;
-    // Wait until every page has seen the window's last message (bounded: a lost row shows as missing).
+    if (profileDir) {
+      const { profile } = await cdp.send('Profiler.stop');
+      writeFileSync(resolve(profileDir, `browser-${panels}p-${rate}.cpuprofile`), JSON.stringify(profile));
+    }
+    await cdp.detach();
+    // Wait until every panel has rendered the window's last message (bounded: a lost row shows as lost).
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const seen = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { __SG_BENCH__: Window }).__SG_BENCH__.maxS)));
-      if (seen.every((s) => s >= to - 1) || Date.now() > deadline) {
+      const seen = (await probeOf(page)).map((p) => p.maxS);
+      if ((seen.length === panels && seen.every((s) => s >= to - 1)) || Date.now() > deadline) {
         break;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    const all: number[] = [];
-    let outsideView = 0;
+    const probes = await probeOf(page);
+    const rendered: number[] = [];
+    const emitted: number[] = [];
     let lost = 0;
-    for (let i = 0; i < pages.length; i++) {
+    let outOfOrder = 0;
+    for (let i = 0; i < panels; i++) {
+      const p = probes[i];
       // Pairs (s, arrival − t); the window is [from, to), decided here after the fact.
-      const lat = await pages[i].evaluate(() => (window as unknown as { __SG_BENCH__: Window }).__SG_BENCH__.lat);
-      const holes = await pages[i].evaluate(() => (window as unknown as { __SG_BENCH__: Window }).__SG_BENCH__.holes);
-      for (let k = 0; k < holes.length; k += 3) {
-        // Only the part of a hole inside the window counts.
-        const n = Math.max(0, Math.min(holes[k] + holes[k + 1], to) - Math.max(holes[k], from));
-        if (holes[k + 2] === 1) {
-          outsideView += n;
-        } else {
-          lost += n;
+      for (let k = 0; k < p.lat.length; k += 2) {
+        if (p.lat[k] >= from && p.lat[k] < to) {
+          rendered.push(p.lat[k + 1] - offset);
         }
       }
-      for (let k = 0; k < lat.length; k += 2) {
-        if (lat[k] < to) {
-          all.push(lat[k + 1] - offsets[i]);
+      for (let k = 0; k < p.emit.length; k += 2) {
+        if (p.emit[k] >= from && p.emit[k] < to) {
+          emitted.push(p.emit[k + 1] - offset);
         }
       }
+      lost += await page.evaluate(
+        ([i, f, t]) => (window as unknown as { __SG_BENCH__: Probe }).__SG_BENCH__.lostIn(i, f, t),
+        [i, from, to],
+      );
+      outOfOrder += p.outOfOrder;
     }
-    all.sort((a, b) => a - b);
     const emissions = responses1.map((r, i) => (r - responses0[i]) / seconds);
     return {
       rate,
-      panels: pages.length,
+      panels,
       seconds: Math.round(seconds * 10) / 10,
-      expectedRows: (to - from) * pages.length,
-      rows: all.length,
-      /** Rows of an emission larger than the host's view (never in the DOM, not lost). */
-      outsideView,
-      /** Rows missing with the view not full: lost on the way. */
+      expectedRows: (to - from) * panels,
+      rows: rendered.length,
+      /** Rows of the window never rendered by their panel. */
       lost,
-      latencyMs: {
-        p50: round2(pct(all, 50)),
-        p99: round2(pct(all, 99)),
-        max: round2(all.length ? all[all.length - 1] : null),
-        n: all.length,
-      },
+      /** Rows stored out of `s` order (pipelined publishes), over the whole run so far: not losses. */
+      outOfOrder,
+      latencyMs: percentiles(rendered),
+      /** Publish → the plugin's emission reaching the panel (before React renders it). */
+      emittedMs: percentiles(emitted),
+      /** The page's main thread, ms per second of the window (Chromium's Performance.getMetrics). */
+      mainThreadMsPerS: Object.fromEntries(Object.keys(metrics1).map((k) => [k, round2(((metrics1[k] - metrics0[k]) * 1000) / seconds)])),
       emissionsPerSecondPerPanel: {
         mean: round2(emissions.reduce((a, b) => a + b, 0) / emissions.length),
         max: round2(Math.max(...emissions)),
@@ -273,15 +363,6 @@ async function main(): Promise<void> {
     },
   });
   let browser: Browser | undefined;
-  const host = await startHostServer({
-    distDir: DIST,
-    jsonData: { collectorUrl: collector.url, accessMode: 'proxy' },
-    secureJsonData: { apiKey: API_KEY },
-    query: { channel: CHANNEL, live: true },
-    // Every row of one emission (100 at 1,000 msg/s and 10 emissions/s; more when an emission is
-    // late) stays in the DOM long enough to be seen; a row that never shows counts as not seen.
-    maxRows: 400,
-  });
   const results = [];
   try {
     browser = await launchChromium();
@@ -292,49 +373,51 @@ async function main(): Promise<void> {
     first.stop();
     seq = first.next();
     for (const panels of panelCounts) {
-      const pages: Page[] = [];
+      // One dashboard page of `panels` panels sharing the data source (host-panel.tsx).
+      const host = await startHostServer({
+        distDir: DIST,
+        jsonData: { collectorUrl: collector.url, accessMode: 'proxy' },
+        secureJsonData: { apiKey: API_KEY },
+        query: { channel: CHANNEL, live: true },
+        maxRows: VIEW_ROWS,
+        panels,
+        panelHeight: PANEL_HEIGHT,
+      });
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       try {
-        for (let i = 0; i < panels; i++) {
-          const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
-          await page.addInitScript({ content: PAGE_PROBE });
-          await page.goto(host.url);
-          pages.push(page);
-        }
-        // Live: the panel's first emission arrived.
-        const deadline = Date.now() + 60_000;
-        for (const p of pages) {
-          await p.waitForFunction(() => ((window as any).__SG_HOST_STATE__?.responses ?? 0) > 0, undefined, {
-            timeout: Math.max(1_000, deadline - Date.now()),
-          });
-        }
+        await page.addInitScript({ content: PAGE_PROBE });
+        await page.goto(host.url);
+        // Live: every panel's first emission arrived.
+        await page.waitForFunction(
+          (n) => ((window as any).__SG_HOST_STATE__?.panels ?? []).filter((p: { responses: number }) => p.responses > 0).length === n,
+          panels,
+          { timeout: 60_000 },
+        );
         if (process.env.SG_BENCH_DEBUG) {
           await new Promise((r) => setTimeout(r, 500));
           process.stderr.write(
-            `${await pages[0].evaluate(() => JSON.stringify({ state: (window as any).__SG_HOST_STATE__, row: document.querySelector('[data-testid="row"]')?.outerHTML, bench: { ...(window as any).__SG_BENCH__, lat: undefined } }))}\n`,
+            `${await page.evaluate(() => JSON.stringify({ state: (window as any).__SG_HOST_STATE__, row: document.querySelector('[data-testid="row"]')?.outerHTML }))}\n`,
           );
         }
-        const offsets: number[] = [];
-        for (const p of pages) {
-          offsets.push(await clockOffset(p));
-        }
+        const offset = await clockOffset(page);
         for (const rate of rates) {
-          const r = await measure(pages, offsets, collector.port, seq, rate, warmS, measureS);
+          const r = await measure(page, panels, offset, collector.port, seq, rate, warmS, measureS);
           seq = r.next;
           results.push({ ...r, next: undefined });
         }
       } finally {
-        for (const p of pages) {
-          await p.close().catch(() => undefined);
-        }
+        await page.close().catch(() => undefined);
+        await host.close();
       }
     }
   } finally {
     await browser?.close();
-    await host.close();
     await collector.stop();
     collector.cleanup();
   }
-  process.stdout.write(`${JSON.stringify({ documentedEmissionsPerSecond: DOCUMENTED_EMISSIONS_PER_SECOND, runs: results })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ documentedEmissionsPerSecond: DOCUMENTED_EMISSIONS_PER_SECOND, viewRows: VIEW_ROWS, runs: results })}\n`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -20,13 +20,15 @@ function newestMtime(dir) {
   return newest;
 }
 
-function runBrowser(ctx) {
+/** opts.profile: a CPU profile of the page per measured window into ctx.profileDir (pipe-bench.ts). */
+function runBrowser(ctx, opts = {}) {
   if (!existsSync(MODULE) || statSync(MODULE).mtimeMs < newestMtime(join(ROOT, 'plugin/src'))) {
     ctx.log('    building the plugin (plugin/dist is missing or older than plugin/src)');
     execFileSync('npm', ['run', 'build', '-w', 'plugin'], { cwd: ROOT, stdio: 'ignore', timeout: 600_000 });
   }
   const args = ['--import', 'tsx', join(__dirname, '../browser/pipe-bench.ts')];
   if (ctx.quick) args.push('quick');
+  if (opts.profile) args.push(`profile=${ctx.profileDir}`);
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: ROOT, timeout: 300_000, maxBuffer: 1 << 22 }, (err, stdout, stderr) => {
       if (err) {

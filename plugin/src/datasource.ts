@@ -21,6 +21,7 @@ import { type ClientOptions, ProtocolClient, type WebSocketCtor } from '@streamg
 import { ConnectionState, type StateChange } from './live/connection-state';
 import { checkConnection } from './live/check-connection';
 import { type TargetSpec, targetStream } from './stream/target-stream';
+import { type RenderClock, createRenderClock } from './stream/throttle';
 import {
   DEFAULT_OPTIONS,
   DEFAULT_QUERY,
@@ -72,6 +73,8 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
   private readonly pollIntervalMs: number;
   private readonly tokenTtlSeconds: number;
   private readonly renderIntervalMs: number;
+  /** One render clock for all this data source's queries: a dashboard's panels emit together (throttle.ts). */
+  private readonly renderClock: RenderClock;
   private readonly directUrl?: string;
   private _manager?: ProtocolClient;
 
@@ -101,6 +104,7 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
     this.pollIntervalMs = jsonData.pollIntervalMs || DEFAULT_OPTIONS.pollIntervalMs;
     this.tokenTtlSeconds = jsonData.tokenTtlSeconds || DEFAULT_OPTIONS.tokenTtlSeconds;
     this.renderIntervalMs = renderInterval(jsonData.renderIntervalMs);
+    this.renderClock = createRenderClock(deps.minEmitIntervalMs ?? this.renderIntervalMs, Date.now);
     this.directUrl = jsonData.directUrl;
     this.api = new CollectorApi(this.endpoints.restBase, this.fetchImpl);
     this.annotations = {
@@ -197,6 +201,7 @@ export class DataSource extends DataSourceApi<SgQuery, SgDataSourceOptions> {
           manager: () => this.manager,
           pollIntervalMs: this.pollIntervalMs,
           minEmitIntervalMs: this.deps.minEmitIntervalMs ?? this.renderIntervalMs,
+          clock: this.renderClock,
         });
       });
     return streams.length ? merge(...streams) : of({ data: [] });

@@ -38,6 +38,10 @@ export interface HostServerOptions {
   autorun?: boolean;
   /** Newest rows shown per frame. Default 50. */
   maxRows?: number;
+  /** Panels on the page, each running the query through the one DataSource instance (a dashboard). Default 1. */
+  panels?: number;
+  /** Fixed panel height in px, panels two per row as on a dashboard grid. Default: panels grow with their rows. */
+  panelHeight?: number;
   /** Listen port on 127.0.0.1; default 0 (a free port). */
   port?: number;
   /** The signed-in user's role (routes with reqRole). Default Admin. */
@@ -187,6 +191,8 @@ export async function startHostServer(o: HostServerOptions): Promise<HostServer>
         query: o.query ?? {},
         autorun: o.autorun ?? true,
         maxRows: o.maxRows ?? 50,
+        panels: o.panels ?? 1,
+        panelHeight: o.panelHeight,
       };
       serveStatic(res, htmlPage(JSON.stringify(bootData), JSON.stringify(pageConfig)), 'text/html; charset=utf-8');
       return;

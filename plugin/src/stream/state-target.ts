@@ -73,7 +73,7 @@ export function currentStateStream(
       pending = [];
       emit(LoadingState.Streaming);
     };
-    const throttle = createThrottle(minEmit, now, flush);
+    const throttle = deps.clock ? deps.clock.throttle(flush) : createThrottle(minEmit, now, flush);
 
     /** The snapshot, as the rows; resolves with the position live changes continue after. */
     const loadSnapshot = async (): Promise<Position> => {

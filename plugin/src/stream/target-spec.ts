@@ -3,6 +3,7 @@ import type { QueryResultMetaNotice } from '@grafana/data';
 import type { ProtocolClient } from '@streamgauge/client';
 import type { CollectorApi } from '../api/collector-api';
 import { DEFAULT_OPTIONS, type QueryView } from '../types';
+import type { RenderClock } from './throttle';
 
 export const STREAM_DEFAULTS = {
   /** Emissions per target at most one per this many ms (the data source's renderIntervalMs). */
@@ -36,6 +37,11 @@ export interface TargetStreamDeps {
   manager: () => ProtocolClient;
   pollIntervalMs?: number;
   minEmitIntervalMs?: number;
+  /**
+   * The data source's render clock (throttle.ts): the targets of all its panels emit together.
+   * Absent: the target throttles on a clock of its own (minEmitIntervalMs).
+   */
+  clock?: RenderClock;
   now?: () => number;
 }
 

@@ -61,7 +61,7 @@ export function targetStream(t: TargetSpec, deps: TargetStreamDeps): Observable<
       emit(LoadingState.Streaming);
     };
 
-    const throttle = createThrottle(minEmit, now, flush);
+    const throttle = deps.clock ? deps.clock.throttle(flush) : createThrottle(minEmit, now, flush);
     const schedule = () => throttle.schedule();
 
     const refill = async (): Promise<Position> => {

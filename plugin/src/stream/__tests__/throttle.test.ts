@@ -1,4 +1,4 @@
-import { createThrottle, type ThrottleTimers } from '../throttle';
+import { createRenderClock, createThrottle, type ThrottleTimers } from '../throttle';
 
 /** A fake clock: time moves only when the test says, and due timers fire in order as it passes. */
 function fakeClock() {
@@ -27,7 +27,11 @@ function fakeClock() {
     }
     t = target;
   };
-  return { now: () => t, timers: api, advanceTo, pending: () => timers.size };
+  /** Time spent inside a callback (a run that takes a while): moves the clock, fires nothing. */
+  const spend = (ms: number) => {
+    t += ms;
+  };
+  return { now: () => t, timers: api, advanceTo, spend, pending: () => timers.size };
 }
 
 /** A target in miniature: messages queue up, each run emits the whole queue at the clock's time. */
@@ -143,5 +147,113 @@ describe('render throttle (leading edge, one trailing emission)', () => {
     h.arrive(3);
     expect(h.emissions).toHaveLength(1);
     expect(h.clock.pending()).toBe(0);
+  });
+});
+
+describe('render clock (the throttles of one data source share one timer)', () => {
+  /** `panels` targets on one clock, each with its own queue and emissions. */
+  function dashboard(minMs: number, panels: number) {
+    const clock = fakeClock();
+    const rc = createRenderClock(minMs, clock.now, clock.timers);
+    const targets = Array.from({ length: panels }, () => {
+      const emissions: Array<{ at: number; items: number[] }> = [];
+      let queue: number[] = [];
+      const throttle = rc.throttle(() => {
+        emissions.push({ at: clock.now(), items: queue });
+        queue = [];
+      });
+      const arrive = (m: number) => {
+        queue.push(m);
+        throttle.schedule();
+      };
+      return { emissions, throttle, arrive };
+    });
+    return { clock, targets };
+  }
+
+  test('behavior: panels fed in the same task emit their trailing frames from one timer, at the same time', () => {
+    const d = dashboard(30, 3);
+    const t0 = d.clock.now();
+    // The socket delivers each batch to every panel in one task.
+    for (const ms of [0, 10, 20]) {
+      d.clock.advanceTo(t0 + ms);
+      d.targets.forEach((t) => t.arrive(ms));
+    }
+    expect(d.clock.pending()).toBe(1);
+    d.clock.advanceTo(t0 + 30);
+    for (const t of d.targets) {
+      expect(t.emissions).toEqual([
+        { at: t0, items: [0] },
+        { at: t0 + 30, items: [10, 20] },
+      ]);
+    }
+  });
+
+  test('behavior: each panel keeps its own bound and loses nothing when panels are fed at different times', () => {
+    const minMs = 30;
+    const d = dashboard(minMs, 4);
+    const t0 = d.clock.now();
+    let n = 0;
+    const sent: number[][] = d.targets.map(() => []);
+    // Panel i gets a message every (7 + 3i) ms, for 2 s.
+    for (let ms = 0; ms < 2_000; ms++) {
+      d.clock.advanceTo(t0 + ms);
+      d.targets.forEach((t, i) => {
+        if (ms % (7 + 3 * i) === 0) {
+          sent[i].push(++n);
+          t.arrive(n);
+        }
+      });
+    }
+    d.clock.advanceTo(t0 + 2_000 + minMs);
+    d.targets.forEach((t, i) => {
+      expect(t.emissions.flatMap((e) => e.items)).toEqual(sent[i]);
+      for (let k = 1; k < t.emissions.length; k++) {
+        expect(t.emissions[k].at - t.emissions[k - 1].at).toBeGreaterThanOrEqual(minMs);
+      }
+    });
+    expect(d.clock.pending()).toBe(0);
+  });
+
+  test('behavior: panels stay on one tick when the runs of a tick take time and report themselves (ran)', () => {
+    const clock = fakeClock();
+    const rc = createRenderClock(30, clock.now, clock.timers);
+    const at: number[][] = [[], [], []];
+    const throttles = at.map((times) => {
+      const th = rc.throttle(() => {
+        times.push(clock.now());
+        // An emission reports itself (target-stream's emit calls ran()) and takes 1 ms.
+        th.ran();
+        clock.spend(1);
+      });
+      return th;
+    });
+    const t0 = clock.now();
+    for (let ms = 0; ms <= 300; ms += 10) {
+      clock.advanceTo(t0 + ms);
+      throttles.forEach((th) => th.schedule());
+      // One timer for the whole dashboard, whatever the runs took.
+      expect(clock.pending()).toBeLessThanOrEqual(1);
+    }
+    clock.advanceTo(t0 + 400);
+    // Every tick ran all three (their emission times differ only by the runs before them).
+    const ticks = at.map((times) => times.length);
+    expect(new Set(ticks).size).toBe(1);
+    for (let k = 0; k < ticks[0]; k++) {
+      expect(at[2][k] - at[0][k]).toBe(2);
+    }
+  });
+
+  test('behavior: a cancelled panel never runs again; the others still emit', () => {
+    const d = dashboard(30, 2);
+    const t0 = d.clock.now();
+    d.targets.forEach((t) => t.arrive(1));
+    d.clock.advanceTo(t0 + 5);
+    d.targets.forEach((t) => t.arrive(2));
+    d.targets[0].throttle.cancel();
+    d.clock.advanceTo(t0 + 100);
+    expect(d.targets[0].emissions.map((e) => e.items)).toEqual([[1]]);
+    expect(d.targets[1].emissions.map((e) => e.items)).toEqual([[1], [2]]);
+    expect(d.clock.pending()).toBe(0);
   });
 });
