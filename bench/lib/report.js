@@ -275,7 +275,7 @@ function renderTable(rows) {
 /** Plain statement of which targets are met, which are not, and which could not be measured. */
 function targetsLine(rows) {
   // The label without its first parenthesis (the method), keeping rate and panel counts apart.
-  const list = (m) => rows.filter((x) => x.met === m).map((x) => x.benchmark.replace(/ \([^)]*\)/, ''));
+  const list = (m) => rows.filter((x) => x.met === m).map((x) => x.benchmark.replace(/ \(.*$/, ''));
   const out = ['## Targets', ''];
   const met = list('met');
   const not = list('NOT met');
