@@ -43,18 +43,25 @@ export async function publishOk(url: string, channel: string, seqs: number[]): P
 }
 
 /** Waits until an instance lists the channel (it learns channels created elsewhere from Redis). */
-export async function waitForChannel(url: string, channel: string, timeoutMs = 10_000): Promise<any> {
+/**
+ * Waits until `url` lists `channel` (and, with `until`, until its entry satisfies it: an instance
+ * learns of a channel and of its messages through separate notices, so the listing can show the
+ * channel before its first offset). The deadline only bounds a hang.
+ */
+export async function waitForChannel(url: string, channel: string, timeoutMs = 30_000, until?: (c: any) => boolean): Promise<any> {
   const deadline = Date.now() + timeoutMs;
+  let last: unknown;
   while (Date.now() < deadline) {
     const r = await fetch(`${url}/api/v1/channels`);
     const body = (await r.json()) as { channels: { name: string }[] };
     const c = body.channels.find((x) => x.name === channel);
-    if (c) {
+    if (c && (until === undefined || until(c))) {
       return c;
     }
+    last = c;
     await sleep(20);
   }
-  throw new Error(`${url} never listed ${channel}`);
+  throw new Error(`${url} never listed ${channel}${until ? ` as expected; last seen: ${JSON.stringify(last)}` : ''}`);
 }
 
 export async function waitForReady(url: string, ready: boolean, timeoutMs = 20_000): Promise<void> {

@@ -159,7 +159,7 @@ describe('Redis store with three collector instances (persistent Redis)', () => 
     const [a, b, c] = sg;
     await publishOk(a.url, 'schema/shared', [7]);
     for (const p of [b, c]) {
-      const info = await waitForChannel(p.url, 'schema/shared');
+      const info = await waitForChannel(p.url, 'schema/shared', undefined, (ch) => ch.lastOffset >= 1);
       expect(info).toMatchObject({ kind: 'stream', lastOffset: 1, schema: { declared: false, fields: [{ name: 'seq', type: 'number' }] } });
     }
   });
