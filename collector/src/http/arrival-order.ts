@@ -22,7 +22,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode } from '@streamgauge/protocol';
 import { sgError } from '../errors';
-import { onRequestEnd } from './request-end';
+import { READ_ONLY_METHODS, onRequestEnd } from './request-end';
 
 /** What hub.publish needs of a ticket: wait for the turn, then say the batch is handed over. */
 export interface ArrivalTurn {
@@ -119,16 +119,13 @@ const TICKET = Symbol('streamgauge.arrivalTicket');
 type QueuedSocket = Socket & { [QUEUE]?: ArrivalLine };
 type TicketedRequest = FastifyRequest & { [TICKET]?: ArrivalTurn };
 
-/** Requests that never store anything do not wait and hold up nothing (an SSE stream is a GET). */
-const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 /**
  * Installs the ticket hooks. Must be the first onRequest hook registered (app.ts registers it
  * before anything else), so that the ticket is taken before any await.
  */
 export function installArrivalOrder(app: FastifyInstance, maxInFlightPerConnection: number): void {
   app.addHook('onRequest', (req, reply, done) => {
-    if (READ_ONLY.has(req.method)) {
+    if (READ_ONLY_METHODS.has(req.method)) {
       done();
       return;
     }

@@ -29,7 +29,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { SecurityMetrics } from '../auth/security-metrics';
 import type { SgError } from '../errors';
 import { rateLimited } from '../limits/connection-guard';
-import { onRequestEnd } from './request-end';
+import { READ_ONLY_METHODS, onRequestEnd } from './request-end';
 
 /** What a refused client is told to wait before retrying: bodies in flight usually end within a second. */
 const RETRY_AFTER_MS = 1_000;
@@ -69,8 +69,6 @@ const SOCKET_HOLD = Symbol('streamgauge.bodyBudgetSocket');
 const REQUEST_HOLD = Symbol('streamgauge.bodyBudgetRequest');
 type HeldSocket = Socket & { [SOCKET_HOLD]?: SocketHold };
 type HeldRequest = FastifyRequest & { [REQUEST_HOLD]?: RequestHold };
-
-const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface BodyBudgetOptions {
   /** limits.maxBodyBytesInFlight */
@@ -143,7 +141,7 @@ export function installBodyBudget(app: FastifyInstance, o: BodyBudgetOptions): B
   };
 
   app.addHook('preParsing', (req, reply, payload, done) => {
-    if (READ_ONLY.has(req.method)) {
+    if (READ_ONLY_METHODS.has(req.method)) {
       done(null, payload);
       return;
     }

@@ -7,6 +7,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
+/** Methods whose requests carry no body and store nothing: they take no arrival turn (so an SSE stream, a GET, holds up nothing) and no body budget. */
+export const READ_ONLY_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 export function onRequestEnd(app: FastifyInstance, fn: (req: FastifyRequest) => void): void {
   app.addHook('onResponse', (req, _reply, done) => {
     fn(req);
