@@ -161,8 +161,15 @@ export class Hub {
     } else {
       this.accept(stored, acceptedAt, items);
     }
+    // A batch is mostly one channel: look its epoch up once per run of the same channel, not per message.
+    let lastChannel = '';
+    let epoch = '';
     return stored.map((m) => {
-      const r: PublishResult = { channel: m.channel, epoch: this.o.registry.get(m.channel)!.epoch, offset: m.offset };
+      if (m.channel !== lastChannel) {
+        lastChannel = m.channel;
+        epoch = this.o.registry.get(m.channel)!.epoch;
+      }
+      const r: PublishResult = { channel: m.channel, epoch, offset: m.offset };
       if (m.unchanged === 'duplicate') {
         r.duplicate = true;
       }

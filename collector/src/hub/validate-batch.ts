@@ -51,6 +51,8 @@ export function validateBatch(
   const created = new Map<string, FieldSchema[]>();
   const grown = new Map<Channel, FieldSchema[]>();
   const out: AppendItem[] = new Array(items.length);
+  // A batch is mostly one channel: its name and scope are checked once per run of the same name.
+  let checkedChannel: string | undefined;
   for (let i = 0; i < items.length; i++) {
     const it = items[i];
     const where = `messages[${i}]`;
@@ -60,15 +62,16 @@ export function validateBatch(
     if (typeof it.channel !== 'string') {
       throw sgError(ErrorCode.BadRequest, `${where}.channel: required, a string`);
     }
-    if (!isChannelName(it.channel)) {
+    if (it.channel !== checkedChannel && !isChannelName(it.channel)) {
       throw sgError(
         ErrorCode.BadChannelName,
         `${where}.channel ${JSON.stringify(it.channel)}: lower-case segments of [a-z0-9][a-z0-9_.-]* separated by '/', at most 8 segments`,
       );
     }
-    if (filter && !filter(it.channel)) {
+    if (it.channel !== checkedChannel && filter && !filter(it.channel)) {
       throw sgError(ErrorCode.Forbidden, `${where}: no publish scope for channel ${it.channel}`);
     }
+    checkedChannel = it.channel;
     if (typeof it.data !== 'object' || it.data === null || Array.isArray(it.data)) {
       throw sgError(ErrorCode.BadRequest, `${where}.data: must be a JSON object`);
     }
@@ -107,7 +110,8 @@ export function validateBatch(
     }
     if (added.length) {
       if (!c) {
-        fields!.push(...added);
+        // A new array, not a push: checkAgainstSchema keeps a map per fields array (schema.ts).
+        created.set(it.channel, [...fields!, ...added]);
       } else {
         const list = grown.get(c);
         if (list) {

@@ -29,6 +29,10 @@ import { sgError } from '../errors';
 import { type PublishIds, PUBLISH_IDS_SCHEMA, preparePublishIds } from './sqlite-publish-ids';
 import { EXPIRIES_SCHEMA, type Expiries, prepareExpiries } from './sqlite-expiries';
 import { type WalCheckpointer, journalSizeLimit, startWalCheckpointer } from './wal-checkpointer';
+import { MultiRowInsert } from './multi-row-insert';
+
+/** A stored row's columns besides data, and its entries in the two indexes, roughly (bytes). */
+const ROW_OVERHEAD_BYTES = 64;
 
 interface Row {
   offset: number;
@@ -170,7 +174,7 @@ export class SqliteLog implements EventLog {
     return {
       insertChannel: db.prepare('INSERT INTO channels (name, epoch, last_offset, created_at) VALUES (?, ?, 0, ?)'),
       setLastOffset: db.prepare('UPDATE channels SET last_offset = ? WHERE id = ?'),
-      insert: db.prepare('INSERT INTO messages (channel_id, offset, ts, key, deleted, data) VALUES (?, ?, ?, ?, ?, ?)'),
+      insert: new MultiRowInsert(db, 'messages', ['channel_id', 'offset', 'ts', 'key', 'deleted', 'data']),
       upsertLatest: db.prepare(
         'INSERT INTO latest (channel_id, key, offset, ts, data) VALUES (?, ?, ?, ?, ?) ' +
           'ON CONFLICT (channel_id, key) DO UPDATE SET offset = excluded.offset, ts = excluded.ts, data = excluded.data',
@@ -228,7 +232,17 @@ export class SqliteLog implements EventLog {
     }
     try {
       this.checkpointer?.beforeWrite();
-      return this.appendTx(items);
+      const stored = this.appendTx(items);
+      if (this.checkpointer) {
+        // About what the commit added to the WAL (data, plus the row's other columns and its index
+        // entries): it decides when the next checkpoint pass is due.
+        let bytes = 0;
+        for (const it of items) {
+          bytes += it.data.length + ROW_OVERHEAD_BYTES;
+        }
+        this.checkpointer.afterWrite(bytes);
+      }
+      return stored;
     } catch (err) {
       for (const [name, saved] of before) {
         this.channels.set(name, saved);
@@ -238,6 +252,15 @@ export class SqliteLog implements EventLog {
   }
 
   private appendInTx(items: AppendItem[]): StoredMessage[] {
+    try {
+      return this.appendRows(items);
+    } catch (err) {
+      this.stmts.insert.discard(); // rows queued before the failure belong to the rolled-back transaction
+      throw err;
+    }
+  }
+
+  private appendRows(items: AppendItem[]): StoredMessage[] {
     const out: StoredMessage[] = new Array(items.length);
     const touched = new Set<ChannelRow>();
     const withIds = new Set<ChannelRow>();
@@ -254,7 +277,7 @@ export class SqliteLog implements EventLog {
       c.lastTs = ts;
       c.count++;
       touched.add(c);
-      this.stmts.insert.run(c.id, offset, ts, it.key ?? null, it.deleted ? 1 : null, it.data);
+      this.stmts.insert.add(c.id, offset, ts, it.key ?? null, it.deleted ? 1 : null, it.data);
       if (it.key !== undefined) {
         this.countKey(c, it.key, !it.deleted);
         if (it.deleted) {
@@ -268,6 +291,7 @@ export class SqliteLog implements EventLog {
         withIds.add(c);
       }
     }
+    this.stmts.insert.flush();
     for (const c of touched) {
       this.stmts.setLastOffset.run(c.lastOffset, c.id);
     }

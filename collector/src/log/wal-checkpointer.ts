@@ -29,6 +29,14 @@
  * it began. journal_size_limit is the bound, so a rewind never truncates the file on the publish
  * path.
  *
+ * When to copy: a PASSIVE pass fsyncs the WAL and then the database file, and copies each page
+ * once however many commits changed it since the last pass, so its cost is mostly per pass, not
+ * per commit. A pass therefore runs once `passBytes` have been appended since the last one (the
+ * publish connection counts them: `afterWrite`) or `intervalMs` after it when anything was
+ * committed meanwhile. At 2,000 msg/s that is one pass a second instead of ten, a third less CPU
+ * in the worker (bench/micro/fanout-cpu-ab.js); at full ingest speed a pass every few MB, so
+ * the WAL stays near passBytes between passes as before.
+ *
  * If the worker fails, `onFailure` is called; SqliteLog then turns autocheckpoint back on, so the
  * WAL stays bounded the old way.
  */
@@ -37,8 +45,10 @@ import { Worker } from 'node:worker_threads';
 export interface WalCheckpointerOptions {
   /** The SQLite file (WAL mode already set by the publish connection). */
   path: string;
-  /** How often the worker runs a PASSIVE checkpoint, ms. */
+  /** The longest time between a commit and the PASSIVE checkpoint that copies it, ms. */
   intervalMs?: number;
+  /** Bytes appended (as counted by afterWrite) after which a PASSIVE checkpoint runs at once. */
+  passBytes?: number;
   /** How often the worker checks the WAL file's size, ms. */
   tickMs?: number;
   /** WAL frames (pages) after which the worker holds writers for a final pass so the WAL rewinds. */
@@ -52,8 +62,14 @@ export interface WalCheckpointerOptions {
 }
 
 export const WAL_CHECKPOINT_DEFAULTS = Object.freeze({
-  intervalMs: 100,
-  tickMs: 10,
+  intervalMs: 1_000,
+  passBytes: 4 * 1024 * 1024,
+  /**
+   * Each wake of the worker thread costs about 0.1 ms of CPU on a small VM whatever it then does:
+   * at 10 ms that was 10 ms of CPU per second under any write load. 50 ms lets a writer at 50 MB/s
+   * pass the bound by 2.5 MB before it is held.
+   */
+  tickMs: 50,
   /** 32 MB with 4 KB pages. */
   rewindFrames: 8_192,
   maxWalBytes: 64 * 1024 * 1024,
@@ -78,14 +94,17 @@ export interface WalCheckpointer {
   readonly ready: Promise<void>;
   /**
    * Frames in the WAL after the last pass, TRUNCATE checkpoints, PASSIVE passes, rewinds granted by
-   * a hold, and the longest time writers were held, µs (tests, metrics, the A/B micro-benchmark).
+   * a hold, the longest time writers were held, µs, and how often the WAL file's size was looked at
+   * (tests, metrics, the A/B micro-benchmark).
    */
-  stats(): { walFrames: number; truncates: number; passes: number; rewinds: number; maxHoldUs: number };
+  stats(): { walFrames: number; truncates: number; passes: number; rewinds: number; maxHoldUs: number; sizeChecks: number };
   /**
    * Called by the publish connection before each write transaction: returns at once, unless a
    * TRUNCATE checkpoint is waiting for the writer to pause; then blocks until it is done.
    */
   beforeWrite(): void;
+  /** Called by the publish connection after a commit with about how many bytes it appended. */
+  afterWrite(bytes: number): void;
   /** Stops the worker and closes its connection. */
   stop(): Promise<void>;
 }
@@ -101,11 +120,14 @@ function workerMain(): void {
   const { statSync } = require('node:fs');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Database = require(workerData.betterSqlite3);
-  // [walFrames, truncates, passes, holdWriters, rewinds, maxHoldUs]
+  const IDLE_TICK_MS = 100;
+  // [walFrames, truncates, passes, holdWriters, rewinds, maxHoldUs, sizeChecks, bytesAppended]
+  // (bytesAppended wraps around at 2^31: only differences of it are used, |0 keeps them right)
   const stats = new Int32Array(workerData.statsSab);
   const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
   const walPath = `${workerData.path}-wal`;
   let lastPass = 0;
+  let bytesAtPass = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   // SQLite's data_version (as seen by this connection) changes when another connection commits:
   // with no commit since the last tick the WAL has not grown, and with none since a pass that
@@ -118,6 +140,7 @@ function workerMain(): void {
   let caughtUp = false;
   let mustStat = true;
   const walSize = (): number => {
+    Atomics.add(stats, 6, 1);
     try {
       return statSync(walPath).size;
     } catch {
@@ -149,7 +172,12 @@ function workerMain(): void {
     const version = dataVersion.get();
     const wrote = version !== versionAtTick;
     versionAtTick = version;
-    if ((wrote || mustStat) && walSize() >= workerData.maxWalBytes) {
+    // The size is looked at after a commit, or when the last look could not finish its work; the
+    // first tick always looks (mustStat starts true). Only a TRUNCATE kept from finishing by a
+    // reader asks for another look without a new commit.
+    const look = wrote || mustStat;
+    mustStat = false;
+    if (look && walSize() >= workerData.maxWalBytes) {
       // Past the bound the writer outruns the checkpoints: hold it at once (no unhindered pass first).
       const r = holdWriters(() => checkpoint('TRUNCATE'));
       if (r.busy === 0) {
@@ -159,8 +187,13 @@ function workerMain(): void {
       mustStat = r.busy !== 0; // a reader kept it from finishing: look again next tick
       caughtUp = r.busy === 0;
       versionAtPass = version;
+      bytesAtPass = Atomics.load(stats, 7);
       lastPass = Date.now();
-    } else if (Date.now() - lastPass >= workerData.intervalMs && (version !== versionAtPass || !caughtUp)) {
+    } else if (
+      (version !== versionAtPass || !caughtUp) &&
+      (Date.now() - lastPass >= workerData.intervalMs || ((Atomics.load(stats, 7) - bytesAtPass) | 0) >= workerData.passBytes)
+    ) {
+      bytesAtPass = Atomics.load(stats, 7);
       let r = checkpoint('PASSIVE');
       if (r.log >= workerData.rewindFrames) {
         r = holdWriters(() => checkpoint('PASSIVE'));
@@ -173,7 +206,9 @@ function workerMain(): void {
       lastPass = Date.now();
     }
     const idle = !wrote && caughtUp && !mustStat;
-    timer = setTimeout(tick, idle ? workerData.intervalMs : workerData.tickMs);
+    // Idle, the worker only asks data_version now and then (cheap); it must not sleep a whole
+    // intervalMs, or a burst after a quiet spell would grow the WAL that long before the first look.
+    timer = setTimeout(tick, idle ? Math.max(workerData.tickMs, Math.min(workerData.intervalMs, IDLE_TICK_MS)) : workerData.tickMs);
   };
   parentPort.on('message', (m: string) => {
     if (m === 'stop') {
@@ -187,7 +222,7 @@ function workerMain(): void {
 }
 
 export function startWalCheckpointer(o: WalCheckpointerOptions): WalCheckpointer {
-  const statsSab = new SharedArrayBuffer(24);
+  const statsSab = new SharedArrayBuffer(32);
   const busyTimeoutMs = o.busyTimeoutMs ?? WAL_CHECKPOINT_DEFAULTS.busyTimeoutMs;
   const stats = new Int32Array(statsSab);
   const worker = new Worker(`(${workerMain.toString()})()`, {
@@ -197,6 +232,7 @@ export function startWalCheckpointer(o: WalCheckpointerOptions): WalCheckpointer
       // Resolved here: code run with eval resolves modules from the working directory.
       betterSqlite3: require.resolve('better-sqlite3'),
       intervalMs: o.intervalMs ?? WAL_CHECKPOINT_DEFAULTS.intervalMs,
+      passBytes: o.passBytes ?? WAL_CHECKPOINT_DEFAULTS.passBytes,
       tickMs: o.tickMs ?? WAL_CHECKPOINT_DEFAULTS.tickMs,
       rewindFrames: o.rewindFrames ?? WAL_CHECKPOINT_DEFAULTS.rewindFrames,
       maxWalBytes: o.maxWalBytes ?? WAL_CHECKPOINT_DEFAULTS.maxWalBytes,
@@ -228,11 +264,15 @@ export function startWalCheckpointer(o: WalCheckpointerOptions): WalCheckpointer
       passes: Atomics.load(stats, 2),
       rewinds: Atomics.load(stats, 4),
       maxHoldUs: Atomics.load(stats, 5),
+      sizeChecks: Atomics.load(stats, 6),
     }),
     beforeWrite() {
       if (Atomics.load(stats, 3) === 1) {
         Atomics.wait(stats, 3, 1, busyTimeoutMs);
       }
+    },
+    afterWrite(bytes) {
+      Atomics.add(stats, 7, bytes | 0);
     },
     async stop() {
       if (stopping) {
