@@ -21,11 +21,11 @@ const CHANNEL = 'bench/lat';
 /** Pads data to about 100 bytes per message, a typical monitoring event. */
 const PAD = 'x'.repeat(64);
 
-async function runLatency(ctx, { kind, rate, subscribers = 100, profile = false }) {
+async function runLatency(ctx, { kind, rate, subscribers = 100, profile = false, main }) {
   const batchSize = Math.max(1, Math.round(rate / 1_000)); // 1,000 requests/s at every rate
   const warmS = ctx.quick ? 1 : 2;
   const measureS = ctx.quick ? 2 : 6;
-  const server = await startServer({ kind, cpuProfDir: profile ? ctx.profileDir : undefined });
+  const server = await startServer({ kind, main, cpuProfDir: profile ? ctx.profileDir : undefined });
   const sendTimesSab = new SharedArrayBuffer(8 * 1_000_000); // indexed by batch: 1,000 per second
   const sendTimes = new Float64Array(sendTimesSab);
   let subs;

@@ -81,7 +81,7 @@ export interface SqliteLogOptions {
   /** Publish ids are remembered for this many newest offsets per channel (store.publishIdWindow). */
   publishIdWindow?: number;
   /** WAL checkpoint worker settings (wal-checkpointer.ts); tests lower the bound. */
-  checkpoint?: { intervalMs?: number; tickMs?: number; rewindFrames?: number; maxWalBytes?: number };
+  checkpoint?: { intervalMs?: number; passBytes?: number; tickMs?: number; rewindFrames?: number; maxWalBytes?: number };
   /** Live keys per state/entity channel at most (channels.maxKeysPerChannel); an append adding one more fails whole with SG_KEY_LIMIT. */
   maxKeysPerChannel?: number;
 }

@@ -33,9 +33,9 @@
  * once however many commits changed it since the last pass, so its cost is mostly per pass, not
  * per commit. A pass therefore runs once `passBytes` have been appended since the last one (the
  * publish connection counts them: `afterWrite`) or `intervalMs` after it when anything was
- * committed meanwhile. At 2,000 msg/s that is one pass a second instead of ten, a third less CPU
- * in the worker (bench/micro/fanout-cpu-ab.js); at full ingest speed a pass every few MB, so
- * the WAL stays near passBytes between passes as before.
+ * committed meanwhile. At 2,000 msg/s that is one pass a second instead of ten, and a third of
+ * the worker's CPU (bench/micro/fanout-cpu-ab.js); at 50,000 msg/s about ten a second, as before,
+ * which keeps the WAL as far from its bound as before.
  *
  * If the worker fails, `onFailure` is called; SqliteLog then turns autocheckpoint back on, so the
  * WAL stays bounded the old way.
@@ -63,13 +63,18 @@ export interface WalCheckpointerOptions {
 
 export const WAL_CHECKPOINT_DEFAULTS = Object.freeze({
   intervalMs: 1_000,
-  passBytes: 4 * 1024 * 1024,
   /**
-   * Each wake of the worker thread costs about 0.1 ms of CPU on a small VM whatever it then does:
-   * at 10 ms that was 10 ms of CPU per second under any write load. 50 ms lets a writer at 50 MB/s
-   * pass the bound by 2.5 MB before it is held.
+   * 1 MB: larger passes cost less CPU in all, but at 50,000 msg/s passes of 4 MB let the WAL reach
+   * the 64 MB bound (each rewind waits for a pass that sees 32 MB, and a long pass lets more pile
+   * up), and the TRUNCATE there held publishes 70-90 ms (bench/micro/sqlite-append-ab.js).
    */
-  tickMs: 50,
+  passBytes: 1024 * 1024,
+  /**
+   * While bytes arrive fast (at least FAST_TICK_BYTES per tick) the worker looks every tickMs; at
+   * a trickle, every 100 ms: each wake of a thread costs about 0.1 ms of CPU on a small VM,
+   * whatever it then does, so 10 ms ticks under any write load cost 10 ms of CPU per second.
+   */
+  tickMs: 10,
   /** 32 MB with 4 KB pages. */
   rewindFrames: 8_192,
   maxWalBytes: 64 * 1024 * 1024,
@@ -121,6 +126,9 @@ function workerMain(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Database = require(workerData.betterSqlite3);
   const IDLE_TICK_MS = 100;
+  /** Bytes appended per tick at or above which the worker keeps its short tick (see tickMs). */
+  const FAST_TICK_BYTES = 64 * 1024;
+  let bytesAtTick = 0;
   // [walFrames, truncates, passes, holdWriters, rewinds, maxHoldUs, sizeChecks, bytesAppended]
   // (bytesAppended wraps around at 2^31: only differences of it are used, |0 keeps them right)
   const stats = new Int32Array(workerData.statsSab);
@@ -205,10 +213,14 @@ function workerMain(): void {
       versionAtPass = version;
       lastPass = Date.now();
     }
-    const idle = !wrote && caughtUp && !mustStat;
-    // Idle, the worker only asks data_version now and then (cheap); it must not sleep a whole
-    // intervalMs, or a burst after a quiet spell would grow the WAL that long before the first look.
-    timer = setTimeout(tick, idle ? Math.max(workerData.tickMs, Math.min(workerData.intervalMs, IDLE_TICK_MS)) : workerData.tickMs);
+    const bytes = Atomics.load(stats, 7);
+    const fast = ((bytes - bytesAtTick) | 0) >= FAST_TICK_BYTES;
+    bytesAtTick = bytes;
+    // Idle or at a trickle, the worker only looks now and then (data_version is cheap); never a
+    // whole intervalMs, or a burst after a quiet spell would grow the WAL that long before the
+    // first look (at most 100 ms × the writer's speed past the bound).
+    const slow = (!wrote && caughtUp && !mustStat) || (!fast && !mustStat);
+    timer = setTimeout(tick, slow ? Math.max(workerData.tickMs, Math.min(workerData.intervalMs, IDLE_TICK_MS)) : workerData.tickMs);
   };
   parentPort.on('message', (m: string) => {
     if (m === 'stop') {

@@ -181,6 +181,37 @@ describe('WAL checkpoint worker (SqliteLog in this process)', () => {
     }
   }, 120_000);
 
+  test('behavior: a checkpoint pass runs once passBytes have been appended, without waiting for intervalMs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-wal-'));
+    const path = join(dir, 'wal.db');
+    // intervalMs of a minute: within this test a pass can only come from the bytes appended.
+    const log = new SqliteLog({ path, checkpoint: { intervalMs: 60_000, tickMs: 5, passBytes: 64 * 1024 } });
+    try {
+      await log.open();
+      const deadline = Date.now() + 30_000; // bounds a hang only
+      // The worker's first pass (at start) may still be running: wait until it is counted.
+      while (log.walStats()!.passes === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const data = JSON.stringify({ pad: 'x'.repeat(1_000) });
+      // Three times: append more than passBytes (about 128 KB), then wait for the pass it calls for.
+      for (let round = 0; round < 3; round++) {
+        const before = log.walStats()!.passes;
+        for (let i = 0; i < 8; i++) {
+          await log.append(Array.from({ length: 16 }, () => ({ channel: 'wal/bytes', ts: Date.now(), data })));
+        }
+        while (log.walStats()!.passes === before && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        expect(log.walStats()!.passes).toBeGreaterThan(before);
+      }
+      expect(log.meta('wal/bytes')!.lastOffset).toBe(3 * 8 * 16);
+    } finally {
+      await log.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   test('behavior: with nothing written the worker goes quiet: once caught up it runs no more checkpoint passes and no size checks', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-wal-'));
     const path = join(dir, 'wal.db');
