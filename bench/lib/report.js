@@ -92,16 +92,29 @@ function summaryRows(r) {
       .filter(
         (rate, i, a) => rate >= 1_000 && a.indexOf(rate) === i && s.fanout.every((x) => x.steps.some((y) => y.rate === rate && y.pass)),
       );
-    const cpu = (x) =>
-      x ? median(x.steps.filter((st) => st.pass && common.includes(st.rate)).map((st) => st.serverCpuMsPerMillion)) : null;
+    const cpu = (x, field = 'serverCpuMsPerMillion') =>
+      x ? median(x.steps.filter((st) => st.pass && common.includes(st.rate)).map((st) => st[field])) : null;
     const cc = cpu(c);
     const cf = cpu(fair);
     const cpuRatio = cc !== null && cf ? cc / cf : null;
+    // Older result files have no idle measurement: then no marginal figure.
+    const marginal = (x) => (x && x.idleServerCores !== undefined && x.idleServerCores !== null ? cpu(x, 'marginalCpuMsPerMillion') : null);
+    const mc = marginal(c);
+    const mf = marginal(fair);
+    const idleNote = (x) =>
+      x && x.idleServerCores !== undefined && x.idleServerCores !== null
+        ? `; idle with its subscribers ${x.idleServerCores} cores, without it ${ms(marginal(x))}`
+        : '';
     rows.push({
       benchmark: `Fan-out: server CPU per 1M deliveries (median over the steps every system passed: ${common.map(num).join(', ') || 'none'} msg/s)`,
-      streamgauge: cc !== null ? `${ms(cc)}${cpuRatio !== null ? ` (${cpuRatio.toFixed(2)}x bare ws, one Buffer)` : ''}` : '-',
+      streamgauge:
+        cc !== null
+          ? `${ms(cc)}${cpuRatio !== null ? ` (${cpuRatio.toFixed(2)}x bare ws, one Buffer)` : ''}${idleNote(c)}${
+              mc !== null && mf ? ` (${(mc / mf).toFixed(2)}x)` : ''
+            }`
+          : '-',
       baselines: ['ws-buffer', 'ws', 'socketio']
-        .map((k) => by(k) && `${NAMES[k]}: ${ms(cpu(by(k)))}`)
+        .map((k) => by(k) && `${NAMES[k]}: ${ms(cpu(by(k)))}${idleNote(by(k))}`)
         .filter(Boolean)
         .join('<br>'),
       target: '<= 1.1x bare ws, one Buffer',

@@ -43,6 +43,7 @@ async function runFanout(ctx, { kind, subscribers = 1000, profile = false, ladde
   let pub;
   const results = [];
   let stoppedBy = null;
+  let idle = null;
   try {
     if (kind === 'collector') await publishJson(server.url, [{ channel: CHANNEL, data: { s: 0, pad: PAD } }]);
     subs = await startSubscribers({
@@ -51,6 +52,12 @@ async function runFanout(ctx, { kind, subscribers = 1000, profile = false, ladde
     });
     pub = new Publisher({ port: server.port, connections: 1 });
     await pub.connect();
+    // What the server spends with its subscribers connected and nothing published (timers,
+    // threads, heartbeats): part of every step's CPU, and most of it at the lowest rates. Reported
+    // beside CPU per delivery, which also shows with it taken out (docs/benchmarks.md).
+    const idleCpu = cpuSplit(server);
+    await sleep(stepS * 1000);
+    idle = idleCpu();
     let seq = BATCH;
     let retried = false;
     const ladderStart = Date.now();
@@ -86,6 +93,10 @@ async function runFanout(ctx, { kind, subscribers = 1000, profile = false, ladde
         effectiveDelivered: Math.round(((r.received - receivedBefore) / tookMs) * 1000), latencyMs: r.latency, cpu: split,
         // Server CPU per million deliveries: what the server spends, whatever else shares the cores.
         serverCpuMsPerMillion: Math.round((split.serverCpuSeconds * 1000) / ((r.received - receivedBefore) / 1e6)),
+        // The same without the idle cost over the step's duration: what the deliveries themselves cost.
+        marginalCpuMsPerMillion: Math.round(
+          (Math.max(0, split.serverCpuSeconds - idle.serverCores * split.wallSeconds) * 1000) / ((r.received - receivedBefore) / 1e6),
+        ),
       });
       ctx.log(`    ${kind} ${rate} msg/s x ${subscribers}: ${pass ? 'ok' : complete ? 'LAG' : 'LOSS'} in ${tookMs} ms, p99 ${r.latency.p99} ms, server CPU ${results[results.length - 1].serverCpuMsPerMillion} ms per 1M deliveries, cores: server ${split.serverCores}, bench ${split.benchCores}, other ${split.otherCores}`);
       seq = end;
@@ -116,6 +127,7 @@ async function runFanout(ctx, { kind, subscribers = 1000, profile = false, ladde
     subscribers,
     batchSize: BATCH,
     stepSeconds: stepS,
+    idleServerCores: idle ? idle.serverCores : null,
     maxDelivered: best ? best.delivered : 0,
     maxPublished: best ? best.rate : 0,
     ceilingHit: results.length > 0 && !results[results.length - 1].pass,
