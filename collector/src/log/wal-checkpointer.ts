@@ -33,9 +33,9 @@
  * once however many commits changed it since the last pass, so its cost is mostly per pass, not
  * per commit. A pass therefore runs once `passBytes` have been appended since the last one (the
  * publish connection counts them: `afterWrite`) or `intervalMs` after it when anything was
- * committed meanwhile. At 2,000 msg/s that is one pass a second instead of ten, and a third of
- * the worker's CPU (bench/micro/fanout-cpu-ab.js); at 50,000 msg/s about ten a second, as before,
- * which keeps the WAL as far from its bound as before.
+ * committed meanwhile. At 1,000 msg/s that is one pass a second instead of ten, and a third of
+ * the worker's CPU (bench/micro/fanout-cpu-ab.js); at 10,000 msg/s and more about ten a second or
+ * more, as before, which keeps the WAL as far from its bound and the delivery tail as short.
  *
  * If the worker fails, `onFailure` is called; SqliteLog then turns autocheckpoint back on, so the
  * WAL stays bounded the old way.
@@ -64,11 +64,15 @@ export interface WalCheckpointerOptions {
 export const WAL_CHECKPOINT_DEFAULTS = Object.freeze({
   intervalMs: 1_000,
   /**
-   * 1 MB: larger passes cost less CPU in all, but at 50,000 msg/s passes of 4 MB let the WAL reach
-   * the 64 MB bound (each rewind waits for a pass that sees 32 MB, and a long pass lets more pile
-   * up), and the TRUNCATE there held publishes 70-90 ms (bench/micro/sqlite-append-ab.js).
+   * 256 KB: larger passes cost less CPU in all, but each is a longer burst of copying and fsyncs
+   * beside the publish path. At 50,000 msg/s passes of 4 MB let the WAL reach the 64 MB bound
+   * (each rewind waits for a pass that sees 32 MB, and a long pass lets more pile up) and the
+   * TRUNCATE there held publishes 70-90 ms (bench/micro/sqlite-append-ab.js); at 10,000 msg/s
+   * passes of 1 MB left the delivery p99 about 10 % above passes every 100 ms, 256 KB did not
+   * (bench/suites/latency.js, A/B of two builds). Below about 250 KB/s (1,000 msg/s of 250 bytes)
+   * the 1 s interval decides instead.
    */
-  passBytes: 1024 * 1024,
+  passBytes: 256 * 1024,
   /**
    * While bytes arrive fast (at least FAST_TICK_BYTES per tick) the worker looks every tickMs; at
    * a trickle, every 100 ms: each wake of a thread costs about 0.1 ms of CPU on a small VM,
