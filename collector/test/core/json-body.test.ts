@@ -71,7 +71,12 @@ describe('JSON body scanner', () => {
   test('behavior: strings longer than a scan slice, ending in escaped quotes and backslash runs, are skipped whole', async () => {
     for (const tail of ['', '\\', '\\\\\\', '"', '\\"[{,', '"]}']) {
       const long = `${'a'.repeat(300_000)}${tail}`;
-      const text = JSON.stringify({ messages: [{ channel: 'x/y', data: { s: long } }, { channel: 'x/y', data: { s: '[' } }] });
+      const text = JSON.stringify({
+        messages: [
+          { channel: 'x/y', data: { s: long } },
+          { channel: 'x/y', data: { s: '[' } },
+        ],
+      });
       await expect(parseJsonBody(text, limits, parse)).resolves.toEqual(JSON.parse(text));
     }
   });
