@@ -270,7 +270,10 @@ describe('access modes with API keys', () => {
   test('direct mode: the socket bypasses Grafana with a token and stays up past its expiry by refreshing it', async () => {
     await send('auth/direct', [1]);
     const upgradesBefore = proxy.upgrades();
-    const d = makeDataSource(proxy, { accessMode: 'direct', directUrl: collector.url, tokenTtlSeconds: 2 });
+    // 5 s: the client renews at 80 % of the life (4 s), and the renewal (a token request and an
+    // auth frame) must land within the last second; with 2 s it had 0.4 s, which a machine with
+    // both cores busy missed once (the socket was closed 4401 and reconnected, nothing lost).
+    const d = makeDataSource(proxy, { accessMode: 'direct', directUrl: collector.url, tokenTtlSeconds: 5 });
     sources.push(d);
     expect(d.endpoints.wsUrl).toBe(`${collector.wsUrl}`);
     expect((await d.testDatasource()).message).toMatch(
@@ -281,8 +284,8 @@ describe('access modes with API keys', () => {
     await waitFor('connected', () => d.connectionState === ConnectionState.Connected);
     await send('auth/direct', [2]);
     await waitFor('live over the direct socket', () => w.values('seq').length === 2);
-    // Past the 2 s token life: without a refresh the collector would close with 4401.
-    await new Promise((r) => setTimeout(r, 3_000));
+    // Past the 5 s token life: without a refresh the collector would close with 4401.
+    await new Promise((r) => setTimeout(r, 6_000));
     await send('auth/direct', [3, 4]);
     await waitFor('still live after expiry', () => w.values('seq').length === 4);
     expect(w.values('seq')).toEqual(range(1, 4));
