@@ -232,17 +232,7 @@ export class SqliteLog implements EventLog {
     }
     try {
       this.checkpointer?.beforeWrite();
-      const stored = this.appendTx(items);
-      if (this.checkpointer) {
-        // About what the commit added to the WAL (data, plus the row's other columns and its index
-        // entries): it decides when the next checkpoint pass is due.
-        let bytes = 0;
-        for (const it of items) {
-          bytes += it.data.length + ROW_OVERHEAD_BYTES;
-        }
-        this.checkpointer.afterWrite(bytes);
-      }
-      return stored;
+      return this.appendTx(items);
     } catch (err) {
       for (const [name, saved] of before) {
         this.channels.set(name, saved);
@@ -264,6 +254,7 @@ export class SqliteLog implements EventLog {
     const out: StoredMessage[] = new Array(items.length);
     const touched = new Set<ChannelRow>();
     const withIds = new Set<ChannelRow>();
+    let bytes = 0;
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
       const c = this.ensureSync(it.channel);
@@ -278,6 +269,7 @@ export class SqliteLog implements EventLog {
       c.count++;
       touched.add(c);
       this.stmts.insert.add(c.id, offset, ts, it.key ?? null, it.deleted ? 1 : null, it.data);
+      bytes += it.data.length + ROW_OVERHEAD_BYTES;
       if (it.key !== undefined) {
         this.countKey(c, it.key, !it.deleted);
         if (it.deleted) {
@@ -292,6 +284,9 @@ export class SqliteLog implements EventLog {
       }
     }
     this.stmts.insert.flush();
+    // About what this transaction adds to the WAL (rows actually inserted, with their other columns
+    // and index entries): it decides when the next checkpoint pass is due.
+    this.checkpointer?.afterWrite(bytes);
     for (const c of touched) {
       this.stmts.setLastOffset.run(c.lastOffset, c.id);
     }
