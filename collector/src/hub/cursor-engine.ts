@@ -182,10 +182,6 @@ export class CursorEngine {
         cursor.live = true;
         return;
       }
-      // Replay backpressure: let the socket drain rather than close a client for reading history.
-      while (target.queuedBytes() > target.maxQueueBytes / 2 && !target.closed && !cursor.closed) {
-        await sleep(5);
-      }
       const epoch = c.epoch;
       const { messages } = await this.o.log.read(c.name, { after: cursor.position, limit: this.o.replayPageSize });
       if (cursor.closed || target.closed) {
@@ -212,12 +208,50 @@ export class CursorEngine {
           offset: messages[0].offset - 1,
         });
       }
-      const last = messages[messages.length - 1].offset;
-      if (target.deliver(messagesFrame(c.name, c.epoch, messages), c.name, c.epoch, last)) {
-        this.o.delivered(channelNamespace(c.name), target.transport, messages.length);
+      if (!(await this.deliverPage(cursor, c, messages))) {
+        return;
+      }
+    }
+  }
+
+  /**
+   * Delivers one page read from the log in frames of at most half the target's queue budget (at
+   * least one message each), waiting before each frame until the queue is under that half: replay
+   * never fills a client's queue, however large the page (ws.replayPageSize × message size), so a
+   * client is closed for a slow read only by live traffic, never for reading history. Returns false
+   * when the cursor or its target closed, or the epoch moved, meanwhile.
+   */
+  private async deliverPage(cursor: Cursor, c: Channel, messages: StoredMessage[]): Promise<boolean> {
+    const target = cursor.target;
+    const budget = target.maxQueueBytes / 2;
+    const epoch = cursor.epoch;
+    let from = 0;
+    while (from < messages.length) {
+      while (target.queuedBytes() > budget && !target.closed && !cursor.closed) {
+        await sleep(5);
+      }
+      if (cursor.closed || target.closed || cursor.epoch !== epoch || c.epoch !== epoch) {
+        // An epoch change reset the position (storeMoved): the loop reads again from there.
+        return !(cursor.closed || target.closed);
+      }
+      let to = from + 1;
+      let bytes = Buffer.byteLength(messages[from].item);
+      while (to < messages.length) {
+        bytes += Buffer.byteLength(messages[to].item) + 1;
+        if (bytes > budget) {
+          break;
+        }
+        to++;
+      }
+      const page = from === 0 && to === messages.length ? messages : messages.slice(from, to);
+      const last = page[page.length - 1].offset;
+      if (target.deliver(messagesFrame(c.name, c.epoch, page), c.name, c.epoch, last)) {
+        this.o.delivered(channelNamespace(c.name), target.transport, page.length);
       }
       cursor.position = last;
+      from = to;
     }
+    return true;
   }
 
   /**

@@ -50,7 +50,7 @@ export class FanOut {
     this.pending.delete(channel);
   }
 
-  countDelivered(ns: string, transport: string, n: number): void {
+  private countDelivered(ns: string, transport: string, n: number): void {
     const k = `${ns}|${transport}`;
     this.deliveredCounts.set(k, (this.deliveredCounts.get(k) ?? 0) + n);
   }

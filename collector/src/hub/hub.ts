@@ -62,7 +62,8 @@ export class Hub {
     this.cursors = new CursorEngine({
       log: o.log,
       replayPageSize: o.replayPageSize,
-      delivered: (ns, transport, n) => this.fanOut.countDelivered(ns, transport, n),
+      // Straight to the counter: a replay may run while nothing is published, so no flush would report it.
+      delivered: (ns, transport, n) => o.metrics.delivered.inc({ namespace: ns, transport }, n),
     });
     this.fanOut = new FanOut(this.cursors, o.metrics, o.logger);
     o.registry.onAdded((c) => this.patterns.channelAdded(c));

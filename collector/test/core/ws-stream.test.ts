@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { CloseCode, ErrorCode } from '@streamgauge/protocol';
 import { type CollectorProcess, publish, startCollector } from '../helpers/collector-process';
 import { WsTestClient } from '../helpers/ws-test-client';
+import { waitUntil } from '../helpers/deadlines';
 
 const clients: WsTestClient[] = [];
 async function connect(url: string, options?: WebSocket.ClientOptions): Promise<WsTestClient> {
@@ -168,6 +169,36 @@ describe('WebSocket streaming (real collector)', () => {
     await back.waitForOffset('slow/a', 401, 20_000);
     expect(back.messages.get('slow/a')![0].offset).toBe(last + 1);
     expect(back.gapsAndDuplicates('slow/a', last + 1)).toEqual({ gaps: 0, duplicates: 0 });
+  });
+
+  test('behavior: replay of a large history to a client that reads slowly waits for it instead of closing it', async () => {
+    // 200 messages of 30 KB: a page of ws.replayPageSize (100) is 3 MB, twelve times ws.maxQueueBytes.
+    const big = 'y'.repeat(30_000);
+    for (let i = 0; i < 200; i += 20) {
+      const messages = Array.from({ length: 20 }, (_, j) => ({ channel: 'history/big', data: { seq: i + j, pad: big } }));
+      expect((await publish(sg.url, { messages })).status).toBe(200);
+    }
+    const info = await (await fetch(`${sg.url}/api/v1/channels/history/big`)).json();
+    const slowClosed = async (): Promise<number> => {
+      const text = await (await fetch(`${sg.url}/metrics`)).text();
+      return Number(/streamgauge_slow_client_disconnects_total\{transport="ws"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const slowBefore = await slowClosed();
+    const c = await connect(sg.wsUrl);
+    const socket = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    // Not reading while the replay starts: the collector's queue for this client is the one thing that grows.
+    socket.pause();
+    c.send({ op: 'subscribe', id: 1, channel: 'history/big', since: { epoch: info.epoch, offset: 0 } });
+    await waitUntil('the first replay frame written, or the client closed as slow', async () => {
+      const text = await (await fetch(`${sg.url}/metrics`)).text();
+      return (
+        /streamgauge_messages_delivered_total\{namespace="history",transport="ws"\} [1-9]/.test(text) || (await slowClosed()) > slowBefore
+      );
+    });
+    socket.resume();
+    await c.waitForOffset('history/big', 200);
+    expect(c.closeCode).toBeNull();
+    expect(c.gapsAndDuplicates('history/big', 1)).toEqual({ gaps: 0, duplicates: 0 });
   });
 
   test('behavior: bad frames get their documented error codes and the connection keeps serving', async () => {
