@@ -93,6 +93,8 @@ export class SqliteLog implements EventLog {
   private readonly maxKeys: number;
   private stmts!: ReturnType<SqliteLog['prepare']>;
   private appendTx!: (items: AppendItem[]) => StoredMessage[];
+  /** About how many bytes the last append transaction wrote (for the checkpoint worker). */
+  private txBytes = 0;
   private ids!: PublishIds;
   private expiries!: Expiries;
   private readonly checkpointOptions: SqliteLogOptions['checkpoint'];
@@ -232,7 +234,11 @@ export class SqliteLog implements EventLog {
     }
     try {
       this.checkpointer?.beforeWrite();
-      return this.appendTx(items);
+      this.txBytes = 0;
+      const out = this.appendTx(items);
+      // After the commit, so that the checkpoint worker, woken by it, sees the commit.
+      this.checkpointer?.afterWrite(this.txBytes);
+      return out;
     } catch (err) {
       for (const [name, saved] of before) {
         this.channels.set(name, saved);
@@ -286,7 +292,7 @@ export class SqliteLog implements EventLog {
     this.stmts.insert.flush();
     // About what this transaction adds to the WAL (rows actually inserted, with their other columns
     // and index entries): it decides when the next checkpoint pass is due.
-    this.checkpointer?.afterWrite(bytes);
+    this.txBytes = bytes;
     for (const c of touched) {
       this.stmts.setLastOffset.run(c.lastOffset, c.id);
     }

@@ -94,6 +94,16 @@ export function journalSizeLimit(maxWalBytes: number = WAL_CHECKPOINT_DEFAULTS.m
   return maxWalBytes;
 }
 
+/** Atomics.waitAsync (Node 16+; TypeScript's lib has it from es2024). */
+interface WaitAsync {
+  waitAsync(
+    a: Int32Array,
+    i: number,
+    v: number,
+    timeoutMs: number,
+  ): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
 export interface WalCheckpointer {
   /**
    * Settles once the worker has opened its connection and made its first pass: opening a WAL
@@ -103,10 +113,10 @@ export interface WalCheckpointer {
   readonly ready: Promise<void>;
   /**
    * Frames in the WAL after the last pass, TRUNCATE checkpoints, PASSIVE passes, rewinds granted by
-   * a hold, the longest time writers were held, µs, and how often the WAL file's size was looked at
-   * (tests, metrics, the A/B micro-benchmark).
+   * a hold, the longest time writers were held, µs, how often the WAL file's size was looked at, and
+   * how often the worker woke (tests, metrics, the A/B micro-benchmark).
    */
-  stats(): { walFrames: number; truncates: number; passes: number; rewinds: number; maxHoldUs: number; sizeChecks: number };
+  stats(): { walFrames: number; truncates: number; passes: number; rewinds: number; maxHoldUs: number; sizeChecks: number; ticks: number };
   /**
    * Called by the publish connection before each write transaction: returns at once, unless a
    * TRUNCATE checkpoint is waiting for the writer to pause; then blocks until it is done.
@@ -117,6 +127,23 @@ export interface WalCheckpointer {
   /** Stops the worker and closes its connection. */
   stop(): Promise<void>;
 }
+
+/** The shared Int32 slots between the publish connection and the worker. */
+const SLOT = Object.freeze({
+  /** WAL frames after the last pass. */
+  WAL_FRAMES: 0,
+  TRUNCATES: 1,
+  PASSES: 2,
+  /** 1 while the worker holds writers back (they wait on it in beforeWrite). */
+  HOLD: 3,
+  REWINDS: 4,
+  MAX_HOLD_US: 5,
+  SIZE_CHECKS: 6,
+  /** Bytes appended, counted by afterWrite; the worker waits on it when idle. */
+  BYTES: 7,
+  /** Ticks of the worker (each wake that looks at data_version). */
+  TICKS: 8,
+});
 
 /**
  * The worker's body, run from source text (`eval`) so that the same code runs from dist/ and under
@@ -133,8 +160,8 @@ function workerMain(): void {
   /** Bytes appended per tick at or above which the worker keeps its short tick (see tickMs). */
   const FAST_TICK_BYTES = 64 * 1024;
   let bytesAtTick = 0;
-  // [walFrames, truncates, passes, holdWriters, rewinds, maxHoldUs, sizeChecks, bytesAppended]
-  // (bytesAppended wraps around at 2^31: only differences of it are used, |0 keeps them right)
+  // The shared counters (SLOT); BYTES wraps around at 2^31: only differences of it are used, |0 keeps them right.
+  const S: typeof SLOT = workerData.slots;
   const stats = new Int32Array(workerData.statsSab);
   const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
   const walPath = `${workerData.path}-wal`;
@@ -152,7 +179,7 @@ function workerMain(): void {
   let caughtUp = false;
   let mustStat = true;
   const walSize = (): number => {
-    Atomics.add(stats, 6, 1);
+    Atomics.add(stats, S.SIZE_CHECKS, 1);
     try {
       return statSync(walPath).size;
     } catch {
@@ -161,26 +188,27 @@ function workerMain(): void {
   };
   const checkpoint = (mode: string): { busy: number; log: number; checkpointed: number } => {
     const r = db.pragma(`wal_checkpoint(${mode})`)[0];
-    Atomics.store(stats, 0, r.log);
-    Atomics.add(stats, 2, 1);
+    Atomics.store(stats, S.WAL_FRAMES, r.log);
+    Atomics.add(stats, S.PASSES, 1);
     return r;
   };
   /** Runs fn with writers held back (they wait in beforeWrite), and records how long. */
   const holdWriters = <T>(fn: () => T): T => {
     const t0 = process.hrtime.bigint();
-    Atomics.store(stats, 3, 1);
+    Atomics.store(stats, S.HOLD, 1);
     try {
       return fn();
     } finally {
-      Atomics.store(stats, 3, 0);
-      Atomics.notify(stats, 3);
+      Atomics.store(stats, S.HOLD, 0);
+      Atomics.notify(stats, S.HOLD);
       const us = Number((process.hrtime.bigint() - t0) / 1000n);
-      if (us > Atomics.load(stats, 5)) {
-        Atomics.store(stats, 5, Math.min(us, 2 ** 31 - 1));
+      if (us > Atomics.load(stats, S.MAX_HOLD_US)) {
+        Atomics.store(stats, S.MAX_HOLD_US, Math.min(us, 2 ** 31 - 1));
       }
     }
   };
   const tick = (): void => {
+    Atomics.add(stats, S.TICKS, 1);
     const version = dataVersion.get();
     const wrote = version !== versionAtTick;
     versionAtTick = version;
@@ -193,41 +221,68 @@ function workerMain(): void {
       // Past the bound the writer outruns the checkpoints: hold it at once (no unhindered pass first).
       const r = holdWriters(() => checkpoint('TRUNCATE'));
       if (r.busy === 0) {
-        Atomics.add(stats, 1, 1);
-        Atomics.store(stats, 0, 0);
+        Atomics.add(stats, S.TRUNCATES, 1);
+        Atomics.store(stats, S.WAL_FRAMES, 0);
       }
       mustStat = r.busy !== 0; // a reader kept it from finishing: look again next tick
       caughtUp = r.busy === 0;
       versionAtPass = version;
-      bytesAtPass = Atomics.load(stats, 7);
+      bytesAtPass = Atomics.load(stats, S.BYTES);
       lastPass = Date.now();
     } else if (
       (version !== versionAtPass || !caughtUp) &&
-      (Date.now() - lastPass >= workerData.intervalMs || ((Atomics.load(stats, 7) - bytesAtPass) | 0) >= workerData.passBytes)
+      (Date.now() - lastPass >= workerData.intervalMs || ((Atomics.load(stats, S.BYTES) - bytesAtPass) | 0) >= workerData.passBytes)
     ) {
-      bytesAtPass = Atomics.load(stats, 7);
+      bytesAtPass = Atomics.load(stats, S.BYTES);
       let r = checkpoint('PASSIVE');
       if (r.log >= workerData.rewindFrames) {
         r = holdWriters(() => checkpoint('PASSIVE'));
         if (r.busy === 0 && r.checkpointed === r.log) {
-          Atomics.add(stats, 4, 1); // the next commit rewinds the WAL
+          Atomics.add(stats, S.REWINDS, 1); // the next commit rewinds the WAL
         }
       }
       caughtUp = r.checkpointed === r.log;
       versionAtPass = version;
       lastPass = Date.now();
     }
-    const bytes = Atomics.load(stats, 7);
+    const bytes = Atomics.load(stats, S.BYTES);
     const fast = ((bytes - bytesAtTick) | 0) >= FAST_TICK_BYTES;
     bytesAtTick = bytes;
     // Idle or at a trickle, the worker only looks now and then (data_version is cheap); never a
     // whole intervalMs, or a burst after a quiet spell would grow the WAL that long before the
     // first look (at most 100 ms × the writer's speed past the bound).
-    const slow = (!wrote && caughtUp && !mustStat) || (!fast && !mustStat);
-    timer = setTimeout(tick, slow ? Math.max(workerData.tickMs, Math.min(workerData.intervalMs, IDLE_TICK_MS)) : workerData.tickMs);
+    if (!wrote && caughtUp && !mustStat) {
+      waitForWrite(bytes);
+      return;
+    }
+    timer = setTimeout(
+      tick,
+      fast || mustStat ? workerData.tickMs : Math.max(workerData.tickMs, Math.min(workerData.intervalMs, IDLE_TICK_MS)),
+    );
   };
+  /**
+   * Nothing committed since the last tick and nothing left to copy: sleep until the publish
+   * connection counts a write (afterWrite notifies, after its commit) instead of waking on a timer.
+   * An idle collector then costs this thread nothing; a timer of 100 ms cost about 5 ms of CPU per
+   * second here, thread wake and isolate upkeep. The timeout (intervalMs) catches commits that are
+   * not appends (retention, a new channel), which afterWrite does not count.
+   */
+  const waitForWrite = (bytes: number): void => {
+    const w = (Atomics as unknown as WaitAsync).waitAsync(stats, S.BYTES, bytes, workerData.intervalMs);
+    if (w.async) {
+      void w.value.then(() => {
+        if (!stopped) {
+          tick();
+        }
+      });
+    } else {
+      timer = setTimeout(tick, 0); // a write came in meanwhile
+    }
+  };
+  let stopped = false;
   parentPort.on('message', (m: string) => {
     if (m === 'stop') {
+      stopped = true;
       clearTimeout(timer);
       db.close();
       parentPort.close();
@@ -238,7 +293,7 @@ function workerMain(): void {
 }
 
 export function startWalCheckpointer(o: WalCheckpointerOptions): WalCheckpointer {
-  const statsSab = new SharedArrayBuffer(32);
+  const statsSab = new SharedArrayBuffer(4 * Object.keys(SLOT).length);
   const busyTimeoutMs = o.busyTimeoutMs ?? WAL_CHECKPOINT_DEFAULTS.busyTimeoutMs;
   const stats = new Int32Array(statsSab);
   const worker = new Worker(`(${workerMain.toString()})()`, {
@@ -254,6 +309,7 @@ export function startWalCheckpointer(o: WalCheckpointerOptions): WalCheckpointer
       maxWalBytes: o.maxWalBytes ?? WAL_CHECKPOINT_DEFAULTS.maxWalBytes,
       busyTimeoutMs,
       statsSab,
+      slots: SLOT,
     },
   });
   let stopping = false;
@@ -264,7 +320,7 @@ export function startWalCheckpointer(o: WalCheckpointerOptions): WalCheckpointer
     failure = err;
   });
   void exited.then(() => {
-    Atomics.store(stats, 3, 0); // never leave writers waiting on a worker that is gone
+    Atomics.store(stats, SLOT.HOLD, 0); // never leave writers waiting on a worker that is gone
     if (!stopping) {
       o.onFailure?.(failure ?? new Error('WAL checkpoint worker exited'));
     }
@@ -275,20 +331,23 @@ export function startWalCheckpointer(o: WalCheckpointerOptions): WalCheckpointer
   return {
     ready,
     stats: () => ({
-      walFrames: Atomics.load(stats, 0),
-      truncates: Atomics.load(stats, 1),
-      passes: Atomics.load(stats, 2),
-      rewinds: Atomics.load(stats, 4),
-      maxHoldUs: Atomics.load(stats, 5),
-      sizeChecks: Atomics.load(stats, 6),
+      walFrames: Atomics.load(stats, SLOT.WAL_FRAMES),
+      truncates: Atomics.load(stats, SLOT.TRUNCATES),
+      passes: Atomics.load(stats, SLOT.PASSES),
+      rewinds: Atomics.load(stats, SLOT.REWINDS),
+      maxHoldUs: Atomics.load(stats, SLOT.MAX_HOLD_US),
+      sizeChecks: Atomics.load(stats, SLOT.SIZE_CHECKS),
+      ticks: Atomics.load(stats, SLOT.TICKS),
     }),
     beforeWrite() {
-      if (Atomics.load(stats, 3) === 1) {
-        Atomics.wait(stats, 3, 1, busyTimeoutMs);
+      if (Atomics.load(stats, SLOT.HOLD) === 1) {
+        Atomics.wait(stats, SLOT.HOLD, 1, busyTimeoutMs);
       }
     },
     afterWrite(bytes) {
-      Atomics.add(stats, 7, bytes | 0);
+      Atomics.add(stats, SLOT.BYTES, bytes | 0);
+      // Wakes the worker if it sleeps in waitForWrite (cheap when it does not: no waiter, no syscall).
+      Atomics.notify(stats, SLOT.BYTES);
     },
     async stop() {
       if (stopping) {
@@ -296,6 +355,7 @@ export function startWalCheckpointer(o: WalCheckpointerOptions): WalCheckpointer
       }
       stopping = true;
       worker.postMessage('stop');
+      Atomics.notify(stats, SLOT.BYTES); // out of waitForWrite, so the stop message is read at once
       const t = setTimeout(() => void worker.terminate(), 10_000);
       await exited;
       clearTimeout(t);

@@ -248,4 +248,34 @@ describe('WAL checkpoint worker (SqliteLog in this process)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  test('behavior: an idle worker sleeps until the next append wakes it (no timer ticks), then checkpoints it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-wal-'));
+    const path = join(dir, 'wal.db');
+    // intervalMs is also how long an idle worker sleeps at most: far longer than this test waits.
+    const log = new SqliteLog({ path, checkpoint: { intervalMs: 120_000, passBytes: 1, tickMs: 5 } });
+    try {
+      await log.open();
+      await log.append([{ channel: 'wal/sleep', ts: Date.now(), data: '{"x":1}' }]);
+      // Asleep: a worker on a timer (it used to wake every 100 ms when idle) keeps counting ticks.
+      const deadline = Date.now() + 30_000;
+      let asleep = false;
+      while (!asleep && Date.now() < deadline) {
+        const before = log.walStats()!.ticks;
+        await new Promise((r) => setTimeout(r, 300));
+        asleep = log.walStats()!.ticks === before;
+      }
+      expect(asleep).toBe(true);
+      // Woken by the append itself, not by its 120 s timeout: the pass comes well within the deadline.
+      const passes = log.walStats()!.passes;
+      await log.append([{ channel: 'wal/sleep', ts: Date.now(), data: '{"x":2}' }]);
+      while (log.walStats()!.passes === passes && Date.now() < deadline + 30_000) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(log.walStats()!.passes).toBeGreaterThan(passes);
+    } finally {
+      await log.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
