@@ -1,7 +1,8 @@
 /**
  * POST /api/v1/publish: one message (`{"channel","data"}`), a batch (`{"messages":[…]}`) or NDJSON
  * (one message per line, Content-Type application/x-ndjson; parsed by body-parsers.ts). The whole request is validated first and
- * appended atomically; the reply comes only once the log holds every message. Requests pipelined on
+ * appended atomically; the reply comes only once the log holds every message and this instance's
+ * live subscribers were written them (Hub.publish). Requests pipelined on
  * one connection are stored in the order they were sent (arrival-order.ts).
  */
 import type { FastifyInstance } from 'fastify';

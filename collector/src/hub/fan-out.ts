@@ -23,6 +23,9 @@ interface Pending {
 export class FanOut {
   private pending = new Map<string, Pending>();
   private scheduled = false;
+  /** Settles when the scheduled flush has written (one promise shared by every publish of the turn). */
+  private flushDone: Promise<void> | undefined;
+  private settleWritten: (() => void) | undefined;
   private readonly deliveredCounts = new Map<string, number>();
 
   constructor(
@@ -55,21 +58,40 @@ export class FanOut {
     this.deliveredCounts.set(k, (this.deliveredCounts.get(k) ?? 0) + n);
   }
 
+  /**
+   * Settles once what is queued now has been written to every live subscriber's connection (the
+   * next flush). The publish answer waits for it: see Hub.publish.
+   */
+  written(): Promise<void> {
+    if (!this.scheduled) {
+      return Promise.resolve();
+    }
+    this.flushDone ??= new Promise<void>((r) => (this.settleWritten = r));
+    return this.flushDone;
+  }
+
   private flush(): void {
     this.scheduled = false;
     const pending = this.pending;
+    const settle = this.settleWritten;
     this.pending = new Map();
-    for (const p of pending.values()) {
-      const cursors = this.engine.cursorsOf(p.channel.name);
-      if (cursors && cursors.size > 0) {
-        this.deliver(p, cursors);
+    this.flushDone = undefined;
+    this.settleWritten = undefined;
+    try {
+      for (const p of pending.values()) {
+        const cursors = this.engine.cursorsOf(p.channel.name);
+        if (cursors && cursors.size > 0) {
+          this.deliver(p, cursors);
+        }
       }
+      for (const [k, n] of this.deliveredCounts) {
+        const i = k.indexOf('|');
+        this.metrics.delivered.inc({ namespace: k.slice(0, i), transport: k.slice(i + 1) }, n);
+      }
+      this.deliveredCounts.clear();
+    } finally {
+      settle?.();
     }
-    for (const [k, n] of this.deliveredCounts) {
-      const i = k.indexOf('|');
-      this.metrics.delivered.inc({ namespace: k.slice(0, i), transport: k.slice(i + 1) }, n);
-    }
-    this.deliveredCounts.clear();
   }
 
   private deliver(p: Pending, cursors: Set<Cursor>): void {
