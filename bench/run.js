@@ -15,6 +15,7 @@ const { mkdirSync, writeFileSync, readdirSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
 const { runLatency } = require('./suites/latency');
 const { runFanout } = require('./suites/fanout');
+const { runFanoutCpu } = require('./suites/fanout-cpu');
 const { runConnections } = require('./suites/connections');
 const { runIngest } = require('./suites/ingest');
 const { runRecovery } = require('./suites/recovery');
@@ -101,6 +102,11 @@ const SUITES = [
       runs.push(await runFanout(ctx, { kind, profile: profile && kind === 'collector' }));
     }
     return runs;
+  }],
+  ['fanout-cpu', async () => {
+    // The judged CPU per delivery: collector and ws-buffer alternating in rounds (fanout-cpu.js).
+    log('  fan-out CPU: collector and ws-buffer in alternating rounds');
+    return runFanoutCpu(ctx, { profile });
   }],
   ['connections', async () => {
     // SG_BENCH_CLIENTS overrides the client count (default 50,000; quick 1,000).

@@ -5,6 +5,7 @@
  * 100 messages), a few fixed steps instead of the whole ladder, systems interleaved per round:
  *   node bench/micro/fanout-cpu-ab.js [--rounds 3] [--steps 1000,2000,3000,4000] [--seconds 3]
  *        [--systems collector,ws-buffer] [--before collector/dist-before/main.js] [--profile]
+ * (bench/suites/fanout-cpu.js: the systems alternate within each round.)
  * `--before` adds "collector-before": another build of the collector (e.g. `cp -r collector/dist
  * collector/dist-before` before a change) run beside the current one. Per system and round: the
  * median over the steps; then the median over rounds, and each system's ratio to ws-buffer
@@ -13,8 +14,7 @@
 const { parseArgs } = require('node:util');
 const { mkdirSync } = require('node:fs');
 const { join } = require('node:path');
-const { runFanout } = require('../suites/fanout');
-const { median } = require('../lib/rounds');
+const { runFanoutCpu } = require('../suites/fanout-cpu');
 
 const { values } = parseArgs({
   options: {
@@ -26,37 +26,33 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
   },
 });
-const ladder = values.steps.split(',').map(Number);
 const systems = values.systems.split(',');
-if (values.before) systems.push('collector-before');
+const mains = {};
+if (values.before) {
+  systems.push('collector-before');
+  mains['collector-before'] = join(process.cwd(), values.before);
+}
 const profileDir = join(__dirname, '..', 'results', 'profiles');
 if (values.profile) mkdirSync(profileDir, { recursive: true });
 const ctx = { quick: false, log: (s) => process.stderr.write(`${s}\n`), profileDir };
 
 (async () => {
-  const per = Object.fromEntries(systems.map((s) => [s, []]));
-  const notes = Object.fromEntries(systems.map((s) => [s, []]));
-  for (let round = 1; round <= Number(values.rounds); round++) {
-    for (const sys of systems) {
-      const kind = sys === 'collector-before' ? 'collector' : sys;
-      const main = sys === 'collector-before' ? join(process.cwd(), values.before) : undefined;
-      ctx.log(`round ${round}: ${sys}`);
-      const r = await runFanout(ctx, { kind, main, ladder, stepSeconds: Number(values.seconds), profile: values.profile && round === 1 });
-      // Every step that ran counts (on a loaded machine a step can fall behind or lose a client): the
-      // figure is CPU per delivery actually made, which hardly depends on keeping up.
-      per[sys].push(median(r.steps.map((s) => s.serverCpuMsPerMillion)));
-      notes[sys].push(r.steps.map((s) => `${s.rate}:${s.pass ? 'ok' : s.complete ? 'lag' : 'loss'}`).join(' '));
-    }
-  }
+  const r = await runFanoutCpu(ctx, {
+    systems,
+    mains,
+    steps: values.steps.split(',').map(Number),
+    rounds: Number(values.rounds),
+    stepSeconds: Number(values.seconds),
+    profile: values.profile,
+  });
   const out = {};
-  for (const sys of systems) {
-    const ratios = per[sys].map((v, i) => v / per['ws-buffer'][i]);
+  for (const [sys, x] of Object.entries(r.systems)) {
     out[sys] = {
-      msPerMillionByRound: per[sys],
-      median: median(per[sys]),
-      ratioToWsBufferByRound: ratios.map((x) => Number(x.toFixed(3))),
-      ratioMedian: Number(median(ratios).toFixed(3)),
-      steps: notes[sys],
+      msPerMillionByRound: x.byRound.map((b) => b.msPerMillion),
+      median: x.medianMsPerMillion,
+      ratioToWsBufferByRound: x.ratioToWsBufferByRound,
+      ratioMedian: x.ratioMedian,
+      steps: x.byRound.map((b) => b.steps.map((s) => `${s.rate}:${s.result}`).join(' ')),
     };
   }
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

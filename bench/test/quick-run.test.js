@@ -8,7 +8,7 @@ const { spawnSync } = require('node:child_process');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
-const SUITES = ['latency', 'fanout', 'connections', 'ingest', 'recovery', 'scrape', 'browser', 'plugin', 'chain', 'redis'];
+const SUITES = ['latency', 'fanout', 'fanout-cpu', 'connections', 'ingest', 'recovery', 'scrape', 'browser', 'plugin', 'chain', 'redis'];
 
 test('behavior: the quick benchmark runs and measures every suite without error and writes its report', () => {
   const r = spawnSync(process.execPath, [join(__dirname, '../run.js'), '--quick'], {
@@ -31,5 +31,7 @@ test('behavior: the quick benchmark runs and measures every suite without error 
   expect(results.summary.length).toBeGreaterThanOrEqual(SUITES.length);
   // Every system of the comparisons ran, the fair baseline included.
   expect(results.suites.fanout.map((x) => x.system).sort()).toEqual(['collector', 'socketio', 'ws', 'ws-buffer']);
+  expect(Object.keys(results.suites['fanout-cpu'].systems).sort()).toEqual(['collector', 'ws-buffer']);
+  expect(results.suites['fanout-cpu'].systems.collector.ratioMedian).toBeGreaterThan(0);
   expect(results.suites.browser.runs.length).toBeGreaterThan(0);
 }, 600_000);
