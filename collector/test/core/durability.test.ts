@@ -110,6 +110,16 @@ describe('durability (real collector, SIGKILL)', () => {
   }, 120_000);
 });
 
+/** Appends one message and waits for the checkpoint pass that follows it; false if none came by `deadline`. */
+async function appendThenPass(log: SqliteLog, channel: string, deadline: number): Promise<boolean> {
+  const passes = log.walStats()!.passes;
+  await log.append([{ channel, ts: Date.now(), data: '{"x":2}' }]);
+  while (log.walStats()!.passes === passes && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return log.walStats()!.passes > passes;
+}
+
 describe('WAL checkpoint worker (SqliteLog in this process)', () => {
   test('behavior: the WAL stays bounded while commits never pause, and every append is kept', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-wal-'));
@@ -237,12 +247,7 @@ describe('WAL checkpoint worker (SqliteLog in this process)', () => {
       }
       expect(quiet).toBe(true);
       // And it wakes up again: a new commit is checkpointed.
-      const passes = log.walStats()!.passes;
-      await log.append([{ channel: 'wal/idle', ts: Date.now(), data: '{"x":2}' }]);
-      while (log.walStats()!.passes === passes && Date.now() < deadline + 30_000) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(log.walStats()!.passes).toBeGreaterThan(passes);
+      expect(await appendThenPass(log, 'wal/idle', deadline + 30_000)).toBe(true);
       expect(log.meta('wal/idle')!.lastOffset).toBe(21);
     } finally {
       await log.close();
@@ -268,12 +273,7 @@ describe('WAL checkpoint worker (SqliteLog in this process)', () => {
       }
       expect(asleep).toBe(true);
       // Woken by the append itself, not by its 120 s timeout: the pass comes well within the deadline.
-      const passes = log.walStats()!.passes;
-      await log.append([{ channel: 'wal/sleep', ts: Date.now(), data: '{"x":2}' }]);
-      while (log.walStats()!.passes === passes && Date.now() < deadline + 30_000) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(log.walStats()!.passes).toBeGreaterThan(passes);
+      expect(await appendThenPass(log, 'wal/sleep', deadline + 30_000)).toBe(true);
     } finally {
       await log.close();
       rmSync(dir, { recursive: true, force: true });
