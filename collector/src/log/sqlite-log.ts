@@ -34,6 +34,16 @@ import { MultiRowInsert } from './multi-row-insert';
 /** A stored row's columns besides data, and its entries in the two indexes, roughly (bytes). */
 const ROW_OVERHEAD_BYTES = 64;
 
+/**
+ * What an append transaction stored, and about how many bytes it adds to the WAL (rows actually
+ * inserted, with their other columns and index entries): that decides when the next checkpoint
+ * pass is due (wal-checkpointer.ts).
+ */
+interface AppendedRows {
+  out: StoredMessage[];
+  bytes: number;
+}
+
 interface Row {
   offset: number;
   ts: number;
@@ -92,9 +102,7 @@ export class SqliteLog implements EventLog {
   private readonly path: string;
   private readonly maxKeys: number;
   private stmts!: ReturnType<SqliteLog['prepare']>;
-  private appendTx!: (items: AppendItem[]) => StoredMessage[];
-  /** About how many bytes the last append transaction wrote (for the checkpoint worker). */
-  private txBytes = 0;
+  private appendTx!: (items: AppendItem[]) => AppendedRows;
   private ids!: PublishIds;
   private expiries!: Expiries;
   private readonly checkpointOptions: SqliteLogOptions['checkpoint'];
@@ -234,10 +242,9 @@ export class SqliteLog implements EventLog {
     }
     try {
       this.checkpointer?.beforeWrite();
-      this.txBytes = 0;
-      const out = this.appendTx(items);
+      const { out, bytes } = this.appendTx(items);
       // After the commit, so that the checkpoint worker, woken by it, sees the commit.
-      this.checkpointer?.afterWrite(this.txBytes);
+      this.checkpointer?.afterWrite(bytes);
       return out;
     } catch (err) {
       for (const [name, saved] of before) {
@@ -247,7 +254,7 @@ export class SqliteLog implements EventLog {
     }
   }
 
-  private appendInTx(items: AppendItem[]): StoredMessage[] {
+  private appendInTx(items: AppendItem[]): AppendedRows {
     try {
       return this.appendRows(items);
     } catch (err) {
@@ -256,7 +263,7 @@ export class SqliteLog implements EventLog {
     }
   }
 
-  private appendRows(items: AppendItem[]): StoredMessage[] {
+  private appendRows(items: AppendItem[]): AppendedRows {
     const out: StoredMessage[] = new Array(items.length);
     const touched = new Set<ChannelRow>();
     const withIds = new Set<ChannelRow>();
@@ -290,16 +297,13 @@ export class SqliteLog implements EventLog {
       }
     }
     this.stmts.insert.flush();
-    // About what this transaction adds to the WAL (rows actually inserted, with their other columns
-    // and index entries): it decides when the next checkpoint pass is due.
-    this.txBytes = bytes;
     for (const c of touched) {
       this.stmts.setLastOffset.run(c.lastOffset, c.id);
     }
     for (const c of withIds) {
       this.ids.trim(c.id, c.lastOffset);
     }
-    return out;
+    return { out, bytes };
   }
 
   /** A retried publish id (the original message) or a stale expiry: nothing to append. */

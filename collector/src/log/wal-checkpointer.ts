@@ -170,9 +170,9 @@ function workerMain(): void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   // SQLite's data_version (as seen by this connection) changes when another connection commits:
   // with no commit since the last tick the WAL has not grown, and with none since a pass that
-  // copied everything there is nothing to do. An idle collector then wakes the worker every
-  // intervalMs instead of every tickMs, and runs neither a stat nor a checkpoint (the 10 ms poll
-  // cost ~17 ms of CPU per second with nothing published: bench/micro/fanout-cpu-ab.js).
+  // copied everything there is nothing to do: the worker then sleeps (waitForWrite) and runs
+  // neither a stat nor a checkpoint (a 10 ms poll cost ~17 ms of CPU per second with nothing
+  // published: bench/micro/fanout-cpu-ab.js).
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
   let versionAtTick = -1;
   let versionAtPass = -1;
@@ -248,9 +248,9 @@ function workerMain(): void {
     const bytes = Atomics.load(stats, S.BYTES);
     const fast = ((bytes - bytesAtTick) | 0) >= FAST_TICK_BYTES;
     bytesAtTick = bytes;
-    // Idle or at a trickle, the worker only looks now and then (data_version is cheap); never a
-    // whole intervalMs, or a burst after a quiet spell would grow the WAL that long before the
-    // first look (at most 100 ms × the writer's speed past the bound).
+    // Idle: sleep until the next append. At a trickle, look every 100 ms (data_version is cheap);
+    // while bytes arrive fast, every tickMs, so the WAL grows past the bound by at most a tick's
+    // worth of the writer's speed.
     if (!wrote && caughtUp && !mustStat) {
       waitForWrite(bytes);
       return;
