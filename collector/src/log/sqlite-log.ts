@@ -30,8 +30,9 @@ import { type PublishIds, PUBLISH_IDS_SCHEMA, preparePublishIds } from './sqlite
 import { EXPIRIES_SCHEMA, type Expiries, prepareExpiries } from './sqlite-expiries';
 import { type WalCheckpointer, journalSizeLimit, startWalCheckpointer } from './wal-checkpointer';
 import { MultiRowInsert } from './multi-row-insert';
+import { type OffsetAtTs, prepareOffsetAtTs } from './sqlite-offset-at-ts';
 
-/** A stored row's columns besides data, and its entries in the two indexes, roughly (bytes). */
+/** A stored row's columns besides data, and its share of the B-tree pages, roughly (bytes). */
 const ROW_OVERHEAD_BYTES = 64;
 
 /**
@@ -59,6 +60,9 @@ interface ChannelRow extends ChannelMeta {
 }
 
 const SCHEMA = `
+-- last_offset is the channel's last offset as of its last eviction or epoch reset, not of every
+-- append: at open the last offset is the larger of it and the newest stored message's. Writing it
+-- on every append rewrote this table's page in every commit.
 CREATE TABLE IF NOT EXISTS channels (
   id INTEGER PRIMARY KEY,
   name TEXT UNIQUE NOT NULL,
@@ -75,7 +79,9 @@ CREATE TABLE IF NOT EXISTS messages (
   data TEXT NOT NULL,
   PRIMARY KEY (channel_id, offset)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS messages_ts ON messages (channel_id, ts);
+-- No index on ts: time ranges are found by offset (sqlite-offset-at-ts.ts). Databases written
+-- before had one; it is dropped at open so that appends stop paying for it.
+DROP INDEX IF EXISTS messages_ts;
 CREATE TABLE IF NOT EXISTS latest (
   channel_id INTEGER NOT NULL,
   key TEXT NOT NULL,
@@ -105,6 +111,7 @@ export class SqliteLog implements EventLog {
   private appendTx!: (items: AppendItem[]) => AppendedRows;
   private ids!: PublishIds;
   private expiries!: Expiries;
+  private offsetAtTs!: OffsetAtTs;
   private readonly checkpointOptions: SqliteLogOptions['checkpoint'];
   private checkpointer: WalCheckpointer | undefined;
 
@@ -141,12 +148,15 @@ export class SqliteLog implements EventLog {
     this.stmts = this.prepare();
     this.ids = preparePublishIds(this.db, this.options.publishIdWindow ?? DEFAULTS.store.publishIdWindow);
     this.expiries = prepareExpiries(this.db);
+    this.offsetAtTs = prepareOffsetAtTs(this.db);
     this.appendTx = this.db.transaction((items: AppendItem[]) => this.appendInTx(items));
 
-    const stats = new Map<number, { count: number; first: number | null; lastTs: number | null }>();
+    const stats = new Map<number, { count: number; first: number | null; last: number; lastTs: number | null }>();
     for (const r of this.db
-      .prepare('SELECT channel_id AS id, count(*) AS count, min(offset) AS first, max(ts) AS lastTs FROM messages GROUP BY channel_id')
-      .all() as { id: number; count: number; first: number; lastTs: number }[]) {
+      .prepare(
+        'SELECT channel_id AS id, count(*) AS count, min(offset) AS first, max(offset) AS last, max(ts) AS lastTs FROM messages GROUP BY channel_id',
+      )
+      .all() as { id: number; count: number; first: number; last: number; lastTs: number }[]) {
       stats.set(r.id, r);
     }
     for (const r of this.db.prepare('SELECT id, name, epoch, last_offset AS lastOffset FROM channels').all() as {
@@ -156,12 +166,14 @@ export class SqliteLog implements EventLog {
       lastOffset: number;
     }[]) {
       const s = stats.get(r.id);
+      // The row's last_offset only moves at evictions and resets (see SCHEMA); appends since are in messages.
+      const lastOffset = Math.max(r.lastOffset, s?.last ?? 0);
       this.channels.set(r.name, {
         id: r.id,
         name: r.name,
         epoch: r.epoch,
-        lastOffset: r.lastOffset,
-        firstOffset: s?.first ?? r.lastOffset + 1,
+        lastOffset,
+        firstOffset: s?.first ?? lastOffset + 1,
         count: s?.count ?? 0,
         lastTs: s?.lastTs ?? null,
       });
@@ -195,14 +207,13 @@ export class SqliteLog implements EventLog {
         'SELECT offset, ts, key, NULL AS deleted, data FROM latest WHERE channel_id = ? ORDER BY offset DESC LIMIT ?',
       ),
       readAsc: db.prepare(
-        'SELECT offset, ts, key, deleted, data FROM messages WHERE channel_id = ? AND offset > ? AND ts >= ? AND ts <= ? ORDER BY offset ASC LIMIT ?',
+        'SELECT offset, ts, key, deleted, data FROM messages WHERE channel_id = ? AND offset > ? AND offset <= ? ORDER BY offset ASC LIMIT ?',
       ),
       readDesc: db.prepare(
-        'SELECT offset, ts, key, deleted, data FROM messages WHERE channel_id = ? AND offset > ? AND ts >= ? AND ts <= ? ORDER BY offset DESC LIMIT ?',
+        'SELECT offset, ts, key, deleted, data FROM messages WHERE channel_id = ? AND offset > ? AND offset <= ? ORDER BY offset DESC LIMIT ?',
       ),
       latest: db.prepare('SELECT offset, ts, key, NULL AS deleted, data FROM latest WHERE channel_id = ? ORDER BY offset ASC'),
       evictBelow: db.prepare('DELETE FROM messages WHERE channel_id = ? AND offset < ?'),
-      firstAtOrAfterTs: db.prepare('SELECT min(offset) AS o FROM messages WHERE channel_id = ? AND ts >= ?'),
       firstOffset: db.prepare('SELECT min(offset) AS o FROM messages WHERE channel_id = ?'),
     };
   }
@@ -265,7 +276,6 @@ export class SqliteLog implements EventLog {
 
   private appendRows(items: AppendItem[]): AppendedRows {
     const out: StoredMessage[] = new Array(items.length);
-    const touched = new Set<ChannelRow>();
     const withIds = new Set<ChannelRow>();
     let bytes = 0;
     for (let i = 0; i < items.length; i++) {
@@ -280,7 +290,6 @@ export class SqliteLog implements EventLog {
       const ts = c.lastTs !== null && it.ts < c.lastTs ? c.lastTs : it.ts; // keep ts non-decreasing per channel
       c.lastTs = ts;
       c.count++;
-      touched.add(c);
       this.stmts.insert.add(c.id, offset, ts, it.key ?? null, it.deleted ? 1 : null, it.data);
       bytes += it.data.length + ROW_OVERHEAD_BYTES;
       if (it.key !== undefined) {
@@ -297,9 +306,6 @@ export class SqliteLog implements EventLog {
       }
     }
     this.stmts.insert.flush();
-    for (const c of touched) {
-      this.stmts.setLastOffset.run(c.lastOffset, c.id);
-    }
     for (const c of withIds) {
       this.ids.trim(c.id, c.lastOffset);
     }
@@ -345,8 +351,17 @@ export class SqliteLog implements EventLog {
     if (!c) {
       return { messages: [], more: false };
     }
+    // A time range becomes an offset range (ts is non-decreasing per channel: sqlite-offset-at-ts.ts).
+    let after = o.after ?? 0;
+    let upTo = c.lastOffset;
+    if (c.count > 0 && o.from !== undefined) {
+      after = Math.max(after, this.offsetAtTs(c.id, c.firstOffset, c.lastOffset, o.from) - 1);
+    }
+    if (c.count > 0 && o.to !== undefined && o.to < Number.MAX_SAFE_INTEGER) {
+      upTo = this.offsetAtTs(c.id, c.firstOffset, c.lastOffset, o.to + 1) - 1;
+    }
     const stmt = o.tail ? this.stmts.readDesc : this.stmts.readAsc;
-    const rows = stmt.all(c.id, o.after ?? 0, o.from ?? Number.MIN_SAFE_INTEGER, o.to ?? Number.MAX_SAFE_INTEGER, o.limit + 1) as Row[];
+    const rows = stmt.all(c.id, after, upTo, o.limit + 1) as Row[];
     const more = rows.length > o.limit;
     if (more) {
       rows.length = o.limit;
@@ -408,11 +423,12 @@ export class SqliteLog implements EventLog {
         }
         const p = policyFor(c.name);
         let cutoff = c.lastOffset - p.maxMessages + 1;
-        const byAge = (this.stmts.firstAtOrAfterTs.get(c.id, now - p.maxAgeSeconds * 1000) as { o: number | null }).o;
-        cutoff = Math.max(cutoff, byAge ?? c.lastOffset + 1);
+        cutoff = Math.max(cutoff, this.offsetAtTs(c.id, c.firstOffset, c.lastOffset, now - p.maxAgeSeconds * 1000));
         if (cutoff <= c.firstOffset) {
           continue;
         }
+        // The row's last_offset must survive the messages that carried it (SCHEMA): age can evict them all.
+        this.stmts.setLastOffset.run(c.lastOffset, c.id);
         const n = this.stmts.evictBelow.run(c.id, cutoff).changes;
         if (n > 0) {
           c.count -= n;
