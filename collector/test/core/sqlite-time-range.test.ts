@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StoredMessage } from '../../src/log/event-log';
 import { SqliteLog } from '../../src/log/sqlite-log';
+import { prepareOffsetAtTs } from '../../src/log/sqlite-offset-at-ts';
 
 const CH = 'tr/a';
 const keep = { maxMessages: 1_000_000, maxAgeSeconds: 86_400 * 365 };
@@ -138,5 +139,59 @@ describe('SQLite log: time ranges by offset, last offset without a per-append ch
     const r = await c.read(CH, { from: 5_050, to: 5_100, limit: 100 });
     expect(r.messages.map((m) => m.ts)).toEqual([5_050, 5_060, 5_070, 5_080, 5_090, 5_100]);
     await c.close();
+  });
+});
+
+describe('prepareOffsetAtTs: answers and reads', () => {
+  let dir: string;
+  let db: Database.Database;
+  let reads = 0;
+  const N = 100_000;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-offsetts-'));
+    db = new Database(join(dir, 'o.db'));
+    db.exec('CREATE TABLE messages (channel_id INTEGER, offset INTEGER, ts INTEGER, PRIMARY KEY (channel_id, offset)) WITHOUT ROWID');
+    const ins = db.prepare('INSERT INTO messages VALUES (1, ?, ?)');
+    // offset o has ts 10 * floor(o / 3): runs of three equal timestamps.
+    db.transaction(() => {
+      for (let o = 1; o <= N; o++) ins.run(o, 10 * Math.floor(o / 3));
+    })();
+    // Count the point reads the search makes (the one statement it prepares).
+    const prepare = db.prepare.bind(db);
+    db.prepare = ((sql: string) => {
+      const stmt = prepare(sql);
+      const get = stmt.get.bind(stmt);
+      stmt.get = ((...args: unknown[]) => {
+        reads++;
+        return get(...args);
+      }) as typeof stmt.get;
+      return stmt;
+    }) as typeof db.prepare;
+  });
+  afterAll(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('behavior: the first offset at or after a time, with O(log k) reads for a cut k messages in', () => {
+    const at = prepareOffsetAtTs(db);
+    const expected = (ts: number): number => {
+      for (let o = 1; o <= N; o++) if (10 * Math.floor(o / 3) >= ts) return o;
+      return N + 1;
+    };
+    for (const ts of [-5, 0, 1, 10, 11, 29, 30, 31, 1_000, 33_333, 333_330, 333_331, 10 ** 9]) {
+      reads = 0;
+      const got = at(1, 1, N, ts);
+      expect({ ts, got }).toEqual({ ts, got: expected(ts) });
+      // Galloping then bisecting: about 2 log2(k) + 2 reads for an answer k messages in.
+      const k = Math.max(1, got - 1);
+      expect({ ts, reads: reads <= 2 * Math.ceil(Math.log2(k + 1)) + 3 }).toEqual({ ts, reads: true });
+    }
+    reads = 0;
+    expect(at(1, 1, N, -1)).toBe(1);
+    expect(reads).toBe(1); // nothing to evict by age: one read
+    // A sub-range (a channel whose oldest messages were evicted) and an empty channel id.
+    expect(at(1, 50_000, N, 0)).toBe(50_000);
+    expect(at(2, 1, 0, 5)).toBe(1);
   });
 });
