@@ -239,8 +239,11 @@ test('behavior: after the signal aborts (lease lost) nothing more is published a
   const stopMs = performance.now() - t0;
   // Every socket of viem's closed, as the RPC side sees it.
   await until('the RPC connections closed', () => (proxy!.connections === 0 ? true : undefined));
-  // Its poll timer is gone too (the test's own timers are all settled at this point).
-  expect(timers()).toBeLessThanOrEqual(timersBefore);
+  // Its poll timer is gone too. Waited for rather than read once: this process's other timers (the
+  // test's fetch calls, the TCP proxy, libraries' own) come and go by themselves, and a single look
+  // failed once in a clean-clone CI run (2 timers against 1 before; which one was not found out). A
+  // timer the source leaked (viem's poll, re-armed every interval) never goes, and the wait runs out.
+  await until('no more timers than before the follower started', () => (timers() <= timersBefore ? true : undefined));
 
   // A second follower (a new holder) keeps going: once it stored the new blocks, the stopped one
   // would have had every chance to publish them.
