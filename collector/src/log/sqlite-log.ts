@@ -358,7 +358,8 @@ export class SqliteLog implements EventLog {
       after = Math.max(after, this.offsetAtTs(c.id, c.firstOffset, c.lastOffset, o.from) - 1);
     }
     if (c.count > 0 && o.to !== undefined && o.to < Number.MAX_SAFE_INTEGER) {
-      upTo = this.offsetAtTs(c.id, c.firstOffset, c.lastOffset, o.to + 1) - 1;
+      // ts are whole ms: the last offset with ts <= to is just below the first with ts >= floor(to) + 1.
+      upTo = this.offsetAtTs(c.id, c.firstOffset, c.lastOffset, Math.floor(o.to) + 1) - 1;
     }
     const stmt = o.tail ? this.stmts.readDesc : this.stmts.readAsc;
     const rows = stmt.all(c.id, after, upTo, o.limit + 1) as Row[];
