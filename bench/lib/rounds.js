@@ -24,4 +24,13 @@ function medianLatency(list) {
   };
 }
 
-module.exports = { median, medianLatency };
+/**
+ * The order of the systems in round `round` (1-based) of an alternating measurement: as given in
+ * odd rounds, reversed in even ones, so that a drift of the machine's speed during a round does not
+ * always land on the same system (bench/suites/fanout-cpu.js, bench/micro/latency-ab.js).
+ */
+function roundOrder(systems, round) {
+  return round % 2 === 1 ? systems : [...systems].reverse();
+}
+
+module.exports = { median, medianLatency, roundOrder };

@@ -14,7 +14,7 @@
 const { parseArgs } = require('node:util');
 const { join } = require('node:path');
 const { runLatency } = require('../suites/latency');
-const { median } = require('../lib/rounds');
+const { median, roundOrder } = require('../lib/rounds');
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +35,7 @@ const ctx = { quick: false, log: (s) => process.stderr.write(`${s}\n`) };
   const rounds = [];
   for (let r = 0; r < Number(values.rounds); r++) {
     const round = {};
-    for (const s of r % 2 === 0 ? systems : [...systems].reverse()) {
+    for (const s of roundOrder(systems, r + 1)) {
       const x = await runLatency(ctx, { kind: s.kind, rate, main: s.main });
       round[s.name] = { p50: x.latencyMs.p50, p99: x.latencyMs.p99, serverCores: x.cpu.serverCores, gaps: x.gaps, dups: x.dups };
       process.stderr.write(`round ${r + 1} ${s.name}: ${JSON.stringify(round[s.name])}\n`);

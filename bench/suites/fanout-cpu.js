@@ -12,7 +12,7 @@
  * bench/micro/fanout-cpu-ab.js (an A/B of two collector builds).
  */
 const { runFanout } = require('./fanout');
-const { median } = require('../lib/rounds');
+const { median, roundOrder } = require('../lib/rounds');
 
 /** Median step 4,000 msg/s (4M deliveries/s): the middle of what two cores deliver. */
 const STEPS = [1_000, 2_000, 4_000, 6_000, 8_000];
@@ -29,8 +29,7 @@ async function runFanoutCpu(ctx, { systems = ['collector', 'ws-buffer'], steps, 
   const stepS = stepSeconds || (ctx.quick ? 1 : 3);
   const per = Object.fromEntries(systems.map((s) => [s, []]));
   for (let round = 1; round <= n; round++) {
-    const order = round % 2 === 1 ? systems : [...systems].reverse();
-    for (const sys of order) {
+    for (const sys of roundOrder(systems, round)) {
       ctx.log(`    round ${round}: ${sys}`);
       const r = await runFanout(ctx, {
         kind: mains[sys] ? 'collector' : sys,

@@ -24,8 +24,7 @@ export class FanOut {
   private pending = new Map<string, Pending>();
   private scheduled = false;
   /** Settles when the scheduled flush has written (one promise shared by every publish of the turn). */
-  private flushDone: Promise<void> | undefined;
-  private settleWritten: (() => void) | undefined;
+  private flushWritten: { promise: Promise<void>; settle: () => void } | undefined;
   private readonly deliveredCounts = new Map<string, number>();
 
   constructor(
@@ -66,17 +65,20 @@ export class FanOut {
     if (!this.scheduled) {
       return Promise.resolve();
     }
-    this.flushDone ??= new Promise<void>((r) => (this.settleWritten = r));
-    return this.flushDone;
+    if (!this.flushWritten) {
+      let settle!: () => void;
+      const promise = new Promise<void>((r) => (settle = r));
+      this.flushWritten = { promise, settle };
+    }
+    return this.flushWritten.promise;
   }
 
   private flush(): void {
     this.scheduled = false;
     const pending = this.pending;
-    const settle = this.settleWritten;
+    const written = this.flushWritten;
     this.pending = new Map();
-    this.flushDone = undefined;
-    this.settleWritten = undefined;
+    this.flushWritten = undefined;
     try {
       for (const p of pending.values()) {
         const cursors = this.engine.cursorsOf(p.channel.name);
@@ -90,7 +92,7 @@ export class FanOut {
       }
       this.deliveredCounts.clear();
     } finally {
-      settle?.();
+      written?.settle();
     }
   }
 
